@@ -757,16 +757,23 @@ static void prefault(const struct op *op)
 		touch_write((uintptr_t)g_payload, (uintptr_t)g_payload + need);
 }
 
-static const struct range *overlap_protected(uint64_t addr, uint64_t len)
+/* Does [addr, addr + len) overlap a protected range?  For page-granular
+ * syscalls (pages = 1) the length is rounded up as the kernel does, and an
+ * unaligned addr is let through: the kernel rejects it with EINVAL before
+ * touching anything.  Loads and stores (pages = 0) are byte-exact. */
+static const struct range *overlap_protected(uint64_t addr, uint64_t len, int pages)
 {
-	uint64_t end;
-	if (len == 0)
+	uint64_t mask = (uint64_t)g_page - 1, end;
+	if (len == 0 || (pages && (addr & mask)))
 		return NULL;
-	uint64_t rlen = (len + (uint64_t)g_page - 1) & ~(uint64_t)(g_page - 1);
-	if (rlen < len || __builtin_add_overflow(addr, rlen, &end))
+	if (__builtin_add_overflow(addr, len, &end) ||
+	    (pages && __builtin_add_overflow(end, mask, &end)))
 		end = UINT64_MAX;
+	else if (pages)
+		end &= ~mask;
+	uint64_t start = addr;
 	for (int i = 0; i < g_nprot; i++)
-		if (addr < g_prot[i].hi && end > g_prot[i].lo)
+		if (start < g_prot[i].hi && end > g_prot[i].lo)
 			return &g_prot[i];
 	return NULL;
 }
@@ -923,9 +930,9 @@ static void refuse(struct result *res, const char *fmt, ...)
 	res->refused = res->msg;
 }
 
-static int refuse_range(struct result *res, const char *what, uint64_t addr, uint64_t len)
+static int refuse_range(struct result *res, const char *what, uint64_t addr, uint64_t len, int pages)
 {
-	const struct range *r = overlap_protected(addr, len);
+	const struct range *r = overlap_protected(addr, len, pages);
 	if (!r)
 		return 0;
 	refuse(res, "%s overlaps the runner's own mapping %lx-%lx %s", what, (unsigned long)r->lo,
@@ -1050,19 +1057,19 @@ static void run_op(struct op *op, struct result *res)
 	const char *path;
 	switch (op->code) {
 	case OP_MMAP:
-		if ((a[3] & MAP_FIXED) && refuse_range(res, "MAP_FIXED", (uint64_t)a[0], (uint64_t)a[1]))
+		if ((a[3] & MAP_FIXED) && refuse_range(res, "MAP_FIXED", (uint64_t)a[0], (uint64_t)a[1], 1))
 			return;
 		if (!(a[3] & MAP_ANONYMOUS) && refuse_fd(res, a[4]))
 			return;
 		set_sys(res, syscall(SYS_mmap, a[0], a[1], a[2], a[3], a[4], a[5]));
 		return;
 	case OP_MUNMAP:
-		if (refuse_range(res, "munmap", (uint64_t)a[0], (uint64_t)a[1]))
+		if (refuse_range(res, "munmap", (uint64_t)a[0], (uint64_t)a[1], 1))
 			return;
 		set_sys(res, syscall(SYS_munmap, a[0], a[1]));
 		return;
 	case OP_MPROTECT:
-		if (refuse_range(res, "mprotect", (uint64_t)a[0], (uint64_t)a[1]))
+		if (refuse_range(res, "mprotect", (uint64_t)a[0], (uint64_t)a[1], 1))
 			return;
 		set_sys(res, syscall(SYS_mprotect, a[0], a[1], a[2]));
 		return;
@@ -1085,16 +1092,16 @@ static void run_op(struct op *op, struct result *res)
 		return;
 	}
 	case OP_MADVISE:
-		if (!madvise_is_harmless(a[2]) && refuse_range(res, "madvise", (uint64_t)a[0], (uint64_t)a[1]))
+		if (!madvise_is_harmless(a[2]) && refuse_range(res, "madvise", (uint64_t)a[0], (uint64_t)a[1], 1))
 			return;
 		set_sys(res, syscall(SYS_madvise, a[0], a[1], a[2]));
 		return;
 	case OP_MREMAP: {
-		if (refuse_range(res, "mremap (old range)", (uint64_t)a[0], a[1] ? (uint64_t)a[1] : 1))
+		if (refuse_range(res, "mremap (old range)", (uint64_t)a[0], a[1] ? (uint64_t)a[1] : 1, 1))
 			return;
 		int64_t newaddr = op->nargs > 4 ? a[4] : 0;
 		if ((a[3] & MREMAP_FIXED) &&
-		    refuse_range(res, "mremap (new range)", (uint64_t)newaddr, (uint64_t)a[2]))
+		    refuse_range(res, "mremap (new range)", (uint64_t)newaddr, (uint64_t)a[2], 1))
 			return;
 		set_sys(res, syscall(SYS_mremap, a[0], a[1], a[2], a[3], newaddr));
 		return;
@@ -1159,7 +1166,7 @@ static void run_op(struct op *op, struct result *res)
 		}
 		return;
 	case OP_READ_INTO:
-		if (refuse_fd(res, a[0]) || refuse_range(res, "read_into", (uint64_t)a[1], (uint64_t)a[2]))
+		if (refuse_fd(res, a[0]) || refuse_range(res, "read_into", (uint64_t)a[1], (uint64_t)a[2], 0))
 			return;
 		set_sys(res, syscall(SYS_read, a[0], a[1], a[2]));
 		return;
@@ -1292,7 +1299,7 @@ static void run_op(struct op *op, struct result *res)
 	case OP_STORE64: {
 		uint64_t v = (uint64_t)a[1];
 		int width = 1 << (op->code - OP_STORE8);
-		if (refuse_range(res, "store", (uint64_t)a[0], (uint64_t)width))
+		if (refuse_range(res, "store", (uint64_t)a[0], (uint64_t)width, 0))
 			return;
 		if (guarded_scalar(1, width, (uintptr_t)a[0], &v, res) == 0) {
 			res->ret = 0;
@@ -1321,7 +1328,7 @@ static void run_op(struct op *op, struct result *res)
 	case OP_STORE:
 	case OP_FILL: {
 		uint64_t len = op->code == OP_STORE ? op->slen : (uint64_t)a[1];
-		if (refuse_range(res, op->code == OP_STORE ? "store" : "fill", (uint64_t)a[0], len))
+		if (refuse_range(res, op->code == OP_STORE ? "store" : "fill", (uint64_t)a[0], len, 0))
 			return;
 		size_t done = op->code == OP_STORE
 			? guarded_bytes(ACC_STORE_BYTES, (uintptr_t)a[0], op->str, (size_t)len, 0, res)
