@@ -1,1 +1,12 @@
-export {};
+/**
+ * mmsim's public API: the Linux memory-mapping subsystem as a library.
+ * Create a Machine, spawn processes, call syscalls (bigint addresses,
+ * results as values or errno names), load and store through the MMU, read
+ * /proc renderings, and subscribe to the kernel's event stream.
+ */
+export { Machine, type MachineOptions, type SysResult, type AccessResult } from './kernel/machine.js';
+export { Mmu, type Fault } from './kernel/arch/mmu.js';
+export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './kernel/arch/profile.js';
+export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';
+export type { KernelEvent, KernelEventListener } from './kernel/events.js';
+export * as uapi from './kernel/uapi.js';

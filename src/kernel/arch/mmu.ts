@@ -1,0 +1,306 @@
+/**
+ * The memory-management unit and the architecture's page-fault handler
+ * (arch/x86/mm/fault.c:do_user_addr_fault(), arch/arm64/mm/fault.c:do_page_fault()).
+ *
+ * A load or store first probes the TLB; on a miss it walks the page tables,
+ * setting the accessed bit (and the dirty bit for a store) as the hardware
+ * does, and fills the TLB; when the entry does not allow the access it raises
+ * a page fault, which finds the VMA, checks the access, calls
+ * handleMmFault() and either retries the access or delivers SIGSEGV/SIGBUS.
+ * Faults are values: after a failed access `mmu.fault` says what happened.
+ */
+import type { Kernel } from '../kernel.js';
+import type { Task } from '../sched.js';
+import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, PTE_USER, PTE_WRITE } from './pte.js';
+import { TLB_ENTRIES, TLB_READ, TLB_WRITE } from './tlb.js';
+import { pteLookup } from '../mm/pgtable.js';
+import { VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handleMmFault } from '../mm/memory.js';
+import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE } from '../mm/vm-flags.js';
+import { BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR } from '../uapi.js';
+import { expandStack } from '../mm/stack.js';
+
+export interface Fault {
+  signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL';
+  /** si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR... (0 for SIGKILL). */
+  code: number;
+  /** si_addr */
+  addr: number;
+}
+
+const TLB_MASK = TLB_ENTRIES - 1;
+const CHUNK_SHIFT = 8;
+const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
+
+/**
+ * do_user_addr_fault(): resolve a fault at addr for a task, or return the
+ * signal it gets. Counts the fault as mm_account_fault() does.
+ */
+export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: boolean): Fault | null {
+  const mm = task.mm;
+  if (k.tracing) k.emit({ type: 'fault', pid: task.tid, addr, write, vmaStart: mm.vmas.find(addr)?.start ?? null });
+  let vma = addr >= 0 && addr < mm.taskSize ? mm.vmas.find(addr) : null;
+  if (vma !== null && vma.start > addr) {
+    vma = (vma.flags & VM_GROWSDOWN) !== 0 && expandStack(k, mm, vma, addr) ? vma : null;
+  }
+  if (vma === null) return signal(k, task, 'SIGSEGV', SEGV_MAPERR, addr);
+  // access_error()
+  const denied = write
+    ? (vma.flags & VM_WRITE) === 0
+    : k.arch.pteFormat === 'x86'
+      ? (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0
+      : (vma.flags & (VM_READ | VM_WRITE)) === 0;
+  if (denied) return signal(k, task, 'SIGSEGV', SEGV_ACCERR, addr);
+  const ret = handleMmFault(k, mm, vma, addr, write);
+  // mm_account_fault(): pgfault counts every fault that reached the handler,
+  // the task's counters only those that succeeded.
+  k.vmstat.pgfault++;
+  if (!(ret & VM_FAULT_ERROR)) {
+    if (ret & VM_FAULT_MAJOR) task.majFlt++;
+    else task.minFlt++;
+  }
+  if (k.tracing) k.emit({ type: 'fault_done', addr, major: (ret & VM_FAULT_MAJOR) !== 0, result: ret & VM_FAULT_ERROR ? 'error' : 'ok' });
+  if (ret & VM_FAULT_OOM) return signal(k, task, 'SIGKILL', 0, addr);
+  if (ret & VM_FAULT_SIGBUS) return signal(k, task, 'SIGBUS', BUS_ADRERR, addr);
+  if (ret & VM_FAULT_SIGSEGV) return signal(k, task, 'SIGSEGV', SEGV_MAPERR, addr);
+  return null;
+}
+
+function signal(k: Kernel, task: Task, sig: Fault['signal'], code: number, addr: number): Fault {
+  if (k.tracing) {
+    const names: Record<string, string> = { SIGSEGV1: 'SEGV_MAPERR', SIGSEGV2: 'SEGV_ACCERR', SIGBUS2: 'BUS_ADRERR', SIGKILL0: 'OOM' };
+    k.emit({ type: 'signal', pid: task.tid, signal: sig, code: names[sig + code] ?? String(code), addr });
+  }
+  return { signal: sig, code, addr };
+}
+
+/** One task's view of memory through the TLB and page tables. */
+export class Mmu {
+  readonly k: Kernel;
+  readonly task: Task;
+  /** What the last failed access raised; null after a successful one. */
+  fault: Fault | null = null;
+  private readonly ps: number;
+  private readonly invPs: number;
+
+  constructor(k: Kernel, task: Task) {
+    this.k = k;
+    this.task = task;
+    this.ps = k.arch.pageSize;
+    this.invPs = 1 / k.arch.pageSize;
+  }
+
+  /**
+   * Translate a user address for an access, faulting as needed: the frame,
+   * or -1 with `fault` set. Sets accessed/dirty bits and fills the TLB.
+   */
+  translate(addr: number, write: boolean): number {
+    const k = this.k;
+    const vpn = Math.floor(addr * this.invPs);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const mm = this.task.mm;
+      const tlb = mm.tlb;
+      const slot = vpn & TLB_MASK;
+      if (tlb.vpn[slot] === vpn && (tlb.perm[slot]! & (write ? TLB_WRITE : TLB_READ)) !== 0) {
+        this.fault = null;
+        return tlb.pfn[slot]!;
+      }
+      if (addr >= 0 && addr < mm.taskSize) {
+        const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
+        if (t !== null) {
+          const i = vpn & mm.indexMask;
+          const fl = t.flags![i]!;
+          if ((fl & (PTE_PRESENT | PTE_USER | PTE_PROTNONE)) === (PTE_PRESENT | PTE_USER) && (!write || fl & PTE_WRITE)) {
+            const nfl = fl | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+            t.flags![i] = nfl;
+            const pfn = t.pfns![i]!;
+            const perm = TLB_READ | ((nfl & (PTE_WRITE | PTE_DIRTY)) === (PTE_WRITE | PTE_DIRTY) ? TLB_WRITE : 0);
+            tlb.fill(vpn, pfn, perm);
+            k.phys.chunkOf(pfn);
+            if (k.tracing) k.emit({ type: 'tlb_fill', addr: vpn * this.ps, pfn, write });
+            this.fault = null;
+            return pfn;
+          }
+        }
+      }
+      const f = doUserAddrFault(k, this.task, addr, write);
+      if (f !== null) {
+        this.fault = f;
+        return -1;
+      }
+    }
+    throw new Error(`BUG: fault at ${addr.toString(16)} resolved but the access still fails`);
+  }
+
+  private slot(addr: number, write: boolean): number {
+    const vpn = Math.floor(addr * this.invPs);
+    const tlb = this.task.mm.tlb;
+    const s = vpn & TLB_MASK;
+    if (tlb.vpn[s] === vpn && (tlb.perm[s]! & (write ? TLB_WRITE : TLB_READ)) !== 0) {
+      this.fault = null;
+      return tlb.pfn[s]!;
+    }
+    return this.translate(addr, write);
+  }
+
+  load8(addr: number): number {
+    const pfn = this.slot(addr, false);
+    if (pfn < 0) return 0;
+    const ph = this.k.phys;
+    return ph.chunks[pfn >> CHUNK_SHIFT]![(pfn & CHUNK_MASK) * this.ps + (addr - Math.floor(addr * this.invPs) * this.ps)]!;
+  }
+
+  store8(addr: number, value: number): boolean {
+    const pfn = this.slot(addr, true);
+    if (pfn < 0) return false;
+    const ph = this.k.phys;
+    ph.chunks[pfn >> CHUNK_SHIFT]![(pfn & CHUNK_MASK) * this.ps + (addr - Math.floor(addr * this.invPs) * this.ps)] = value;
+    return true;
+  }
+
+  /** An aligned-or-not load of n bytes (2, 4); splits at a page boundary. */
+  private loadN(addr: number, n: 2 | 4): number {
+    const off = addr - Math.floor(addr * this.invPs) * this.ps;
+    if (off + n <= this.ps) {
+      const pfn = this.slot(addr, false);
+      if (pfn < 0) return 0;
+      const v = this.k.phys.views[pfn >> CHUNK_SHIFT]!;
+      const o = (pfn & CHUNK_MASK) * this.ps + off;
+      return n === 2 ? v.getUint16(o, true) : v.getUint32(o, true);
+    }
+    let r = 0;
+    for (let i = 0; i < n; i++) {
+      const b = this.load8(addr + i);
+      if (this.fault !== null) return 0;
+      r += b * 2 ** (8 * i);
+    }
+    return r;
+  }
+
+  load16(addr: number): number {
+    return this.loadN(addr, 2);
+  }
+
+  load32(addr: number): number {
+    return this.loadN(addr, 4);
+  }
+
+  load64(addr: number): bigint {
+    const ps = this.ps;
+    const vpn = Math.floor(addr * this.invPs);
+    const off = addr - vpn * ps;
+    if (off <= ps - 8) {
+      const tlb = this.task.mm.tlb;
+      const s = vpn & TLB_MASK;
+      let pfn: number;
+      if (tlb.vpn[s] === vpn) {
+        pfn = tlb.pfn[s]!;
+        this.fault = null;
+      } else {
+        pfn = this.translate(addr, false);
+        if (pfn < 0) return 0n;
+      }
+      return this.k.phys.views[pfn >> CHUNK_SHIFT]!.getBigUint64((pfn & CHUNK_MASK) * ps + off, true);
+    }
+    const bytes = this.loadBytes(addr, 8);
+    if (bytes === null) return 0n;
+    return new DataView(bytes.buffer).getBigUint64(0, true);
+  }
+
+  private storeN(addr: number, n: 2 | 4, value: number): boolean {
+    const off = addr - Math.floor(addr * this.invPs) * this.ps;
+    if (off + n <= this.ps) {
+      const pfn = this.slot(addr, true);
+      if (pfn < 0) return false;
+      const v = this.k.phys.views[pfn >> CHUNK_SHIFT]!;
+      const o = (pfn & CHUNK_MASK) * this.ps + off;
+      if (n === 2) v.setUint16(o, value, true);
+      else v.setUint32(o, value >>> 0, true);
+      return true;
+    }
+    const bytes = new Uint8Array(n);
+    const dv = new DataView(bytes.buffer);
+    if (n === 2) dv.setUint16(0, value, true);
+    else dv.setUint32(0, value >>> 0, true);
+    return this.storeBytes(addr, bytes);
+  }
+
+  store16(addr: number, value: number): boolean {
+    return this.storeN(addr, 2, value);
+  }
+
+  store32(addr: number, value: number): boolean {
+    return this.storeN(addr, 4, value);
+  }
+
+  store64(addr: number, value: bigint): boolean {
+    const ps = this.ps;
+    const vpn = Math.floor(addr * this.invPs);
+    const off = addr - vpn * ps;
+    if (off <= ps - 8) {
+      const tlb = this.task.mm.tlb;
+      const s = vpn & TLB_MASK;
+      let pfn: number;
+      if (tlb.vpn[s] === vpn && (tlb.perm[s]! & TLB_WRITE) !== 0) {
+        pfn = tlb.pfn[s]!;
+        this.fault = null;
+      } else {
+        pfn = this.translate(addr, true);
+        if (pfn < 0) return false;
+      }
+      this.k.phys.views[pfn >> CHUNK_SHIFT]!.setBigUint64((pfn & CHUNK_MASK) * ps + off, BigInt.asUintN(64, value), true);
+      return true;
+    }
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+    return this.storeBytes(addr, bytes);
+  }
+
+  /**
+   * Load len bytes, page by page. On a fault returns null with `fault` set
+   * (bytes before the faulting page were read, as a CPU would have).
+   */
+  loadBytes(addr: number, len: number): Uint8Array | null {
+    const out = new Uint8Array(len);
+    return this.copyFromUser(addr, out) === len ? out : null;
+  }
+
+  /** Store bytes page by page; false with `fault` set when a page faults (earlier pages are written). */
+  storeBytes(addr: number, data: Uint8Array): boolean {
+    return this.copyToUser(addr, data) === data.length;
+  }
+
+  /** copy_from_user(): how many bytes were copied before a fault. */
+  copyFromUser(addr: number, out: Uint8Array): number {
+    const ps = this.ps;
+    let done = 0;
+    while (done < out.length) {
+      const a = addr + done;
+      const pfn = this.translate(a, false);
+      if (pfn < 0) return done;
+      const off = a - Math.floor(a * this.invPs) * ps;
+      const n = Math.min(ps - off, out.length - done);
+      const base = (pfn & CHUNK_MASK) * ps + off;
+      out.set(this.k.phys.chunks[pfn >> CHUNK_SHIFT]!.subarray(base, base + n), done);
+      done += n;
+    }
+    this.fault = null;
+    return done;
+  }
+
+  /** copy_to_user(): how many bytes were copied before a fault. */
+  copyToUser(addr: number, data: Uint8Array): number {
+    const ps = this.ps;
+    let done = 0;
+    while (done < data.length) {
+      const a = addr + done;
+      const pfn = this.translate(a, true);
+      if (pfn < 0) return done;
+      const off = a - Math.floor(a * this.invPs) * ps;
+      const n = Math.min(ps - off, data.length - done);
+      this.k.phys.chunks[pfn >> CHUNK_SHIFT]!.set(data.subarray(done, done + n), (pfn & CHUNK_MASK) * ps + off);
+      done += n;
+    }
+    this.fault = null;
+    return done;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * A software TLB per address space: a direct-mapped cache of translations
+ * filled on a successful page walk and flushed where Linux flushes
+ * (flush_tlb_range() on munmap and mprotect, flush_tlb_page() on a COW break
+ * or writeback's page_mkclean(), flush_tlb_mm() on teardown).
+ *
+ * An entry grants reads, and writes only once the PTE is writable and dirty,
+ * so the first store to a clean page still reaches the page walk and sets
+ * the dirty bit, as the hardware does. Above 33 pages a range flush becomes
+ * a full flush (tlb_single_page_flush_ceiling on x86).
+ * Deviation: one TLB per address space, not per CPU; no ASIDs or PCID.
+ */
+export const TLB_ENTRIES = 512;
+const MASK = TLB_ENTRIES - 1;
+export const TLB_READ = 1;
+export const TLB_WRITE = 2;
+export const TLB_FLUSH_CEILING = 33;
+
+export class Tlb {
+  /** Virtual page number per slot, -1 when empty. */
+  readonly vpn = new Float64Array(TLB_ENTRIES).fill(-1);
+  readonly pfn = new Int32Array(TLB_ENTRIES);
+  readonly perm = new Uint8Array(TLB_ENTRIES);
+  fills = 0;
+  flushesOne = 0;
+  flushesAll = 0;
+
+  fill(vpn: number, pfn: number, perm: number): void {
+    const i = vpn & MASK;
+    this.vpn[i] = vpn;
+    this.pfn[i] = pfn;
+    this.perm[i] = perm;
+    this.fills++;
+  }
+
+  /** flush_tlb_page() */
+  flushPage(vpn: number): void {
+    const i = vpn & MASK;
+    if (this.vpn[i] === vpn) this.vpn[i] = -1;
+    this.flushesOne++;
+  }
+
+  /** flush_tlb_range(): per page up to the ceiling, else everything. */
+  flushRange(startVpn: number, endVpn: number): 'range' | 'all' {
+    if (endVpn - startVpn > TLB_FLUSH_CEILING) {
+      this.flushAll();
+      return 'all';
+    }
+    for (let v = startVpn; v < endVpn; v++) {
+      const i = v & MASK;
+      if (this.vpn[i] === v) this.vpn[i] = -1;
+    }
+    this.flushesOne += endVpn - startVpn;
+    return 'range';
+  }
+
+  /** flush_tlb_mm() */
+  flushAll(): void {
+    this.vpn.fill(-1);
+    this.flushesAll++;
+  }
+
+  /** The slot caching vpn, or -1 (for display; changes nothing). */
+  probe(vpn: number): number {
+    const i = vpn & MASK;
+    return this.vpn[i] === vpn ? i : -1;
+  }
+}

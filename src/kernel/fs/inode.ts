@@ -1,0 +1,36 @@
+/**
+ * struct inode for the model's two file systems: an ext4-like disk file
+ * system on the simulated block device, and shmem (tmpfs) for memfd_create()
+ * and MAP_SHARED|MAP_ANONYMOUS memory (mm/shmem.c).
+ */
+import type { AddressSpace } from '../mm/filemap.js';
+import type { BlockDevice } from './blockdev.js';
+
+export type InodeKind = 'disk' | 'shmem';
+
+export class Inode {
+  readonly ino: number;
+  readonly kind: InodeKind;
+  readonly devMajor: number;
+  readonly devMinor: number;
+  mode: number;
+  /** i_size in bytes. */
+  size = 0;
+  nlink = 1;
+  /** i_count: open files plus mappings holding it. */
+  refs = 0;
+  /** Seals for memfd (F_SEAL_*), unused by the model beyond storage. */
+  seals = 0;
+  readonly blockdev: BlockDevice | null;
+  /** Set by the page-cache layer right after construction. */
+  mapping!: AddressSpace;
+
+  constructor(ino: number, kind: InodeKind, devMajor: number, devMinor: number, mode: number, blockdev: BlockDevice | null) {
+    this.ino = ino;
+    this.kind = kind;
+    this.devMajor = devMajor;
+    this.devMinor = devMinor;
+    this.mode = mode;
+    this.blockdev = blockdev;
+  }
+}

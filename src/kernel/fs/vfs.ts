@@ -1,0 +1,96 @@
+/**
+ * The file-system namespace: an ext4-like disk file system rooted at "/"
+ * on the simulated block device, plus anonymous shmem inodes
+ * (shmem_file_setup() for memfd_create() and shared anonymous memory).
+ *
+ * Deviation: directories are a set of paths; no permissions, links,
+ * renames or timestamps.
+ */
+import type { Kernel } from '../kernel.js';
+import { AddressSpace } from '../mm/filemap.js';
+import { S_IFREG } from '../uapi.js';
+import { File, FMODE_READ, FMODE_WRITE } from './file.js';
+import { Inode } from './inode.js';
+
+/** Normalise an absolute path: collapse '//' and '.', resolve '..'. */
+export function normalizePath(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return '/' + out.join('/');
+}
+
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export class Vfs {
+  private readonly k: Kernel;
+  readonly files = new Map<string, Inode>();
+  readonly dirs = new Set<string>(['/', '/tmp', '/dev']);
+  private nextDiskIno = 12;
+  private nextShmemIno = 1024;
+
+  constructor(k: Kernel) {
+    this.k = k;
+  }
+
+  private newInode(kind: 'disk' | 'shmem', mode: number): Inode {
+    const inode =
+      kind === 'disk'
+        ? new Inode(this.nextDiskIno++, 'disk', this.k.disk.major, this.k.disk.minor, mode, this.k.disk)
+        : new Inode(this.nextShmemIno++, 'shmem', 0, 1, mode, null);
+    inode.mapping = new AddressSpace(this.k, inode);
+    return inode;
+  }
+
+  /** A character device node (a terminal, /dev/null): open-able, not mappable. */
+  charDevice(path: string): Inode {
+    let inode = this.files.get(path);
+    if (inode === undefined) {
+      inode = new Inode(this.nextDiskIno++, 'disk', 0, 5, 0o020620, null);
+      inode.mapping = new AddressSpace(this.k, inode);
+      this.files.set(path, inode);
+      let d = dirname(path);
+      while (!this.dirs.has(d)) {
+        this.dirs.add(d);
+        d = dirname(d);
+      }
+    }
+    return inode;
+  }
+
+  /** Create a regular file on the disk file system (the caller checked the directory). */
+  createFile(path: string, mode: number): Inode {
+    const inode = this.newInode('disk', S_IFREG | (mode & 0o7777));
+    this.files.set(path, inode);
+    return inode;
+  }
+
+  /** Populate a file's contents directly on the device, as if written long ago (no I/O counted). */
+  seedFile(path: string, data: Uint8Array, mode = 0o644): Inode {
+    const p = normalizePath(path);
+    let d = dirname(p);
+    while (!this.dirs.has(d)) {
+      this.dirs.add(d);
+      d = dirname(d);
+    }
+    const inode = this.files.get(p) ?? this.createFile(p, mode);
+    const ps = this.k.arch.pageSize;
+    for (let off = 0; off < data.length; off += ps) inode.blockdev!.seed(inode.ino, off / ps, data.subarray(off, off + ps));
+    inode.size = data.length;
+    return inode;
+  }
+
+  /** shmem_file_setup(): an unlinked shmem inode of `size` bytes with a file on it. */
+  shmemFileSetup(name: string, size: number, writable: boolean): File {
+    const inode = this.newInode('shmem', S_IFREG | 0o777);
+    inode.size = size;
+    inode.nlink = 0;
+    return new File(inode, FMODE_READ | (writable ? FMODE_WRITE : 0), 0, name, 0);
+  }
+}

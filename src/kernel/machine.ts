@@ -1,0 +1,487 @@
+/**
+ * The machine: processes, threads and the syscall table, over the kernel
+ * model. Every syscall method takes the calling thread's id and 64-bit
+ * arguments (bigint where a register holds an address, length or offset),
+ * and returns a value or Linux's errno; none throws on any argument.
+ */
+import { type ArchName, type ArchProfile, ARCH_PROFILES } from './arch/profile.js';
+import { type Fault, Mmu } from './arch/mmu.js';
+import type { KernelEvent, KernelEventListener } from './events.js';
+import { FdTable, File, FMODE_READ, FMODE_WRITE } from './fs/file.js';
+import * as fsc from './fs/syscalls.js';
+import { Kernel } from './kernel.js';
+import { dupMmap, exitMmap } from './mm/fork.js';
+import { sysMincore } from './mm/mincore.js';
+import { type KRet, isErr, sysBrk, sysMmap, sysMunmap, u64 } from './mm/mmap.js';
+import { MmStruct } from './mm/mm-struct.js';
+import { sysMprotect } from './mm/mprotect.js';
+import { sysMsync } from './mm/msync.js';
+import { Vma } from './mm/vma.js';
+import { vmaLink, vmaRelease } from './mm/vma-ops.js';
+import {
+  VM_ACCOUNT, VM_DONTDUMP, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_IO, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_PFNMAP,
+  VM_READ, VM_STACK_DEFAULT_FLAGS,
+} from './mm/vm-flags.js';
+import { renderMeminfo, renderVmstat } from './proc/meminfo.js';
+import { renderMaps, renderSmaps, renderSmapsRollup, renderStatm, renderStatusMem } from './proc/task-mmu.js';
+import { Process, Task } from './sched.js';
+import { DEFAULT_SETTINGS, type Settings } from './settings.js';
+import { type ErrnoName, errnoNumber } from './uapi.js';
+import { validateKernel } from './validate.js';
+
+export type SysResult = { ok: true; value: bigint } | { ok: false; errno: ErrnoName };
+
+export interface MachineOptions {
+  arch?: ArchName | ArchProfile;
+  settings?: Partial<Settings>;
+  /** Re-validate every invariant after each syscall and access (slow; for tests). */
+  paranoid?: boolean;
+}
+
+export type AccessResult<T> = { ok: true; value: T } | { ok: false; fault: Fault };
+
+function wrap(r: KRet): SysResult {
+  return isErr(r) ? { ok: false, errno: r } : { ok: true, value: BigInt(r) };
+}
+
+/** Sizes of the special mappings the kernel installs at exec (arch_setup_additional_pages()). */
+function vdsoLayout(arch: ArchProfile): { name: string; pages: number; flags: number }[] {
+  const vvarFlags = VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
+  const vdsoFlags = VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTEXPAND;
+  if (arch.pteFormat === 'x86') {
+    return [
+      { name: '[vvar]', pages: 4, flags: vvarFlags },
+      { name: '[vvar_vclock]', pages: 2, flags: vvarFlags },
+      { name: '[vdso]', pages: 2, flags: vdsoFlags },
+    ];
+  }
+  return [
+    { name: '[vvar]', pages: Math.max(1, (4 * 4096) / arch.pageSize), flags: vvarFlags },
+    { name: '[vdso]', pages: Math.max(1, (2 * 4096) / arch.pageSize), flags: vdsoFlags },
+  ];
+}
+
+export class Machine {
+  readonly k: Kernel;
+  readonly processes = new Map<number, Process>();
+  readonly tasks = new Map<number, Task>();
+  private readonly mmus = new Map<number, Mmu>();
+  private nextPid = 1000;
+  paranoid: boolean;
+
+  constructor(options: MachineOptions = {}) {
+    const arch = typeof options.arch === 'string' ? ARCH_PROFILES[options.arch] : (options.arch ?? ARCH_PROFILES.x86_64);
+    this.k = new Kernel(arch, { ...DEFAULT_SETTINGS, ...options.settings });
+    this.paranoid = options.paranoid ?? false;
+  }
+
+  get arch(): ArchProfile {
+    return this.k.arch;
+  }
+
+  get settings(): Settings {
+    return this.k.settings;
+  }
+
+  subscribe(listener: KernelEventListener): () => void {
+    return this.k.subscribe(listener);
+  }
+
+  /** mmap_base() without randomization: below the stack, leaving room for RLIMIT_STACK and the guard gap. */
+  private mmapBase(): number {
+    const arch = this.k.arch;
+    const s = this.k.settings;
+    let gap = s.stackRlimit + s.stackGuardGapPages * arch.pageSize;
+    gap = Math.min(Math.max(gap, 128 * 1024 * 1024), Math.floor(arch.taskSize / 6) * 5);
+    return Math.ceil((arch.taskSize - gap) / arch.pageSize) * arch.pageSize;
+  }
+
+  /**
+   * A new process as exec leaves it without ASLR: a [stack] at the top of user
+   * space, [vvar]/[vdso] at mmap_base, and the break where a small PIE's data
+   * would end. Deviation: no executable or interpreter image is mapped.
+   */
+  spawn(): number {
+    const k = this.k;
+    const arch = k.arch;
+    const mm = new MmStruct(k, this.mmapBase());
+    const pid = this.nextPid++;
+    const proc = new Process(pid, mm, new FdTable());
+    const task = new Task(pid, proc);
+    proc.threads.push(task);
+    mm.users = 1;
+    this.processes.set(pid, proc);
+    this.tasks.set(pid, task);
+    const ps = arch.pageSize;
+    // setup_arg_pages(): 128 KiB of stack plus the argument page.
+    const stackSize = 128 * 1024 + ps;
+    const stack = new Vma(arch.stackTop - stackSize, arch.stackTop, VM_STACK_DEFAULT_FLAGS | VM_GROWSDOWN | VM_ACCOUNT, (arch.stackTop - stackSize) / ps, null, null);
+    vmaLink(mm, stack);
+    k.committedPages += stackSize / ps;
+    mm.startStack = arch.stackTop - ps;
+    let top = mm.mmapBase;
+    const specials = vdsoLayout(arch);
+    const total = specials.reduce((n, s) => n + s.pages, 0) * ps;
+    let at = top - total;
+    for (const s of specials) {
+      const v = new Vma(at, at + s.pages * ps, s.flags, 0, null, null);
+      v.specialName = s.name;
+      vmaLink(mm, v);
+      at += s.pages * ps;
+    }
+    top -= total;
+    mm.startCode = arch.elfEtDynBase;
+    mm.endCode = arch.elfEtDynBase;
+    mm.startData = mm.endData = arch.elfEtDynBase + 4 * ps;
+    mm.startBrk = mm.brk = arch.elfEtDynBase + 5 * ps;
+    mm.hiwaterVm = stackSize / ps + total / ps;
+    // Descriptors 0, 1 and 2 are open on a character device, as a shell leaves them.
+    const tty = k.vfs.charDevice('/dev/pts/0');
+    for (let fd = 0; fd < 3; fd++) {
+      const file = new File(tty, FMODE_READ | FMODE_WRITE, 2, '/dev/pts/0', 0);
+      file.refs = 1;
+      tty.refs++;
+      proc.files.fds[fd] = { file, cloexec: false };
+    }
+    this.check();
+    return pid;
+  }
+
+  /** clone(CLONE_VM|CLONE_THREAD...): a new thread sharing the process's mm and descriptors. */
+  createThread(pid: number): number | undefined {
+    const proc = this.processes.get(pid);
+    if (proc === undefined || proc.exited) return undefined;
+    const tid = this.nextPid++;
+    const task = new Task(tid, proc);
+    proc.threads.push(task);
+    proc.mm.users++;
+    this.tasks.set(tid, task);
+    return tid;
+  }
+
+  /** fork(): a child with a copy-on-write copy of the caller's address space and descriptors. */
+  fork(tid: number): SysResult {
+    const task = this.tasks.get(tid);
+    if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH' };
+    const parent = task.process;
+    const mm = dupMmap(this.k, parent.mm);
+    if (mm === null) return { ok: false, errno: 'ENOMEM' };
+    mm.users = 1;
+    const files = new FdTable();
+    parent.files.fds.forEach((e, fd) => {
+      if (e === undefined) return;
+      files.fds[fd] = { file: e.file, cloexec: e.cloexec };
+      e.file.refs++;
+      e.file.inode.refs++;
+    });
+    const pid = this.nextPid++;
+    const child = new Process(pid, mm, files);
+    child.parent = parent;
+    child.cwd = parent.cwd;
+    const ct = new Task(pid, child);
+    child.threads.push(ct);
+    this.processes.set(pid, child);
+    this.tasks.set(pid, ct);
+    this.check();
+    return { ok: true, value: BigInt(pid) };
+  }
+
+  /** Thread exit; the last thread's exit tears down the process (exit_mm(), exit_files()). */
+  exitThread(tid: number, code = 0): void {
+    const task = this.tasks.get(tid);
+    if (task === undefined || task.exited) return;
+    task.exited = true;
+    const proc = task.process;
+    proc.deadMinFlt += task.minFlt;
+    proc.deadMajFlt += task.majFlt;
+    proc.threads.splice(proc.threads.indexOf(task), 1);
+    this.tasks.delete(tid);
+    this.mmus.delete(tid);
+    if (proc.threads.length === 0) this.teardown(proc, code);
+    this.check();
+  }
+
+  /** exit_group(): every thread of the process exits. */
+  exitGroup(tid: number, code = 0): void {
+    const task = this.tasks.get(tid);
+    if (task === undefined) return;
+    for (const t of [...task.process.threads]) this.exitThread(t.tid, code);
+  }
+
+  private teardown(proc: Process, code: number): void {
+    const k = this.k;
+    exitMmap(k, proc.mm, (v) => vmaRelease(k, v));
+    k.phys.refcount[proc.mm.pgd.pfn] = 0;
+    k.phys.freePage(proc.mm.pgd.pfn);
+    proc.files.fds.forEach((e, fd) => {
+      if (e !== undefined) fsc.sysClose(k, proc.threads[0] ?? new Task(proc.tgid, proc), fd);
+    });
+    proc.exited = true;
+    proc.exitCode = code;
+  }
+
+  task(tid: number): Task | undefined {
+    return this.tasks.get(tid);
+  }
+
+  process(pid: number): Process | undefined {
+    return this.processes.get(pid);
+  }
+
+  /** The MMU as one thread sees memory: the fast path for loads and stores. */
+  mmu(tid: number): Mmu | undefined {
+    let m = this.mmus.get(tid);
+    if (m === undefined) {
+      const t = this.tasks.get(tid);
+      if (t === undefined) return undefined;
+      m = new Mmu(this.k, t);
+      this.mmus.set(tid, m);
+    }
+    return m;
+  }
+
+  /** Re-validate the whole model (validate_mm() for every mm, frame and page-cache counts). */
+  validate(): void {
+    const mms = new Set<MmStruct>();
+    for (const p of this.processes.values()) if (!p.exited) mms.add(p.mm);
+    validateKernel(this.k, mms);
+  }
+
+  private check(): void {
+    if (this.paranoid) this.validate();
+  }
+
+  private call(tid: number, name: string, fn: (task: Task) => KRet): SysResult {
+    const task = this.tasks.get(tid);
+    if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH' };
+    const r = wrap(fn(task));
+    if (this.k.tracing) this.k.emit({ type: 'syscall_return', pid: tid, name, result: r.ok ? '0x' + r.value.toString(16) : `-${errnoNumber(r.errno)} ${r.errno}` });
+    this.check();
+    return r;
+  }
+
+  // --- memory syscalls ---
+
+  mmap(tid: number, addr: bigint, len: bigint, prot: bigint | number, flags: bigint | number, fd: bigint | number, off: bigint): SysResult {
+    return this.call(tid, 'mmap', (t) => sysMmap(this.k, t, addr, len, u64(prot), u64(flags), u64(fd), off));
+  }
+
+  munmap(tid: number, addr: bigint, len: bigint): SysResult {
+    return this.call(tid, 'munmap', (t) => sysMunmap(this.k, t, addr, len));
+  }
+
+  mprotect(tid: number, addr: bigint, len: bigint, prot: bigint | number): SysResult {
+    return this.call(tid, 'mprotect', (t) => sysMprotect(this.k, t, addr, len, u64(prot)));
+  }
+
+  msync(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
+    return this.call(tid, 'msync', (t) => sysMsync(this.k, t, addr, len, u64(flags)));
+  }
+
+  brk(tid: number, addr: bigint): SysResult {
+    return this.call(tid, 'brk', (t) => sysBrk(this.k, t, addr));
+  }
+
+  /** mincore(2): the residency vector, returned rather than written to user memory. */
+  mincore(tid: number, addr: bigint, len: bigint): SysResult & { vec: Uint8Array } {
+    let vec: Uint8Array = new Uint8Array(0);
+    const r = this.call(tid, 'mincore', (t) => {
+      const m = sysMincore(this.k, t, addr, len);
+      vec = m.vec;
+      return m.ret;
+    });
+    return { ...r, vec };
+  }
+
+  // --- file syscalls ---
+
+  openat(tid: number, dirfd: number, path: string, flags: number, mode = 0o644): SysResult {
+    return this.call(tid, 'openat', (t) => fsc.sysOpenat(this.k, t, dirfd, path, flags, mode));
+  }
+
+  close(tid: number, fd: number): SysResult {
+    return this.call(tid, 'close', (t) => fsc.sysClose(this.k, t, fd));
+  }
+
+  dup(tid: number, fd: number): SysResult {
+    return this.call(tid, 'dup', (t) => fsc.sysDup(t, fd));
+  }
+
+  /** read(2)/pread64(2) returning the bytes (the buffer is the caller's, outside the model). */
+  read(tid: number, fd: number, count: bigint, pos: bigint | null = null): SysResult & { data: Uint8Array } {
+    let data: Uint8Array = new Uint8Array(0);
+    const r = this.call(tid, pos === null ? 'read' : 'pread64', (t) => {
+      const x = fsc.fileRead(this.k, t, fd, count, pos);
+      data = x.data;
+      return x.ret;
+    });
+    return { ...r, data };
+  }
+
+  /** read(2) into user memory at buf, through the MMU: EFAULT when nothing could be copied. */
+  readInto(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
+    return this.call(tid, 'read', (t) => {
+      const file = t.process.files.get(fd);
+      const x = fsc.fileRead(this.k, t, fd, count, pos === null ? BigInt(file?.pos ?? 0) : pos);
+      if (isErr(x.ret)) return x.ret;
+      if (x.data.length === 0) return 0;
+      const mmu = this.mmu(tid)!;
+      const done = u64(buf) >= BigInt(t.mm.taskSize) ? 0 : mmu.copyToUser(Number(u64(buf)), x.data);
+      if (done === 0) return 'EFAULT';
+      if (pos === null && file !== undefined) file.pos += done;
+      return done;
+    });
+  }
+
+  write(tid: number, fd: number, data: Uint8Array, pos: bigint | null = null): SysResult {
+    return this.call(tid, pos === null ? 'write' : 'pwrite64', (t) => fsc.fileWrite(this.k, t, fd, data, pos));
+  }
+
+  /** write(2) from user memory at buf, through the MMU. */
+  writeFrom(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
+    return this.call(tid, 'write', (t) => {
+      const f = t.process.files.get(fd);
+      if (f === undefined || !(f.fMode & 2)) return 'EBADF';
+      const n = Number(u64(count) > 0x7ffff000n ? 0x7ffff000n : u64(count));
+      const a = u64(buf);
+      const bytes = new Uint8Array(n);
+      const done = n === 0 ? 0 : a >= BigInt(t.mm.taskSize) ? 0 : this.mmu(tid)!.copyFromUser(Number(a), bytes);
+      if (n > 0 && done === 0) return 'EFAULT';
+      return fsc.fileWrite(this.k, t, fd, bytes.subarray(0, done), pos);
+    });
+  }
+
+  lseek(tid: number, fd: number, offset: bigint, whence: number): SysResult {
+    return this.call(tid, 'lseek', (t) => fsc.sysLseek(t, fd, offset, whence));
+  }
+
+  ftruncate(tid: number, fd: number, length: bigint): SysResult {
+    return this.call(tid, 'ftruncate', (t) => fsc.sysFtruncate(this.k, t, fd, length));
+  }
+
+  fsync(tid: number, fd: number): SysResult {
+    return this.call(tid, 'fsync', (t) => fsc.sysFsync(this.k, t, fd));
+  }
+
+  fdatasync(tid: number, fd: number): SysResult {
+    return this.call(tid, 'fdatasync', (t) => fsc.sysFsync(this.k, t, fd));
+  }
+
+  unlink(tid: number, path: string): SysResult {
+    return this.call(tid, 'unlink', (t) => fsc.sysUnlinkat(this.k, t, -100, path));
+  }
+
+  fstat(tid: number, fd: number): SysResult & { stat?: NonNullable<fsc.StatResult['stat']> } {
+    let stat: fsc.StatResult['stat'];
+    const r = this.call(tid, 'fstat', (t) => {
+      const s = fsc.sysFstat(this.k, t, fd);
+      stat = s.stat;
+      return s.ret;
+    });
+    return stat === undefined ? r : { ...r, stat };
+  }
+
+  fadvise(tid: number, fd: number, offset: bigint, len: bigint, advice: number): SysResult {
+    return this.call(tid, 'fadvise64', (t) => fsc.sysFadvise(this.k, t, fd, offset, len, advice));
+  }
+
+  memfdCreate(tid: number, name: string, flags: number): SysResult {
+    return this.call(tid, 'memfd_create', (t) => fsc.sysMemfdCreate(this.k, t, name, flags));
+  }
+
+  // --- memory access ---
+
+  private access<T>(tid: number, fn: (m: Mmu, addr: number) => T, addr: bigint): AccessResult<T> {
+    const mmu = this.mmu(tid);
+    if (mmu === undefined) throw new Error(`no thread ${tid}`);
+    const a = u64(addr);
+    if (a >= BigInt(mmu.task.mm.taskSize)) {
+      return { ok: false, fault: { signal: 'SIGSEGV', code: 1, addr: Number(a) } };
+    }
+    const v = fn(mmu, Number(a));
+    this.check();
+    return mmu.fault === null ? { ok: true, value: v } : { ok: false, fault: mmu.fault };
+  }
+
+  load(tid: number, addr: bigint, size: 1 | 2 | 4 | 8): AccessResult<bigint> {
+    return this.access(tid, (m, a) => {
+      switch (size) {
+        case 1: return BigInt(m.load8(a));
+        case 2: return BigInt(m.load16(a));
+        case 4: return BigInt(m.load32(a));
+        default: return m.load64(a);
+      }
+    }, addr);
+  }
+
+  store(tid: number, addr: bigint, size: 1 | 2 | 4 | 8, value: bigint): AccessResult<void> {
+    return this.access(tid, (m, a) => {
+      const v = BigInt.asUintN(64, value);
+      switch (size) {
+        case 1: m.store8(a, Number(v & 0xffn)); break;
+        case 2: m.store16(a, Number(v & 0xffffn)); break;
+        case 4: m.store32(a, Number(v & 0xffffffffn)); break;
+        default: m.store64(a, v);
+      }
+    }, addr);
+  }
+
+  loadBytes(tid: number, addr: bigint, len: number): AccessResult<Uint8Array> {
+    return this.access(tid, (m, a) => m.loadBytes(a, len) ?? new Uint8Array(0), addr);
+  }
+
+  storeBytes(tid: number, addr: bigint, data: Uint8Array): AccessResult<void> {
+    return this.access(tid, (m, a) => {
+      m.storeBytes(a, data);
+    }, addr);
+  }
+
+  // --- /proc ---
+
+  maps(pid: number): string | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : renderMaps(this.k, p.mm);
+  }
+
+  smaps(pid: number): string | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : renderSmaps(this.k, p.mm);
+  }
+
+  smapsRollup(pid: number): string | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : renderSmapsRollup(this.k, p.mm);
+  }
+
+  status(pid: number): string | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : renderStatusMem(this.k, p.mm);
+  }
+
+  statm(pid: number): string | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : renderStatm(this.k, p.mm);
+  }
+
+  meminfo(): string {
+    return renderMeminfo(this.k);
+  }
+
+  vmstat(): string {
+    return renderVmstat(this.k);
+  }
+
+  /** getrusage(RUSAGE_SELF) fault counts of the process containing tid. */
+  rusage(tid: number): { minFlt: number; majFlt: number } | undefined {
+    return this.tasks.get(tid)?.process.rusage();
+  }
+
+  /** Put a file on the simulated disk as if it had been there all along (not in the page cache). */
+  seedFile(path: string, data: Uint8Array, mode = 0o644): void {
+    this.k.vfs.seedFile(path, data, mode);
+  }
+
+  emit(e: KernelEvent): void {
+    this.k.emit(e);
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The page cache (mm/filemap.c): one AddressSpace per inode, shared by every
+ * mapping of the file and by read() and write(); page-cache faults
+ * (filemap_fault(), shmem_fault()), buffered reads and writes, writeback and
+ * truncation.
+ */
+import type { Kernel } from '../kernel.js';
+import type { File } from '../fs/file.js';
+import type { Inode } from '../fs/inode.js';
+import { PG_active, PG_dirty, PG_locked, PG_lru, PG_readahead, PG_referenced, PG_swapbacked, PG_uptodate, PG_writeback } from './page-alloc.js';
+import { folioMkclean, unmapMappingRange } from './pte-ops.js';
+import { doAsyncMmapReadahead, doSyncMmapReadahead, pageCacheAsyncRa, pageCacheSyncRa } from './readahead.js';
+import type { Vma } from './vma.js';
+
+export class AddressSpace {
+  readonly id: number;
+  readonly host: Inode;
+  /** The i_pages xarray: page index -> frame. */
+  readonly pages = new Map<number, number>();
+  /** i_mmap: every VMA mapping this file. */
+  readonly iMmap = new Set<Vma>();
+  /** Dirty page-cache pages of a disk file (NR_FILE_DIRTY share). */
+  nrDirty = 0;
+
+  constructor(k: Kernel, host: Inode) {
+    this.host = host;
+    this.id = k.newOwnerId(this);
+  }
+
+  get isShmem(): boolean {
+    return this.host.kind === 'shmem';
+  }
+}
+
+export function pagesOf(bytes: number, pageSize: number): number {
+  return Math.ceil(bytes / pageSize);
+}
+
+/**
+ * Allocate a frame and insert it in the cache (filemap_add_folio()): it holds
+ * the cache's reference, is on the LRU, and is not yet uptodate. -1 on OOM.
+ */
+export function filemapAddFolio(k: Kernel, as: AddressSpace, index: number): number {
+  const pfn = k.phys.allocPage(as.isShmem);
+  if (pfn < 0) return -1;
+  const p = k.phys;
+  p.flags[pfn] = PG_lru | (as.isShmem ? PG_swapbacked | PG_uptodate : 0);
+  p.mapping[pfn] = as.id;
+  p.index[pfn] = index;
+  as.pages.set(index, pfn);
+  k.vmstat.pgalloc++;
+  if (k.tracing) k.emit({ type: 'page_alloc', pfn, purpose: as.isShmem ? 'shmem' : 'pagecache' });
+  return pfn;
+}
+
+/** Remove a page from the cache and drop the cache's reference (filemap_remove_folio()). */
+export function filemapRemoveFolio(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
+  const p = k.phys;
+  if (p.flags[pfn]! & PG_dirty) {
+    if (!(p.flags[pfn]! & PG_swapbacked)) as.nrDirty--;
+    p.flags[pfn] = p.flags[pfn]! & ~PG_dirty;
+  }
+  as.pages.delete(index);
+  p.flags[pfn] = p.flags[pfn]! & ~PG_lru;
+  p.mapping[pfn] = 0;
+  if (k.tracing) k.emit({ type: 'pagecache_remove', ino: as.host.ino, index, pfn });
+  if (p.refcount[pfn] === 1) k.vmstat.pgfree++;
+  p.put(pfn);
+}
+
+/**
+ * Read missing pages [start, start + nr) of a disk file from the device
+ * (page_cache_ra_unbounded()), clipped to end of file, skipping pages already
+ * cached, marking the page `nr - lookahead` with PG_readahead. Contiguous
+ * missing pages go to the device as one request.
+ */
+export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, nr: number, lookahead: number, async: boolean): number {
+  const inode = as.host;
+  const ps = k.arch.pageSize;
+  const endIndex = pagesOf(inode.size, ps) - 1;
+  if (start > endIndex || nr <= 0) return 0;
+  if (nr > endIndex - start + 1) nr = endIndex - start + 1;
+  const mark = lookahead > 0 ? start + nr - lookahead : -1;
+  let run: number[] = [];
+  let runStart = 0;
+  let readCount = 0;
+  const submit = (): void => {
+    if (run.length === 0) return;
+    const dsts = run.map((pfn) => k.phys.frameBytes(pfn));
+    inode.blockdev!.readPages(inode.ino, runStart, dsts);
+    for (const pfn of run) k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+    k.vmstat.pgpgin += (run.length * ps) / 1024;
+    if (k.tracing) k.emit({ type: 'io_read', ino: inode.ino, index: runStart, pages: run.length });
+    readCount += run.length;
+    run = [];
+  };
+  for (let i = start; i < start + nr; i++) {
+    if (as.pages.has(i)) {
+      submit();
+      continue;
+    }
+    const pfn = filemapAddFolio(k, as, i);
+    if (pfn < 0) break;
+    if (i === mark) k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_readahead;
+    if (run.length === 0) runStart = i;
+    run.push(pfn);
+  }
+  submit();
+  if (k.tracing) k.emit({ type: 'readahead', ino: inode.ino, start, count: nr, async, mark });
+  return readCount;
+}
+
+/** Read exactly one missing page (filemap_read_folio() after readahead declined). -1 on OOM. */
+export function filemapReadOne(k: Kernel, as: AddressSpace, index: number): number {
+  const pfn = filemapAddFolio(k, as, index);
+  if (pfn < 0) return -1;
+  if (!as.isShmem) {
+    as.host.blockdev!.readPages(as.host.ino, index, [k.phys.frameBytes(pfn)]);
+    k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+    k.vmstat.pgpgin += k.arch.pageSize / 1024;
+    if (k.tracing) k.emit({ type: 'io_read', ino: as.host.ino, index, pages: 1 });
+  }
+  return pfn;
+}
+
+export type FaultPage = { pfn: number; major: boolean } | 'SIGBUS' | 'OOM';
+
+/**
+ * filemap_fault() / shmem_fault(): find or read the page-cache page for a
+ * fault at file page `pgoff`, with one reference for the caller.
+ * SIGBUS when the page lies wholly past end of file.
+ */
+export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
+  const file = vma.file!;
+  const as = file.inode.mapping;
+  const ps = k.arch.pageSize;
+  if (pgoff >= pagesOf(file.inode.size, ps)) return 'SIGBUS';
+  let pfn = as.pages.get(pgoff);
+  let major = false;
+  if (pfn !== undefined) {
+    if (k.tracing) k.emit({ type: 'pagecache_hit', ino: file.inode.ino, index: pgoff, pfn });
+    if (!as.isShmem) doAsyncMmapReadahead(k, vma, file, pgoff, pfn);
+  } else if (as.isShmem) {
+    // shmem_get_folio(): a new zeroed page; no I/O, so never a major fault (no swap here).
+    if (k.tracing) k.emit({ type: 'pagecache_miss', ino: file.inode.ino, index: pgoff });
+    const n = filemapAddFolio(k, as, pgoff);
+    if (n < 0) return 'OOM';
+    pfn = n;
+  } else {
+    if (k.tracing) k.emit({ type: 'pagecache_miss', ino: file.inode.ino, index: pgoff });
+    k.vmstat.pgmajfault++;
+    major = true;
+    doSyncMmapReadahead(k, vma, file, pgoff);
+    pfn = as.pages.get(pgoff);
+    if (pfn === undefined) {
+      const n = filemapReadOne(k, as, pgoff);
+      if (n < 0) return 'OOM';
+      pfn = n;
+    }
+  }
+  k.phys.get(pfn);
+  return { pfn, major };
+}
+
+/** folio_mark_accessed(): referenced on first use, active on the second (mm/swap.c). */
+export function folioMarkAccessed(k: Kernel, pfn: number): void {
+  const p = k.phys;
+  const f = p.flags[pfn]!;
+  if (!(f & PG_referenced)) {
+    p.flags[pfn] = f | PG_referenced;
+  } else if (!(f & PG_active)) {
+    p.flags[pfn] = (f | PG_active) & ~PG_referenced;
+    k.vmstat.pgactivate++;
+  }
+}
+
+/**
+ * filemap_read(): copy [pos, pos + count) of a file out of the page cache,
+ * reading missing pages with readahead. Returns the bytes, or 'OOM'.
+ */
+export function filemapRead(k: Kernel, file: File, pos: number, count: number): Uint8Array | 'OOM' {
+  const inode = file.inode;
+  const as = inode.mapping;
+  const ps = k.arch.pageSize;
+  const size = inode.size;
+  if (pos >= size || count <= 0) return new Uint8Array(0);
+  const end = Math.min(pos + count, size);
+  const out = new Uint8Array(end - pos);
+  const first = Math.floor(pos / ps);
+  const last = Math.floor((end - 1) / ps);
+  const prevIndex = file.ra.prevPos < 0 ? -1 : Math.floor((file.ra.prevPos - 1) / ps);
+  for (let index = first; index <= last; index++) {
+    let pfn = as.pages.get(index);
+    if (pfn === undefined) {
+      if (!as.isShmem) {
+        pageCacheSyncRa(k, file, index, last - index + 1);
+        pfn = as.pages.get(index);
+      }
+      if (pfn === undefined) {
+        const n = filemapReadOne(k, as, index);
+        if (n < 0) return 'OOM';
+        pfn = n;
+      }
+    } else if (k.phys.flags[pfn]! & PG_readahead) {
+      pageCacheAsyncRa(k, file, index, pfn, last - index + 1);
+    }
+    const from = Math.max(pos, index * ps);
+    const to = Math.min(end, (index + 1) * ps);
+    const bytes = k.phys.frameBytes(pfn);
+    out.set(bytes.subarray(from - index * ps, to - index * ps), from - pos);
+    if (!(index === first && index === prevIndex)) folioMarkAccessed(k, pfn);
+  }
+  file.ra.prevPos = end;
+  return out;
+}
+
+/**
+ * generic_perform_write(): copy bytes into page-cache pages at pos, reading
+ * a partially overwritten page first when it holds file data, and dirty them;
+ * i_size grows to cover the write. Returns bytes written or 'OOM'.
+ */
+export function filemapWrite(k: Kernel, file: File, pos: number, data: Uint8Array): number | 'OOM' {
+  const inode = file.inode;
+  const as = inode.mapping;
+  const ps = k.arch.pageSize;
+  if (data.length === 0) return 0;
+  const end = pos + data.length;
+  for (let index = Math.floor(pos / ps); index * ps < end; index++) {
+    const from = Math.max(pos, index * ps);
+    const to = Math.min(end, (index + 1) * ps);
+    let pfn = as.pages.get(index);
+    if (pfn === undefined) {
+      const whole = from === index * ps && to === (index + 1) * ps;
+      const hasData = index * ps < inode.size;
+      if (!as.isShmem && !whole && hasData) {
+        const n = filemapReadOne(k, as, index);
+        if (n < 0) return 'OOM';
+        pfn = n;
+      } else {
+        const n = filemapAddFolio(k, as, index);
+        if (n < 0) return 'OOM';
+        pfn = n;
+        if (!as.isShmem) k.phys.frameBytes(pfn).fill(0);
+        k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+      }
+    }
+    k.phys.frameBytes(pfn).set(data.subarray(from - pos, to - pos), from - index * ps);
+    markDirtyForWrite(k, pfn);
+  }
+  if (end > inode.size) inode.size = end;
+  return data.length;
+}
+
+function markDirtyForWrite(k: Kernel, pfn: number): void {
+  const p = k.phys;
+  const f = p.flags[pfn]!;
+  if (f & PG_dirty) return;
+  p.flags[pfn] = f | PG_dirty;
+  if (!(f & PG_swapbacked)) (k.owners[p.mapping[pfn]!] as AddressSpace).nrDirty++;
+}
+
+/**
+ * filemap_write_and_wait_range(): write back dirty pages [first, last] of a
+ * disk file, write-protecting their shared mappings first
+ * (folio_clear_dirty_for_io()). shmem has no backing store: nothing to do.
+ * Returns the number of pages written.
+ */
+export function filemapWriteAndWait(k: Kernel, as: AddressSpace, first: number, last: number): number {
+  if (as.isShmem) return 0;
+  const inode = as.host;
+  const ps = k.arch.pageSize;
+  const dirty: [number, number][] = [];
+  for (const [index, pfn] of as.pages) {
+    if (index >= first && index <= last && k.phys.flags[pfn]! & PG_dirty) dirty.push([index, pfn]);
+  }
+  if (dirty.length === 0) return 0;
+  dirty.sort((a, b) => a[0] - b[0]);
+  const p = k.phys;
+  let run: [number, number][] = [];
+  const submit = (): void => {
+    if (run.length === 0) return;
+    const srcs = run.map(([, pfn]) => p.frameBytes(pfn));
+    const valid = run.map(([index]) => Math.max(0, Math.min(ps, inode.size - index * ps)));
+    inode.blockdev!.writePages(inode.ino, run[0]![0], srcs, valid);
+    k.vmstat.pgpgout += (run.length * ps) / 1024;
+    if (k.tracing) k.emit({ type: 'io_write', ino: inode.ino, index: run[0]![0], pages: run.length });
+    for (const [, pfn] of run) p.flags[pfn] = p.flags[pfn]! & ~PG_writeback;
+    run = [];
+  };
+  for (const [index, pfn] of dirty) {
+    folioMkclean(k, as, index, pfn);
+    p.flags[pfn] = (p.flags[pfn]! & ~PG_dirty) | PG_writeback;
+    as.nrDirty--;
+    if (k.tracing) k.emit({ type: 'writeback', ino: inode.ino, index, pfn });
+    if (run.length > 0 && run[run.length - 1]![0] !== index - 1) submit();
+    run.push([index, pfn]);
+  }
+  submit();
+  return dirty.length;
+}
+
+/**
+ * truncate_pagecache() with truncate_setsize(): unmap pages past the new end
+ * from every mapping (private COW copies too), drop them from the cache,
+ * zero the tail of the page that now holds end of file, and trim the device.
+ */
+export function truncateSetsize(k: Kernel, inode: Inode, newSize: number): void {
+  const as = inode.mapping;
+  const ps = k.arch.pageSize;
+  const oldSize = inode.size;
+  inode.size = newSize;
+  if (k.tracing) k.emit({ type: 'truncate', ino: inode.ino, from: oldSize, to: newSize });
+  const holeIndex = pagesOf(newSize, ps);
+  if (newSize < oldSize) {
+    unmapMappingRange(k, as, holeIndex, Number.MAX_SAFE_INTEGER, true);
+    for (const [index, pfn] of [...as.pages]) {
+      if (index >= holeIndex) filemapRemoveFolio(k, as, index, pfn);
+    }
+    inode.blockdev?.truncate(inode.ino, newSize);
+  }
+  // The page holding the (old or new) end of file: bytes past the smaller size read as zeros.
+  const edge = Math.min(oldSize, newSize);
+  const tail = edge % ps;
+  if (tail !== 0) {
+    const pfn = as.pages.get(Math.floor(edge / ps));
+    if (pfn !== undefined) k.phys.frameBytes(pfn).fill(0, tail);
+    if (newSize > oldSize) inode.blockdev?.truncate(inode.ino, oldSize);
+  }
+}
+
+/**
+ * invalidate_mapping_pages(): drop clean, unmapped, unlocked pages of
+ * [first, last] from the cache (POSIX_FADV_DONTNEED). Returns pages dropped.
+ */
+export function invalidateMappingPages(k: Kernel, as: AddressSpace, first: number, last: number): number {
+  let dropped = 0;
+  const p = k.phys;
+  for (const [index, pfn] of [...as.pages]) {
+    if (index < first || index > last) continue;
+    const f = p.flags[pfn]!;
+    if (f & (PG_dirty | PG_writeback | PG_locked)) continue;
+    if (p.mapcount[pfn]! > 0 || p.refcount[pfn]! > 1) continue;
+    filemapRemoveFolio(k, as, index, pfn);
+    dropped++;
+  }
+  return dropped;
+}
+
+/** Drop every page of an inode whose last reference went away (evict()). */
+export function truncateInodePagesFinal(k: Kernel, as: AddressSpace): void {
+  for (const [index, pfn] of [...as.pages]) filemapRemoveFolio(k, as, index, pfn);
+}

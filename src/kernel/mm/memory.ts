@@ -1,0 +1,317 @@
+/**
+ * The page-fault path of mm/memory.c, read as the kernel's story:
+ * handleMmFault -> handlePteFault, which branches to doAnonymousPage,
+ * doFault (doReadFault with doFaultAround, doCowFault, doSharedFault) for an
+ * empty entry, and to doWpPage (wpPageReuse / wpPageCopy / wpPageShared) for
+ * a write to a write-protected one.
+ */
+import type { Kernel } from '../kernel.js';
+import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE, pteFlagNames } from '../arch/pte.js';
+import { filemapFault, pagesOf } from './filemap.js';
+import type { MmStruct } from './mm-struct.js';
+import { PG_anon, PG_locked, PG_uptodate, ZERO_PFN } from './page-alloc.js';
+import { pteAlloc, type PageTable } from './pgtable.js';
+import { folioMarkDirty, setPte } from './pte-ops.js';
+import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
+import type { Vma } from './vma.js';
+import { VM_ACCESS_FLAGS, VM_EXEC, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
+
+/** vm_fault_t bits (include/linux/mm_types.h). */
+export const VM_FAULT_OOM = 0x1;
+export const VM_FAULT_SIGBUS = 0x2;
+export const VM_FAULT_MAJOR = 0x4;
+export const VM_FAULT_SIGSEGV = 0x40;
+export const VM_FAULT_NOPAGE = 0x100;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
+
+/** struct vm_fault: what a handler needs to know about the fault. */
+interface Vmf {
+  k: Kernel;
+  mm: MmStruct;
+  vma: Vma;
+  addr: number;
+  vpn: number;
+  /** File page (or anonymous linear page) index of the fault. */
+  pgoff: number;
+  write: boolean;
+  table: PageTable;
+  index: number;
+}
+
+/**
+ * vma_wants_writenotify(): a shared writable mapping of a file whose pages
+ * are written back keeps its PTEs read-only so the first store to a clean
+ * page faults and dirties it (page_mkwrite). shmem needs no such tracking.
+ */
+export function vmaWantsWritenotify(vma: Vma): boolean {
+  if ((vma.flags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
+  return vma.file !== null && vma.file.inode.kind === 'disk';
+}
+
+/** vm_get_page_prot() after vma_set_page_prot(): the PTE bits a fresh mapping of this VMA gets. */
+export function vmaPageProt(vma: Vma): number {
+  const f = vma.flags;
+  if ((f & VM_ACCESS_FLAGS) === 0) return PTE_PRESENT | PTE_PROTNONE;
+  let bits = PTE_PRESENT | PTE_USER;
+  if ((f & VM_EXEC) === 0) bits |= PTE_NX;
+  if ((f & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(vma)) bits |= PTE_WRITE;
+  return bits;
+}
+
+/** linear_page_index(): the page index of addr in the VMA's file (or anon) space. */
+export function linearPageIndex(vma: Vma, addr: number, pageSize: number): number {
+  return vma.pgoff + Math.floor((addr - vma.start) / pageSize);
+}
+
+/**
+ * anon_vma_compatible() + find_mergeable_anon_vma(): a neighbour that could
+ * merge with this VMA but for its protections lends its anon_vma, so a later
+ * mprotect() can merge them again.
+ */
+function findMergeableAnonVma(vma: Vma, pageSize: number): AnonVma | null {
+  const compatible = (a: Vma, b: Vma): boolean =>
+    a.end === b.start &&
+    a.file === b.file &&
+    ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
+    b.pgoff === a.pgoff + (a.end - a.start) / pageSize;
+  const next = vma.next;
+  if (next !== null && next.anonVma !== null && compatible(vma, next)) return next.anonVma;
+  const prev = vma.prev;
+  if (prev !== null && prev.anonVma !== null && compatible(prev, vma)) return prev.anonVma;
+  return null;
+}
+
+/** anon_vma_prepare(): make sure the VMA has an anon_vma before its first anonymous page. */
+export function anonVmaPrepare(k: Kernel, vma: Vma): AnonVma {
+  if (vma.anonVma !== null) return vma.anonVma;
+  const av = findMergeableAnonVma(vma, k.arch.pageSize) ?? k.newAnonVma();
+  av.refs++;
+  vma.anonVma = av;
+  return av;
+}
+
+function trace(vmf: Vmf, handler: string, detail?: string): void {
+  if (vmf.k.tracing) vmf.k.emit(detail === undefined ? { type: 'fault_handler', handler, addr: vmf.addr } : { type: 'fault_handler', handler, addr: vmf.addr, detail });
+}
+
+/** do_anonymous_page(): first touch of private anonymous memory. */
+function doAnonymousPage(vmf: Vmf): number {
+  const { k, mm, vma } = vmf;
+  const prot = vmaPageProt(vma);
+  if (!vmf.write) {
+    // Reads map the shared zero page, read-only; a later write copies it.
+    trace(vmf, 'do_anonymous_page', 'zero page');
+    setPte(k, mm, vmf.table, vmf.vpn, ZERO_PFN, (prot & ~PTE_WRITE) | PTE_SPECIAL);
+    return 0;
+  }
+  trace(vmf, 'do_anonymous_page', 'new zeroed page');
+  const av = anonVmaPrepare(k, vma);
+  const pfn = k.phys.allocPage(true);
+  if (pfn < 0) return VM_FAULT_OOM;
+  k.vmstat.pgalloc++;
+  if (k.tracing) k.emit({ type: 'page_alloc', pfn, purpose: 'anon' });
+  folioAddNewAnonRmap(k, mm, pfn, av, vmf.pgoff);
+  let flags = prot | PTE_DIRTY;
+  if (vma.flags & VM_WRITE) flags |= PTE_WRITE;
+  setPte(k, mm, vmf.table, vmf.vpn, pfn, flags);
+  return 0;
+}
+
+/**
+ * do_fault_around() + filemap_map_pages(): map the cached, uptodate pages
+ * around a read fault, within the VMA and the PTE table, up to
+ * fault_around_bytes, without faulting on each. They are mapped "old".
+ */
+function doFaultAround(vmf: Vmf): boolean {
+  const { k, mm, vma } = vmf;
+  const ps = mm.pageSize;
+  const nrPages = Math.floor(k.settings.faultAroundBytes / ps);
+  const ptrs = mm.indexMask + 1;
+  const pteOff = vmf.index;
+  const vmaOff = vmf.pgoff - vma.pgoff;
+  const vmaPages = (vma.end - vma.start) / ps;
+  const fromPte = Math.max(pteOff - (pteOff % nrPages), pteOff - Math.min(pteOff, vmaOff));
+  const toPte = Math.min(fromPte + nrPages, ptrs, pteOff + vmaPages - vmaOff) - 1;
+  const file = vma.file!;
+  const as = file.inode.mapping;
+  const maxIdx = pagesOf(file.inode.size, ps);
+  const baseVpn = vmf.vpn - pteOff;
+  const prot = vmaPageProt(vma) & ~PTE_WRITE;
+  const shmemWritable = vmaPageProt(vma) & PTE_WRITE;
+  let mapped = 0;
+  let hit = false;
+  const t = vmf.table;
+  const p = k.phys;
+  for (let pte = fromPte; pte <= toPte; pte++) {
+    const index = vmf.pgoff + (pte - pteOff);
+    if (index >= maxIdx) break;
+    if (t.flags![pte] !== 0) continue;
+    const pfn = as.pages.get(index);
+    if (pfn === undefined) continue;
+    const f = p.flags[pfn]!;
+    if (!(f & PG_uptodate) || f & PG_locked) continue;
+    p.get(pfn);
+    folioAddRmap(k, mm, pfn);
+    setPte(k, mm, t, baseVpn + pte, pfn, prot | shmemWritable);
+    mapped++;
+    if (pte === pteOff) hit = true;
+  }
+  if (mapped > 0) {
+    file.ra.mmapMiss = Math.max(0, file.ra.mmapMiss - mapped);
+    k.vmstat.faultAroundPages += hit ? mapped - 1 : mapped;
+  }
+  if (k.tracing) k.emit({ type: 'fault_around', start: (baseVpn + fromPte) * ps, end: (baseVpn + toPte + 1) * ps, mapped });
+  return hit;
+}
+
+/** do_read_fault(): a read of a not-present file page. */
+function doReadFault(vmf: Vmf): number {
+  const { k, mm, vma } = vmf;
+  if (k.settings.faultAroundBytes / mm.pageSize > 1) {
+    if (doFaultAround(vmf)) {
+      trace(vmf, 'do_read_fault', 'mapped by fault-around');
+      return VM_FAULT_NOPAGE;
+    }
+  }
+  const page = filemapFault(k, vma, vmf.pgoff);
+  if (page === 'SIGBUS') return VM_FAULT_SIGBUS;
+  if (page === 'OOM') return VM_FAULT_OOM;
+  trace(vmf, 'do_read_fault', page.major ? 'major: read from disk' : 'page cache hit');
+  folioAddRmap(k, mm, page.pfn);
+  setPte(k, mm, vmf.table, vmf.vpn, page.pfn, vmaPageProt(vma));
+  return page.major ? VM_FAULT_MAJOR : 0;
+}
+
+/** do_cow_fault(): a write to a not-present page of a private file mapping copies it. */
+function doCowFault(vmf: Vmf): number {
+  const { k, mm, vma } = vmf;
+  const av = anonVmaPrepare(k, vma);
+  const page = filemapFault(k, vma, vmf.pgoff);
+  if (page === 'SIGBUS') return VM_FAULT_SIGBUS;
+  if (page === 'OOM') return VM_FAULT_OOM;
+  const pfn = k.phys.allocPage(false);
+  if (pfn < 0) {
+    k.phys.put(page.pfn);
+    return VM_FAULT_OOM;
+  }
+  k.vmstat.pgalloc++;
+  k.vmstat.cowFaults++;
+  trace(vmf, 'do_cow_fault', page.major ? 'major: read from disk, then copy' : 'copy of the page-cache page');
+  if (k.tracing) k.emit({ type: 'page_alloc', pfn, purpose: 'cow' });
+  k.phys.copyFrame(pfn, page.pfn);
+  if (k.tracing) k.emit({ type: 'cow_copy', addr: vmf.addr, from: page.pfn, to: pfn, zero: false });
+  k.phys.put(page.pfn);
+  folioAddNewAnonRmap(k, mm, pfn, av, vmf.pgoff);
+  setPte(k, mm, vmf.table, vmf.vpn, pfn, vmaPageProt(vma) | PTE_WRITE | PTE_DIRTY);
+  return page.major ? VM_FAULT_MAJOR : 0;
+}
+
+/** do_shared_fault(): a write to a not-present page of a shared file mapping dirties the cache page. */
+function doSharedFault(vmf: Vmf): number {
+  const { k, mm, vma } = vmf;
+  const page = filemapFault(k, vma, vmf.pgoff);
+  if (page === 'SIGBUS') return VM_FAULT_SIGBUS;
+  if (page === 'OOM') return VM_FAULT_OOM;
+  trace(vmf, 'do_shared_fault', page.major ? 'major: read from disk, page_mkwrite' : 'page_mkwrite on the page-cache page');
+  folioAddRmap(k, mm, page.pfn);
+  setPte(k, mm, vmf.table, vmf.vpn, page.pfn, vmaPageProt(vma) | PTE_WRITE | PTE_DIRTY);
+  folioMarkDirty(k, page.pfn);
+  return page.major ? VM_FAULT_MAJOR : 0;
+}
+
+/** do_fault(): an empty PTE in a file-backed (or shmem) VMA. */
+function doFault(vmf: Vmf): number {
+  if (!vmf.write) return doReadFault(vmf);
+  if ((vmf.vma.flags & VM_SHARED) === 0) return doCowFault(vmf);
+  return doSharedFault(vmf);
+}
+
+/** wp_page_reuse(): the faulting task may write the page in place. */
+function wpPageReuse(vmf: Vmf, pfn: number): number {
+  const t = vmf.table;
+  const i = vmf.index;
+  const fl = t.flags![i]! | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED;
+  t.flags![i] = fl;
+  vmf.k.vmstat.pgreuse++;
+  if (vmf.k.tracing) {
+    vmf.k.emit({ type: 'page_reuse', addr: vmf.addr, pfn });
+    vmf.k.emit({ type: 'pte_update', addr: vmf.addr, pfn, flags: pteFlagNames(fl) });
+  }
+  return 0;
+}
+
+/** wp_page_copy(): break copy-on-write: a new private anonymous copy replaces the shared page. */
+function wpPageCopy(vmf: Vmf, oldPfn: number): number {
+  const { k, mm, vma } = vmf;
+  const av = anonVmaPrepare(k, vma);
+  const zero = oldPfn === ZERO_PFN;
+  const pfn = k.phys.allocPage(zero);
+  if (pfn < 0) return VM_FAULT_OOM;
+  k.vmstat.pgalloc++;
+  if (k.tracing) k.emit({ type: 'page_alloc', pfn, purpose: 'cow' });
+  if (!zero) k.phys.copyFrame(pfn, oldPfn);
+  if (k.tracing) k.emit({ type: 'cow_copy', addr: vmf.addr, from: oldPfn, to: pfn, zero });
+  folioAddNewAnonRmap(k, mm, pfn, av, vmf.pgoff);
+  // ptep_clear_flush() then set_pte_at(): the old translation must leave the TLB.
+  const t = vmf.table;
+  const i = vmf.index;
+  t.flags![i] = 0;
+  t.used--;
+  mm.flushTlbPage(vmf.vpn);
+  if (!zero) {
+    folioRemoveRmap(k, mm, oldPfn);
+    k.phys.put(oldPfn);
+  }
+  setPte(k, mm, t, vmf.vpn, pfn, (vmaPageProt(vma) & ~PTE_SPECIAL) | PTE_WRITE | PTE_DIRTY | PTE_ACCESSED);
+  return 0;
+}
+
+/** do_wp_page(): a write hit a present, write-protected PTE. */
+function doWpPage(vmf: Vmf): number {
+  const { k, vma } = vmf;
+  const t = vmf.table;
+  const fl = t.flags![vmf.index]!;
+  const pfn = t.pfns![vmf.index]!;
+  if ((vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED)) {
+    // wp_page_shared(): page_mkwrite, then write in place and dirty the page.
+    trace(vmf, 'do_wp_page', 'wp_page_shared: page_mkwrite, reuse');
+    folioMarkDirty(k, pfn);
+    return wpPageReuse(vmf, pfn);
+  }
+  if (!(fl & PTE_SPECIAL) && k.phys.flags[pfn]! & PG_anon) {
+    // wp_can_reuse_anon_folio(): exclusively ours, write in place.
+    if (k.phys.mapcount[pfn] === 1 && k.phys.refcount[pfn] === 1) {
+      trace(vmf, 'do_wp_page', 'wp_page_reuse: exclusive anonymous page');
+      return wpPageReuse(vmf, pfn);
+    }
+  }
+  trace(vmf, 'do_wp_page', fl & PTE_SPECIAL ? 'wp_page_copy: copy of the zero page' : 'wp_page_copy: copy-on-write');
+  return wpPageCopy(vmf, pfn);
+}
+
+/**
+ * handle_mm_fault() -> __handle_mm_fault() -> handle_pte_fault().
+ * The VMA has already been found and checked for access by the caller.
+ */
+export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, write: boolean): number {
+  const ps = mm.pageSize;
+  const vpn = Math.floor(addr / ps);
+  const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
+  if (table === null) return VM_FAULT_OOM;
+  const index = vpn & mm.indexMask;
+  const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index };
+  const fl = table.flags![index]!;
+  let ret: number;
+  if (fl === 0) {
+    ret = vma.isAnonymous ? doAnonymousPage(vmf) : doFault(vmf);
+  } else if (write && !(fl & PTE_WRITE)) {
+    ret = doWpPage(vmf);
+  } else {
+    // A fault on a usable entry (the TLB had a stale view): mark young, and dirty for a write.
+    table.flags![index] = fl | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+    trace(vmf, 'handle_pte_fault', 'spurious: entry already usable');
+    ret = 0;
+  }
+  mm.updateHiwaterRss();
+  return ret;
+}

@@ -1,0 +1,44 @@
+/**
+ * mincore(2) (mm/mincore.c): one byte per page, 1 when the page is resident:
+ * mapped by a present PTE, or for file mappings present in the page cache.
+ */
+import type { Kernel } from '../kernel.js';
+import type { Task } from '../sched.js';
+import { PTE_PRESENT } from '../arch/pte.js';
+import { type KRet, u64 } from './mmap.js';
+import { pteLookup } from './pgtable.js';
+
+export interface MincoreResult {
+  ret: KRet;
+  vec: Uint8Array;
+}
+
+export function sysMincore(k: Kernel, task: Task, startArg: bigint, lenArg: bigint): MincoreResult {
+  void k;
+  const mm = task.mm;
+  const ps = mm.pageSize;
+  const start = u64(startArg);
+  const len = u64(lenArg);
+  const empty = new Uint8Array(0);
+  if (start & BigInt(ps - 1)) return { ret: 'EINVAL', vec: empty };
+  // access_ok(): the range must lie in user space.
+  const limit = BigInt(mm.taskSize);
+  if (start > limit || len > limit - start) return { ret: 'ENOMEM', vec: empty };
+  const npages = Number((len + BigInt(ps) - 1n) / BigInt(ps));
+  const vec = new Uint8Array(npages);
+  let addr = Number(start);
+  for (let i = 0; i < npages; i++, addr += ps) {
+    const vma = mm.vmas.lookup(addr);
+    if (vma === null) return { ret: 'ENOMEM', vec: vec.subarray(0, i) };
+    const vpn = addr / ps;
+    const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
+    const fl = t === null ? 0 : t.flags![vpn & mm.indexMask]!;
+    if (fl & PTE_PRESENT) {
+      vec[i] = 1;
+    } else if (vma.file !== null) {
+      const index = vma.pgoff + (addr - vma.start) / ps;
+      vec[i] = vma.file.inode.mapping.pages.has(index) ? 1 : 0;
+    }
+  }
+  return { ret: 0, vec };
+}

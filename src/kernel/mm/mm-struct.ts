@@ -1,0 +1,102 @@
+/**
+ * struct mm_struct: one address space, shared by the threads of a process
+ * (include/linux/mm_types.h).
+ */
+import type { Kernel } from '../kernel.js';
+import { Tlb } from '../arch/tlb.js';
+import { PageTable, levelDivisors } from './pgtable.js';
+import { VmaTree } from './vma.js';
+
+/** RSS counter indexes (MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES). */
+export const MM_FILEPAGES = 0;
+export const MM_ANONPAGES = 1;
+export const MM_SWAPENTS = 2;
+export const MM_SHMEMPAGES = 3;
+
+let nextMmId = 1;
+
+export class MmStruct {
+  readonly id = nextMmId++;
+  readonly k: Kernel;
+  readonly vmas = new VmaTree();
+  readonly pgd: PageTable;
+  readonly tlb = new Tlb();
+  /** Per-level vpn divisors and the index mask, cached for the walk. */
+  readonly divisors: readonly number[];
+  readonly indexMask: number;
+  readonly pageSize: number;
+  readonly pageShift: number;
+  /** Where top-down allocation starts (mm->mmap_base). */
+  mmapBase: number;
+  readonly taskSize: number;
+  startCode = 0;
+  endCode = 0;
+  startData = 0;
+  endData = 0;
+  startBrk = 0;
+  brk = 0;
+  startStack = 0;
+  /** RSS by counter (MM_FILEPAGES...). */
+  readonly rss = [0, 0, 0, 0];
+  hiwaterRss = 0;
+  hiwaterVm = 0;
+  totalVm = 0;
+  lockedVm = 0;
+  pinnedVm = 0;
+  dataVm = 0;
+  execVm = 0;
+  stackVm = 0;
+  /** mm_pgtables_bytes(): page tables below the PGD. */
+  pgtablesBytes = 0;
+  /** mm->def_flags: VM_LOCKED and friends from mlockall(MCL_FUTURE). */
+  defFlags = 0;
+  /** Tasks using this mm (mm_users). */
+  users = 0;
+
+  constructor(k: Kernel, mmapBase: number) {
+    this.k = k;
+    const arch = k.arch;
+    this.pageSize = arch.pageSize;
+    this.pageShift = arch.pageShift;
+    this.taskSize = arch.taskSize;
+    this.mmapBase = mmapBase;
+    this.divisors = levelDivisors(arch.levels, arch.bitsPerLevel);
+    this.indexMask = arch.ptrsPerTable - 1;
+    const pfn = k.phys.allocPageTable();
+    if (pfn < 0) throw new Error('out of memory creating an address space');
+    this.pgd = new PageTable(0, arch.levels === 1, arch.ptrsPerTable, pfn);
+  }
+
+  get mapCount(): number {
+    return this.vmas.count;
+  }
+
+  get rssPages(): number {
+    return this.rss[MM_FILEPAGES]! + this.rss[MM_ANONPAGES]! + this.rss[MM_SHMEMPAGES]!;
+  }
+
+  updateHiwaterRss(): void {
+    const r = this.rssPages;
+    if (r > this.hiwaterRss) this.hiwaterRss = r;
+  }
+
+  flushTlbPage(vpn: number): void {
+    this.tlb.flushPage(vpn);
+    this.k.vmstat.nrTlbLocalFlushOne++;
+    if (this.k.tracing) this.k.emit({ type: 'tlb_flush', scope: 'page', start: vpn * this.pageSize, end: (vpn + 1) * this.pageSize });
+  }
+
+  flushTlbRange(startVpn: number, endVpn: number): void {
+    if (endVpn <= startVpn) return;
+    const scope = this.tlb.flushRange(startVpn, endVpn);
+    if (scope === 'all') this.k.vmstat.nrTlbLocalFlushAll++;
+    else this.k.vmstat.nrTlbLocalFlushOne += endVpn - startVpn;
+    if (this.k.tracing) this.k.emit({ type: 'tlb_flush', scope, start: startVpn * this.pageSize, end: endVpn * this.pageSize });
+  }
+
+  flushTlbAll(): void {
+    this.tlb.flushAll();
+    this.k.vmstat.nrTlbLocalFlushAll++;
+    if (this.k.tracing) this.k.emit({ type: 'tlb_flush', scope: 'all', start: 0, end: this.taskSize });
+  }
+}

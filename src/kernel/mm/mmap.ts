@@ -1,0 +1,464 @@
+/**
+ * mmap(2), munmap(2) and brk(2) (mm/mmap.c, mm/vma.c, arch/x86/kernel/sys_x86_64.c):
+ * argument checks in the kernel's order, address selection
+ * (get_unmapped_area() top-down from mmap_base, hints, MAP_FIXED,
+ * MAP_FIXED_NOREPLACE, THP alignment), and mmap_region()'s
+ * unmap/account/merge/insert/populate sequence.
+ *
+ * Arguments arrive as 64-bit unsigned values (bigint) so that every
+ * out-of-range value takes the same error path as in the kernel; once
+ * checked they fit in a double and the rest works on numbers.
+ */
+import type { Kernel } from '../kernel.js';
+import type { File } from '../fs/file.js';
+import { FMODE_READ, FMODE_WRITE } from '../fs/file.js';
+import type { Task } from '../sched.js';
+import {
+  LEGACY_MAP_MASK, MAP_32BIT, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
+  MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
+  MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_WRITE, type ErrnoName,
+} from '../uapi.js';
+import { doUserAddrFault } from '../arch/mmu.js';
+import { PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
+import type { MmStruct } from './mm-struct.js';
+import { pteLookup } from './pgtable.js';
+import { stackGuardGap } from './stack.js';
+import { Vma, vmStartGap } from './vma.js';
+import { doVmiAlignMunmap, fileGet, vmaLink, vmaMergeNewRange } from './vma-ops.js';
+import {
+  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS, VM_DONTDUMP, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_LOCKONFAULT,
+  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_NORESERVE, VM_SHARED, VM_STACK,
+  VM_SYNC, VM_WIPEONFORK, VM_WRITE, calcVmProtBits,
+} from './vm-flags.js';
+
+export type KRet = number | ErrnoName;
+
+const U64 = (1n << 64n) - 1n;
+/** DEFAULT_MAP_WINDOW on x86_64 (47-bit): hints above it need 5-level paging. */
+const DEFAULT_MAP_WINDOW_X86 = 2 ** 47 - 4096;
+
+export function isErr(r: KRet): r is ErrnoName {
+  return typeof r === 'string';
+}
+
+/** Mask to an unsigned 64-bit value, as a syscall register holds it. */
+export function u64(v: bigint | number): bigint {
+  return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
+}
+
+/** The number of pages in a VMA range. */
+export function vmaPagesOf(start: number, end: number, ps: number): number {
+  return (end - start) / ps;
+}
+
+/** Total mapped pages (total_vm), recomputed from the VMAs. */
+export function totalVmPages(mm: MmStruct): number {
+  let n = 0;
+  for (const v of mm.vmas) n += (v.end - v.start) / mm.pageSize;
+  return n;
+}
+
+/** is_data_mapping() */
+export function isDataMapping(flags: number): boolean {
+  return (flags & (VM_WRITE | VM_SHARED | VM_STACK)) === VM_WRITE;
+}
+
+/** data_vm recomputed from the VMAs. */
+export function dataVmPages(mm: MmStruct): number {
+  let n = 0;
+  for (const v of mm.vmas) if (isDataMapping(v.flags)) n += (v.end - v.start) / mm.pageSize;
+  return n;
+}
+
+/** may_expand_vm(): RLIMIT_AS and RLIMIT_DATA. */
+export function mayExpandVm(k: Kernel, mm: MmStruct, flags: number, npages: number): boolean {
+  const ps = mm.pageSize;
+  if (totalVmPages(mm) + npages > Math.floor(k.settings.asRlimit / ps)) return false;
+  if (isDataMapping(flags) && dataVmPages(mm) + npages > Math.floor(k.settings.dataRlimit / ps)) return false;
+  return true;
+}
+
+/** __vm_enough_memory(): the overcommit policy's verdict on charging `pages`. */
+export function vmEnoughMemory(k: Kernel, mm: MmStruct | null, pages: number): boolean {
+  const mode = k.settings.overcommitMemory;
+  if (mode === 1) return true;
+  const totalram = k.phys.totalPages;
+  if (mode === 0) return pages <= totalram;
+  // OVERCOMMIT_NEVER: vm_commit_limit() minus the reserves.
+  let allowed = Math.floor((totalram * k.settings.overcommitRatio) / 100);
+  if (!k.settings.privileged) allowed -= Math.floor((8 * 1024) / (k.arch.pageSize / 1024));
+  if (mm !== null) allowed -= Math.min(Math.floor(totalVmPages(mm) / 32), Math.floor((128 * 1024) / (k.arch.pageSize / 1024)));
+  return k.committedPages + pages < allowed;
+}
+
+/** accountable_mapping(): private writable memory is charged against the commit limit. */
+function accountableMapping(flags: number): boolean {
+  return (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
+}
+
+/**
+ * vm_unmapped_area() top-down (unmapped_area_topdown()): the highest address
+ * in [low, high) with room for len, keeping clear of a grows-down VMA's guard
+ * gap. -1 when nothing fits.
+ */
+function unmappedAreaTopdown(k: Kernel, mm: MmStruct, len: number, low: number, high: number, alignMask: number, alignOffset: number): number {
+  const length = len + alignMask;
+  low = Math.max(low, k.arch.mmapMinAddr);
+  const gapGuard = stackGuardGap(k);
+  for (let tries = 0; tries < 1000; tries++) {
+    const gapEnd = mm.vmas.highestGap(low, high, length);
+    if (gapEnd < 0) return -1;
+    let gap = gapEnd - len;
+    gap -= (((gap - alignOffset) % (alignMask + 1)) + (alignMask + 1)) % (alignMask + 1);
+    const next = mm.vmas.find(gapEnd);
+    const nextIsAbove = next !== null && next.start >= gapEnd;
+    if (nextIsAbove && (next.flags & VM_GROWSDOWN) !== 0 && vmStartGap(next, gapGuard) < gapEnd) {
+      high = vmStartGap(next, gapGuard);
+      continue;
+    }
+    return gap;
+  }
+  return -1;
+}
+
+/** vm_unmapped_area() bottom-up (unmapped_area()). */
+function unmappedAreaBottomup(k: Kernel, mm: MmStruct, len: number, low: number, high: number): number {
+  return mm.vmas.lowestGap(Math.max(low, k.arch.mmapMinAddr), high, len);
+}
+
+/**
+ * arch_get_unmapped_area_topdown() / generic_get_unmapped_area_topdown():
+ * MAP_FIXED returns addr as is; a usable hint is honoured; otherwise the
+ * highest free range below mmap_base, falling back to bottom-up.
+ */
+function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: number, flags: number): KRet {
+  const taskSize = mm.taskSize;
+  if (len > taskSize - k.arch.mmapMinAddr && k.arch.pteFormat !== 'x86') return 'ENOMEM';
+  if (len > taskSize) return 'ENOMEM';
+  if (flags & MAP_FIXED) return addr;
+  const ps = mm.pageSize;
+  const guard = stackGuardGap(k);
+  if (k.arch.pteFormat === 'x86' && flags & MAP_32BIT) {
+    // The legacy 32-bit window: bottom-up between 1 GiB and 2 GiB.
+    const begin = 0x40000000;
+    const end = 0x80000000;
+    const found = unmappedAreaBottomup(k, mm, len, Math.max(begin, addr), end);
+    return found < 0 ? 'ENOMEM' : found;
+  }
+  if (addr !== 0) {
+    if (k.arch.pteFormat === 'x86') {
+      addr = Math.floor(addr / ps) * ps;
+      // mmap_address_hint_valid()
+      const valid = taskSize - len >= addr && addr > DEFAULT_MAP_WINDOW_X86 === addr + len > DEFAULT_MAP_WINDOW_X86;
+      if (valid) {
+        const vma = mm.vmas.find(addr);
+        if (vma === null || addr + len <= vmStartGap(vma, guard)) return addr;
+      }
+    } else {
+      addr = Math.ceil(addr / ps) * ps;
+      const vma = mm.vmas.find(addr);
+      const prev = mm.vmas.findPrev(addr);
+      if (taskSize - len >= addr && addr >= k.arch.mmapMinAddr && (vma === null || addr + len <= vmStartGap(vma, guard)) && (prev === null || addr >= prev.end)) {
+        return addr;
+      }
+    }
+  }
+  let found = unmappedAreaTopdown(k, mm, len, ps, mm.mmapBase, 0, 0);
+  if (found < 0) {
+    // A failed top-down search retries bottom-up from TASK_UNMAPPED_BASE.
+    found = unmappedAreaBottomup(k, mm, len, Math.floor(taskSize / 3 / ps) * ps, taskSize);
+    if (found < 0) return 'ENOMEM';
+  }
+  return found;
+}
+
+/**
+ * __thp_get_unmapped_area(): ask for a PMD more than needed and place the
+ * mapping so file offset and address are congruent modulo the PMD size.
+ */
+function thpGetUnmappedArea(k: Kernel, mm: MmStruct, addr: number, len: number, off: number, flags: number): KRet {
+  const size = k.arch.pmdSize;
+  const offEnd = off + len;
+  const offAlign = Math.ceil(off / size) * size;
+  if (offEnd <= offAlign || offEnd - offAlign < size) return archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
+  const lenPad = len + size;
+  const ret = archGetUnmappedAreaTopdown(k, mm, addr, lenPad, flags);
+  if (isErr(ret)) return archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
+  if (ret === addr) return addr;
+  const offSub = (((off - ret) % size) + size) % size;
+  // MMF_TOPDOWN and already aligned: use the top of the padded area.
+  if (offSub === 0) return ret + size;
+  return ret + offSub;
+}
+
+/** __get_unmapped_area() */
+export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr: number, len: number, pgoff: number, flags: number): KRet {
+  if (len > mm.taskSize) return 'ENOMEM';
+  const ps = mm.pageSize;
+  let r: KRet;
+  if (file !== null && file.inode.kind === 'disk') {
+    // ext4's f_op->get_unmapped_area is thp_get_unmapped_area().
+    r = thpGetUnmappedArea(k, mm, addr, len, pgoff * ps, flags);
+  } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0 && k.settings.thpEnabled !== 'never') {
+    // Larger anonymous mappings are THP aligned.
+    r = thpGetUnmappedArea(k, mm, addr, len, 0, flags);
+  } else {
+    r = archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
+  }
+  if (isErr(r)) return r;
+  if (r > mm.taskSize - len) return 'ENOMEM';
+  if (r % ps !== 0) return 'EINVAL';
+  if (k.tracing) k.emit({ type: 'unmapped_area', len, result: r, topdown: true });
+  return r;
+}
+
+/**
+ * populate_vma_page_range() via GUP: fault in every page of [start, end)
+ * that is not yet usable, writing for private writable mappings.
+ */
+export function populateRange(k: Kernel, task: Task, start: number, end: number): void {
+  const mm = task.mm;
+  const ps = mm.pageSize;
+  for (let addr = start; addr < end; addr += ps) {
+    const vma = mm.vmas.lookup(addr);
+    if (vma === null) continue;
+    if ((vma.flags & VM_LOCKONFAULT) !== 0) continue;
+    if ((vma.flags & VM_ACCESS_FLAGS) === 0) continue;
+    const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    const t = pteLookup(mm.pgd, addr / ps, mm.divisors, mm.indexMask);
+    if (t !== null) {
+      const fl = t.flags![(addr / ps) & mm.indexMask]!;
+      if (fl & PTE_PRESENT && (!write || fl & PTE_WRITE)) continue;
+    }
+    const f = doUserAddrFault(k, task, addr, write);
+    if (f !== null) break;
+  }
+}
+
+/**
+ * shmem_zero_setup(): MAP_SHARED|MAP_ANONYMOUS memory is a shmem file named
+ * "/dev/zero", unlinked, of the mapping's length.
+ */
+function shmemZeroSetup(k: Kernel, len: number): File {
+  return k.vfs.shmemFileSetup('/dev/zero', len, true);
+}
+
+/**
+ * mmap_region(): unmap what MAP_FIXED covers, charge the commit limit, merge
+ * with a neighbour or insert a new VMA. Returns the address or an errno.
+ */
+function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, len: number, flags: number, pgoff: number): KRet {
+  const ps = mm.pageSize;
+  const end = addr + len;
+  const npages = len / ps;
+  let overlap = 0;
+  for (let v = mm.vmas.find(addr); v !== null && v.start < end; v = v.next) {
+    overlap += (Math.min(end, v.end) - Math.max(addr, v.start)) / ps;
+  }
+  if (!mayExpandVm(k, mm, flags, npages - overlap)) return 'ENOMEM';
+  if (overlap > 0) {
+    const r = doVmiAlignMunmap(k, mm, addr, end);
+    if (r !== 0) return r;
+  }
+  if (accountableMapping(flags)) {
+    if (!vmEnoughMemory(k, mm, npages)) return 'ENOMEM';
+    k.committedPages += npages;
+    flags |= VM_ACCOUNT;
+  }
+  let mapFile = file;
+  if (file === null && (flags & VM_SHARED) !== 0) {
+    mapFile = shmemZeroSetup(k, len);
+    pgoff = 0;
+  }
+  const attrs = { flags, file: mapFile, anonName: null };
+  let vma = (flags & VM_SHARED) === 0 || file !== null ? vmaMergeNewRange(mm, addr, end, pgoff, attrs) : null;
+  if (vma === null) {
+    vma = new Vma(addr, end, flags, pgoff, mapFile, null);
+    if (mapFile !== null) fileGet(mapFile);
+    vmaLink(mm, vma);
+  }
+  const total = totalVmPages(mm);
+  if (total > mm.hiwaterVm) mm.hiwaterVm = total;
+  return addr;
+}
+
+/** The parts of mmap's flags that become vm_flags (calc_vm_flag_bits()). */
+function calcVmFlagBits(flags: number): number {
+  let vm = 0;
+  if (flags & MAP_GROWSDOWN) vm |= VM_GROWSDOWN;
+  if (flags & MAP_LOCKED) vm |= VM_LOCKED;
+  if (flags & MAP_SYNC) vm |= VM_SYNC;
+  if (flags & MAP_STACK) vm |= VM_NOHUGEPAGE;
+  return vm;
+}
+
+/** mlock_future_ok(): may the locked total grow by len bytes? */
+export function mlockFutureOk(k: Kernel, mm: MmStruct, flags: number, len: number): boolean {
+  if ((flags & VM_LOCKED) === 0 || k.settings.privileged) return true;
+  let locked = 0;
+  for (const v of mm.vmas) if (v.flags & VM_LOCKED) locked += v.end - v.start;
+  return locked + len <= k.settings.memlockRlimit;
+}
+
+/**
+ * sys_mmap() -> ksys_mmap_pgoff() -> vm_mmap_pgoff() -> do_mmap().
+ * Returns the mapped address or an errno; MAP_POPULATE faults pages in after.
+ */
+export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, protArg: bigint, flagsArg: bigint, fdArg: bigint, offArg: bigint): KRet {
+  const mm = task.mm;
+  const ps = BigInt(mm.pageSize);
+  const pageMask = ps - 1n;
+  const taskSize = BigInt(mm.taskSize);
+  const flags64 = u64(flagsArg);
+  const off = u64(offArg);
+  // sys_mmap(): the offset must be page aligned.
+  if (off & pageMask) return 'EINVAL';
+  const lowFlags = Number(flags64 & 0xffffffffn);
+  let file: File | null = null;
+  if ((lowFlags & MAP_ANONYMOUS) === 0) {
+    const fd = Number(BigInt.asIntN(32, u64(fdArg)));
+    file = task.process.files.get(fd) ?? null;
+    if (file === null) return 'EBADF';
+    if (lowFlags & MAP_HUGETLB) return 'EINVAL';
+  } else if (lowFlags & MAP_HUGETLB) {
+    // hugetlbfs with no huge pages reserved (vm.nr_hugepages = 0).
+    return 'ENOMEM';
+  }
+  let pgoff = off / ps;
+  let len = u64(lenArg);
+  let addr = u64(addrArg);
+  let flags = lowFlags;
+  const highFlags = flags64 >> 32n;
+  // do_mmap()
+  if (len === 0n) return 'EINVAL';
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
+  if ((flags & MAP_FIXED) === 0) {
+    // round_hint_to_min()
+    addr &= ~pageMask;
+    if (addr !== 0n && addr < BigInt(k.arch.mmapMinAddr)) addr = BigInt(k.arch.mmapMinAddr);
+  }
+  len = (len + pageMask) & ~pageMask & U64;
+  if (len === 0n) return 'ENOMEM';
+  if (mm.mapCount > k.settings.maxMapCount) return 'ENOMEM';
+  if (len > taskSize) return 'ENOMEM';
+  if ((flags & MAP_FIXED) !== 0 && (addr > taskSize || addr + len > taskSize)) return 'ENOMEM';
+  const lenN = Number(len);
+  const addrHint = addr > taskSize ? mm.taskSize : Number(addr);
+  const pgoffForArea = file === null ? 0 : Number(pgoff & ((1n << 52n) - 1n));
+  const got = getUnmappedArea(k, mm, file, (flags & MAP_FIXED) !== 0 ? Number(addr) : addrHint, lenN, pgoffForArea, flags);
+  if (isErr(got)) return got;
+  const at = got;
+  if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.findIntersection(at, at + lenN) !== null) return 'EEXIST';
+  const prot = Number(u64(protArg) & 0xffffffffn);
+  let vmFlags = calcVmProtBits(prot) | calcVmFlagBits(flags) | mm.defFlags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (flags & MAP_LOCKED && !k.settings.privileged && k.settings.memlockRlimit === 0) return 'EPERM';
+  if (!mlockFutureOk(k, mm, vmFlags, lenN)) return 'EAGAIN';
+  if (file !== null) {
+    const inode = file.inode;
+    // file_mmap_ok(): offset + length within MAX_LFS_FILESIZE.
+    const maxSize = (1n << 63n) - 1n;
+    if (len > maxSize || pgoff > (maxSize - len) / ps) return 'EOVERFLOW';
+    const type = flags & MAP_TYPE;
+    if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
+      if (type === MAP_SHARED) flags &= LEGACY_MAP_MASK;
+      else if ((flags & ~LEGACY_MAP_MASK) !== 0 || highFlags !== 0n) return 'EOPNOTSUPP';
+      if (prot & PROT_WRITE && (file.fMode & FMODE_WRITE) === 0) return 'EACCES';
+      vmFlags |= VM_SHARED | VM_MAYSHARE;
+      if ((file.fMode & FMODE_WRITE) === 0) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
+    } else if (type !== MAP_PRIVATE) {
+      return 'EINVAL';
+    }
+    if ((file.fMode & FMODE_READ) === 0) return 'EACCES';
+    if ((inode.mode & 0o170000) !== 0o100000) return 'ENODEV';
+    if (vmFlags & VM_GROWSDOWN) return 'EINVAL';
+  } else {
+    const type = flags & MAP_TYPE;
+    if (type === MAP_SHARED) {
+      if (vmFlags & VM_GROWSDOWN) return 'EINVAL';
+      pgoff = 0n;
+      vmFlags |= VM_SHARED | VM_MAYSHARE;
+    } else if (type === MAP_DROPPABLE) {
+      if (flags & MAP_LOCKED) return 'EINVAL';
+      if (vmFlags & VM_GROWSDOWN) return 'EINVAL';
+      // Deviation: VM_DROPPABLE pages are not dropped under pressure (there is none).
+      vmFlags |= VM_WIPEONFORK | VM_DONTDUMP;
+      pgoff = BigInt(at) / ps;
+    } else if (type === MAP_PRIVATE) {
+      pgoff = BigInt(at) / ps;
+    } else {
+      return 'EINVAL';
+    }
+  }
+  if (flags & MAP_NORESERVE && k.settings.overcommitMemory !== 2) vmFlags |= VM_NORESERVE;
+  const r = mmapRegion(k, mm, file, at, lenN, vmFlags, Number(pgoff));
+  if (isErr(r)) return r;
+  if ((vmFlags & VM_LOCKED) !== 0 || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) populateRange(k, task, at, at + lenN);
+  return r;
+}
+
+/** munmap(2): __vm_munmap() -> do_vmi_munmap(). */
+export function sysMunmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint): KRet {
+  const mm = task.mm;
+  const ps = BigInt(mm.pageSize);
+  const taskSize = BigInt(mm.taskSize);
+  const start = u64(addrArg);
+  const len = u64(lenArg);
+  if (start & (ps - 1n) || start > taskSize || len > taskSize - start) return 'EINVAL';
+  const end = start + ((len + ps - 1n) & ~(ps - 1n));
+  if (end === start) return 'EINVAL';
+  const r = doVmiAlignMunmap(k, mm, Number(start), Number(end));
+  return r === 0 ? 0 : r;
+}
+
+/** brk(2): grow or shrink the heap; returns the new (or unchanged) break. */
+export function sysBrk(k: Kernel, task: Task, brkArg: bigint): number {
+  const mm = task.mm;
+  const ps = mm.pageSize;
+  const origBrk = mm.brk;
+  const want = u64(brkArg);
+  if (want < BigInt(mm.startBrk) || want > BigInt(mm.taskSize)) return origBrk;
+  const brk = Number(want);
+  // check_data_rlimit()
+  if (brk - mm.startBrk + (mm.endData - mm.startData) > k.settings.dataRlimit) return origBrk;
+  const newBrk = Math.ceil(brk / ps) * ps;
+  const oldBrk = Math.ceil(mm.brk / ps) * ps;
+  if (oldBrk === newBrk) {
+    mm.brk = brk;
+    return brk;
+  }
+  if (brk <= mm.brk) {
+    // Always allow shrinking, unless another mapping lies in the way.
+    const brkVma = mm.vmas.find(newBrk);
+    if (brkVma === null || brkVma.start >= oldBrk) return origBrk;
+    mm.brk = brk;
+    if (doVmiAlignMunmap(k, mm, newBrk, oldBrk) !== 0) {
+      mm.brk = origBrk;
+      return origBrk;
+    }
+    return brk;
+  }
+  // check_brk_limits(): the new range must be free, RLIMIT_AS and friends.
+  const growLen = newBrk - oldBrk;
+  if (mm.vmas.findIntersection(oldBrk, newBrk) !== null) return origBrk;
+  const next = mm.vmas.find(oldBrk);
+  if (next !== null && newBrk + ps > vmStartGap(next, stackGuardGap(k))) return origBrk;
+  const flags = VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | mm.defFlags;
+  if (!mayExpandVm(k, mm, flags, growLen / ps)) return origBrk;
+  if (mm.mapCount > k.settings.maxMapCount) return origBrk;
+  if (!vmEnoughMemory(k, mm, growLen / ps)) return origBrk;
+  k.committedPages += growLen / ps;
+  // do_brk_flags(): expand the brk VMA when it ends at oldBrk and is compatible, else a new VMA.
+  const prev = mm.vmas.findPrev(oldBrk);
+  if (prev !== null && prev.end === oldBrk && prev.start >= mm.startBrk && prev.file === null && prev.flags === flags && prev.anonName === null) {
+    mm.vmas.adjust(prev, prev.start, newBrk);
+  } else {
+    const merged = vmaMergeNewRange(mm, oldBrk, newBrk, oldBrk / ps, { flags, file: null, anonName: null });
+    if (merged === null) vmaLink(mm, new Vma(oldBrk, newBrk, flags, oldBrk / ps, null, null));
+  }
+  mm.brk = brk;
+  const total = totalVmPages(mm);
+  if (total > mm.hiwaterVm) mm.hiwaterVm = total;
+  if (mm.defFlags & VM_LOCKED) populateRange(k, task, oldBrk, newBrk);
+  return brk;
+}
+

@@ -1,0 +1,161 @@
+/**
+ * Page tables: a real radix tree per address space, one table per frame,
+ * walked level by level as the MMU walks it (include/linux/pgtable.h,
+ * mm/memory.c:__pte_alloc(), free_pgtables()).
+ *
+ * Upper-level tables hold child tables; the leaf (PTE) level holds, per
+ * entry, a frame number and the software PTE bits of arch/pte.ts.
+ * Deviation: p4d is folded (as on x86_64 with 4 levels); no huge PMD/PUD leaf
+ * entries yet.
+ */
+import type { Kernel } from '../kernel.js';
+import { PTE_PRESENT } from '../arch/pte.js';
+
+export class PageTable {
+  readonly level: number;
+  readonly pfn: number;
+  /** Upper levels: child tables by index. */
+  readonly children: (PageTable | undefined)[] | null;
+  /** Leaf level: frame per entry. */
+  readonly pfns: Int32Array | null;
+  /** Leaf level: software PTE bits per entry (0 = pte_none). */
+  readonly flags: Uint8Array | null;
+  /** Non-empty entries. */
+  used = 0;
+
+  constructor(level: number, leaf: boolean, entries: number, pfn: number) {
+    this.level = level;
+    this.pfn = pfn;
+    if (leaf) {
+      this.children = null;
+      this.pfns = new Int32Array(entries);
+      this.flags = new Uint8Array(entries);
+    } else {
+      this.children = new Array<PageTable | undefined>(entries);
+      this.pfns = null;
+      this.flags = null;
+    }
+  }
+}
+
+/** Per-level divisors of the virtual page number, top level first. */
+export function levelDivisors(levels: number, bitsPerLevel: number): number[] {
+  const out: number[] = [];
+  for (let l = 0; l < levels; l++) out.push(2 ** (bitsPerLevel * (levels - 1 - l)));
+  return out;
+}
+
+/** The leaf table covering vpn, or null: a walk with no side effects. */
+export function pteLookup(pgd: PageTable, vpn: number, divisors: readonly number[], mask: number): PageTable | null {
+  let t: PageTable | undefined = pgd;
+  const last = divisors.length - 1;
+  for (let l = 0; l < last; l++) {
+    t = t.children![Math.floor(vpn / divisors[l]!) & mask];
+    if (t === undefined) return null;
+  }
+  return t;
+}
+
+/** __pte_alloc() and friends: the leaf table for vpn, allocating missing levels; null when out of memory. */
+export function pteAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void): PageTable | null {
+  let t: PageTable = pgd;
+  const last = divisors.length - 1;
+  const entries = mask + 1;
+  for (let l = 0; l < last; l++) {
+    const idx = Math.floor(vpn / divisors[l]!) & mask;
+    let c = t.children![idx];
+    if (c === undefined) {
+      const pfn = k.phys.allocPageTable();
+      if (pfn < 0) return null;
+      c = new PageTable(l + 1, l + 1 === last, entries, pfn);
+      t.children![idx] = c;
+      t.used++;
+      onAlloc(k.arch.pageSize);
+      if (k.tracing) k.emit({ type: 'pgtable_alloc', level: k.arch.levelNames[l + 1]!, pfn, addr: vpn * k.arch.pageSize });
+    }
+    t = c;
+  }
+  return t;
+}
+
+/**
+ * free_pgtables(): free every table whose whole span lies inside the hole
+ * [floorVpn, ceilingVpn) left by an unmap of [startVpn, endVpn). The hole
+ * holds no mapping, so those tables hold no present entry.
+ */
+export function freePgtables(
+  k: Kernel,
+  pgd: PageTable,
+  startVpn: number,
+  endVpn: number,
+  floorVpn: number,
+  ceilingVpn: number,
+  divisors: readonly number[],
+  mask: number,
+  onFree: (bytes: number) => void,
+): void {
+  const walk = (t: PageTable, base: number): void => {
+    const span = divisors[t.level]!;
+    const children = t.children!;
+    const first = Math.max(0, Math.floor((startVpn - base) / span));
+    const lastIdx = Math.min(mask, Math.floor((endVpn - 1 - base) / span));
+    for (let i = first; i <= lastIdx; i++) {
+      const c = children[i];
+      if (c === undefined) continue;
+      const cBase = base + i * span;
+      if (cBase >= floorVpn && cBase + span <= ceilingVpn) {
+        freeSubtree(k, c, onFree);
+        children[i] = undefined;
+        t.used--;
+      } else if (c.children !== null) {
+        walk(c, cBase);
+      }
+    }
+  };
+  walk(pgd, 0);
+}
+
+function freeSubtree(k: Kernel, t: PageTable, onFree: (bytes: number) => void): void {
+  if (t.children !== null) {
+    for (const c of t.children) if (c !== undefined) freeSubtree(k, c, onFree);
+  } else {
+    for (let i = 0; i < t.flags!.length; i++) {
+      if (t.flags![i]! & PTE_PRESENT) throw new Error('BUG: freeing a page table that still maps a page');
+    }
+  }
+  k.phys.refcount[t.pfn] = 0;
+  k.phys.freePage(t.pfn);
+  onFree(k.arch.pageSize);
+  if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[t.level]!, pfn: t.pfn });
+}
+
+/** Visit every leaf table with its first vpn (for teardown and validation). */
+export function forEachLeaf(pgd: PageTable, divisors: readonly number[], fn: (t: PageTable, baseVpn: number) => void): void {
+  const walk = (t: PageTable, base: number): void => {
+    if (t.children === null) {
+      fn(t, base);
+      return;
+    }
+    const span = divisors[t.level]!;
+    t.children.forEach((c, i) => {
+      if (c !== undefined) walk(c, base + i * span);
+    });
+  };
+  walk(pgd, 0);
+}
+
+/** Count tables below the top level (for VmPTE validation). */
+export function countTables(pgd: PageTable): number {
+  let n = 0;
+  const walk = (t: PageTable): void => {
+    if (t.children === null) return;
+    for (const c of t.children) {
+      if (c !== undefined) {
+        n++;
+        walk(c);
+      }
+    }
+  };
+  walk(pgd);
+  return n;
+}

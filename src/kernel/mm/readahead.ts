@@ -1,0 +1,132 @@
+/**
+ * Readahead (mm/readahead.c) and the fault-time read-around of
+ * mm/filemap.c:do_sync_mmap_readahead() / do_async_mmap_readahead().
+ *
+ * Deviation: I/O completes synchronously, so pages are uptodate as soon as
+ * they are submitted; readahead is always order 0 (no large folios).
+ */
+import type { Kernel } from '../kernel.js';
+import type { File } from '../fs/file.js';
+import { PG_readahead } from './page-alloc.js';
+import { readPagesIntoCache } from './filemap.js';
+import type { Vma } from './vma.js';
+import { VM_RAND_READ, VM_SEQ_READ } from './vm-flags.js';
+
+/** MMAP_LOTSAMISS: past this many misses, a mapping stops reading around. */
+const MMAP_LOTSAMISS = 100;
+
+function roundupPowOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** get_init_ra_size() */
+export function getInitRaSize(size: number, max: number): number {
+  let n = roundupPowOfTwo(size);
+  if (n <= max / 32) n *= 4;
+  else if (n <= max / 4) n *= 2;
+  else n = max;
+  return n;
+}
+
+/** get_next_ra_size() */
+export function getNextRaSize(cur: number, max: number): number {
+  if (cur < max / 16) return 4 * cur;
+  if (cur <= max / 2) return 2 * cur;
+  return max;
+}
+
+function raSubmit(k: Kernel, file: File, async: boolean): void {
+  const ra = file.ra;
+  const read = readPagesIntoCache(k, file.inode.mapping, ra.start, ra.size, ra.asyncSize, async);
+  k.vmstat.readaheadPages += read;
+}
+
+/** page_cache_prev_miss(): the first index at or below `index` not cached, scanning at most max pages; -1 if none. */
+function pageCachePrevMiss(file: File, index: number, max: number): number {
+  const pages = file.inode.mapping.pages;
+  for (let i = 0; i < max; i++, index--) {
+    if (index < 0) return -1;
+    if (!pages.has(index)) return index;
+  }
+  return index;
+}
+
+/** page_cache_sync_ra(): a read() missed the cache at `index`, wanting reqCount pages. */
+export function pageCacheSyncRa(k: Kernel, file: File, index: number, reqCount: number): void {
+  const ra = file.ra;
+  const max = ra.raPages;
+  if (max === 0) {
+    readPagesIntoCache(k, file.inode.mapping, index, 1, 0, false);
+    return;
+  }
+  const prevIndex = ra.prevPos < 0 ? -1 : Math.floor(ra.prevPos / k.arch.pageSize);
+  if (index === 0 || reqCount > max || index - prevIndex <= 1) {
+    ra.start = index;
+    ra.size = getInitRaSize(reqCount, max);
+    ra.asyncSize = ra.size > reqCount ? ra.size - reqCount : ra.size;
+    raSubmit(k, file, false);
+    return;
+  }
+  const miss = pageCachePrevMiss(file, index - 1, max);
+  let contig = index - miss - 1;
+  if (contig <= reqCount) {
+    readPagesIntoCache(k, file.inode.mapping, index, reqCount, 0, false);
+    return;
+  }
+  if (miss < 0) contig *= 2;
+  ra.start = index;
+  ra.size = Math.min(contig + reqCount, max);
+  ra.asyncSize = 1;
+  raSubmit(k, file, false);
+}
+
+/** page_cache_async_ra(): a read or fault reached a page marked PG_readahead. */
+export function pageCacheAsyncRa(k: Kernel, file: File, index: number, pfn: number, reqCount: number): void {
+  const ra = file.ra;
+  const max = ra.raPages;
+  if (max === 0) return;
+  k.phys.flags[pfn] = k.phys.flags[pfn]! & ~PG_readahead;
+  const expected = ra.start + ra.size - ra.asyncSize;
+  if (index === expected || index === ra.start + ra.size) {
+    ra.start += ra.size;
+    ra.size = getNextRaSize(ra.size, max);
+    ra.asyncSize = ra.size;
+  } else {
+    // page_cache_next_miss(): resume after the cached run that follows index.
+    const pages = file.inode.mapping.pages;
+    let start = index + 1;
+    while (start - index <= max && pages.has(start)) start++;
+    if (start - index > max) return;
+    ra.start = start;
+    ra.size = getNextRaSize(start - index + reqCount, max);
+    ra.asyncSize = ra.size;
+  }
+  raSubmit(k, file, true);
+}
+
+/** do_sync_mmap_readahead(): a fault missed the cache. */
+export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number): void {
+  const ra = file.ra;
+  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return;
+  if ((vma.flags & VM_SEQ_READ) !== 0) {
+    pageCacheSyncRa(k, file, pgoff, ra.raPages);
+    return;
+  }
+  if (ra.mmapMiss < MMAP_LOTSAMISS * 10) ra.mmapMiss++;
+  if (ra.mmapMiss > MMAP_LOTSAMISS) return;
+  // mmap read-around: a window of ra_pages centred on the fault.
+  ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
+  ra.size = ra.raPages;
+  ra.asyncSize = Math.floor(ra.raPages / 4);
+  raSubmit(k, file, false);
+}
+
+/** do_async_mmap_readahead(): a fault hit the cache; continue a readahead stream if marked. */
+export function doAsyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number, pfn: number): void {
+  const ra = file.ra;
+  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return;
+  if (ra.mmapMiss > 0) ra.mmapMiss--;
+  if (k.phys.flags[pfn]! & PG_readahead) pageCacheAsyncRa(k, file, pgoff, pfn, ra.raPages);
+}

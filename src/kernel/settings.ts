@@ -1,0 +1,56 @@
+/**
+ * Tunables whose value changes what the kernel does, with Linux's defaults.
+ * The oracle replaces them with the host's values for a comparison.
+ */
+export interface Settings {
+  /** /sys/kernel/mm/transparent_hugepage/enabled */
+  thpEnabled: 'always' | 'madvise' | 'never';
+  /** /sys/kernel/mm/transparent_hugepage/defrag */
+  thpDefrag: 'always' | 'defer' | 'defer+madvise' | 'madvise' | 'never';
+  /** vm.overcommit_memory: 0 heuristic, 1 always, 2 never. */
+  overcommitMemory: 0 | 1 | 2;
+  /** vm.overcommit_ratio (percent), for mode 2. */
+  overcommitRatio: number;
+  /** vm.max_map_count */
+  maxMapCount: number;
+  /** RLIMIT_STACK soft limit, bytes. */
+  stackRlimit: number;
+  /** RLIMIT_MEMLOCK soft limit, bytes. */
+  memlockRlimit: number;
+  /** RLIMIT_AS, RLIMIT_DATA, bytes (Infinity for unlimited). */
+  asRlimit: number;
+  dataRlimit: number;
+  /** stack_guard_gap kernel parameter, in pages (default 256). */
+  stackGuardGapPages: number;
+  /** /sys/kernel/debug/fault_around_bytes (default 65536). */
+  faultAroundBytes: number;
+  /** The block device's read_ahead_kb (default 128). */
+  readAheadKb: number;
+  /** MemTotal of the simulated machine, bytes. */
+  memTotal: number;
+  /** The process has CAP_IPC_LOCK and CAP_SYS_ADMIN (runs as root): mlock limits do not apply. */
+  privileged: boolean;
+  /** The CPU has protection keys, so smaps shows a ProtectionKey line (x86 with PKU). */
+  protectionKeys: boolean;
+  /** kernel.randomize_va_space: the model never randomizes; kept to report the host's value. */
+  randomizeVaSpace: number;
+}
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = {
+  thpEnabled: 'madvise',
+  thpDefrag: 'madvise',
+  overcommitMemory: 0,
+  overcommitRatio: 50,
+  maxMapCount: 65530,
+  stackRlimit: 8 * 1024 * 1024,
+  memlockRlimit: 8 * 1024 * 1024,
+  asRlimit: Infinity,
+  dataRlimit: Infinity,
+  stackGuardGapPages: 256,
+  faultAroundBytes: 65536,
+  readAheadKb: 128,
+  memTotal: 4 * 1024 * 1024 * 1024,
+  randomizeVaSpace: 0,
+  privileged: false,
+  protectionKeys: false,
+};

@@ -1,0 +1,92 @@
+/**
+ * validate_mm() and friends: recompute every cached count from scratch and
+ * compare (RSS, map counts, reference counts, dirty pages, page tables,
+ * committed memory). A mismatch is a bug in the model: it throws.
+ */
+import type { Kernel } from './kernel.js';
+import { PTE_PRESENT, PTE_SPECIAL } from './arch/pte.js';
+import type { AddressSpace } from './mm/filemap.js';
+import type { MmStruct } from './mm/mm-struct.js';
+import { PG_anon, PG_dirty, PG_swapbacked, PG_table, ZERO_PFN } from './mm/page-alloc.js';
+import { countTables, forEachLeaf } from './mm/pgtable.js';
+import { mmCounterOf } from './mm/rmap.js';
+import { VM_ACCOUNT } from './mm/vm-flags.js';
+
+export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
+  const p = k.phys;
+  const maxPfn = p.maxPfn;
+  const mapcount = new Int32Array(maxPfn);
+  let committed = 0;
+  let tableFrames = 0;
+  for (const mm of mms) {
+    mm.vmas.validate();
+    tableFrames += 1 + countTables(mm.pgd);
+    if (countTables(mm.pgd) * mm.pageSize !== mm.pgtablesBytes) {
+      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${countTables(mm.pgd)} tables`);
+    }
+    const rss = [0, 0, 0, 0];
+    for (const v of mm.vmas) {
+      if (v.mm !== mm) throw new Error('BUG: VMA points at another mm');
+      if (v.flags & VM_ACCOUNT) committed += (v.end - v.start) / mm.pageSize;
+      if (v.file !== null && !v.file.inode.mapping.iMmap.has(v)) throw new Error('BUG: file VMA missing from i_mmap');
+    }
+    forEachLeaf(mm.pgd, mm.divisors, (t, base) => {
+      let used = 0;
+      for (let i = 0; i < t.flags!.length; i++) {
+        const fl = t.flags![i]!;
+        if (fl === 0) continue;
+        used++;
+        if (!(fl & PTE_PRESENT)) continue;
+        const pfn = t.pfns![i]!;
+        const addr = (base + i) * mm.pageSize;
+        const vma = mm.vmas.lookup(addr);
+        if (vma === null) throw new Error(`BUG: PTE at ${addr.toString(16)} outside any VMA`);
+        if (fl & PTE_SPECIAL) {
+          if (pfn !== ZERO_PFN) throw new Error('BUG: special PTE not on the zero page');
+          continue;
+        }
+        if (pfn >= maxPfn || p.isFree(pfn)) throw new Error(`BUG: PTE at ${addr.toString(16)} maps free frame ${pfn}`);
+        if (p.flags[pfn]! & PG_table) throw new Error('BUG: PTE maps a page-table frame');
+        if (!(p.flags[pfn]! & PG_anon)) {
+          const as = k.owners[p.mapping[pfn]!] as AddressSpace | undefined;
+          const index = vma.pgoff + (addr - vma.start) / mm.pageSize;
+          if (as === undefined || vma.file === null || as !== vma.file.inode.mapping || p.index[pfn] !== index) {
+            throw new Error(`BUG: file page at ${addr.toString(16)} is not the file's page ${index}`);
+          }
+        }
+        mapcount[pfn]!++;
+        rss[mmCounterOf(k, pfn)]!++;
+      }
+      if (used !== t.used) throw new Error(`BUG: leaf table used count ${t.used} but ${used} entries`);
+    });
+    for (let c = 0; c < 4; c++) {
+      if (rss[c] !== mm.rss[c]) throw new Error(`BUG: mm ${mm.id} RSS counter ${c} is ${mm.rss[c]} but page tables map ${rss[c]}`);
+    }
+  }
+  if (committed !== k.committedPages) throw new Error(`BUG: committed ${k.committedPages} pages but VMAs account ${committed}`);
+  const inCache = new Uint8Array(maxPfn);
+  for (const owner of k.owners) {
+    if (owner === undefined || !('pages' in owner)) continue;
+    let dirty = 0;
+    for (const [index, pfn] of owner.pages) {
+      if (p.mapping[pfn] !== owner.id || p.index[pfn] !== index) throw new Error('BUG: page-cache page does not point back');
+      inCache[pfn] = 1;
+      if (p.flags[pfn]! & PG_dirty && !(p.flags[pfn]! & PG_swapbacked)) dirty++;
+    }
+    if (dirty !== owner.nrDirty) throw new Error(`BUG: inode ${owner.host.ino} nrDirty ${owner.nrDirty} but ${dirty} dirty pages`);
+  }
+  let used = 0;
+  for (let pfn = 1; pfn < maxPfn; pfn++) {
+    if (p.isFree(pfn)) {
+      if (mapcount[pfn] !== 0) throw new Error(`BUG: free frame ${pfn} is mapped`);
+      continue;
+    }
+    used++;
+    if (p.flags[pfn]! & PG_table) continue;
+    if (p.mapcount[pfn] !== mapcount[pfn]) throw new Error(`BUG: pfn ${pfn} mapcount ${p.mapcount[pfn]} but ${mapcount[pfn]} PTEs map it`);
+    const expectRef = mapcount[pfn]! + inCache[pfn]!;
+    if (p.refcount[pfn] !== expectRef) throw new Error(`BUG: pfn ${pfn} refcount ${p.refcount[pfn]} expected ${expectRef}`);
+  }
+  if (used !== p.nrUsed) throw new Error(`BUG: ${p.nrUsed} frames counted in use but ${used} are`);
+  void tableFrames;
+}
