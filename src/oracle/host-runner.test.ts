@@ -369,6 +369,20 @@ describe("runOnHost: robustness", () => {
     }
   });
 
+  it("a task killed from outside is reported as an observation, not a hang", async () => {
+    const s = await openHostSession();
+    try {
+      const f = await s.exec(op(1, 0, "fork", 1));
+      process.kill(f.child!.pid, "SIGKILL");
+      const dead = await s.exec(op(2, 1, "checkpoint"));
+      expect(dead).toMatchObject({ step: 2, tid: 1, ret: null, error: "task 1 died: killed by SIGKILL" });
+      expect((await s.exec(op(3, 1, "checkpoint"))).error).toMatch(/does not exist or has exited/);
+      expect((await s.exec(op(4, 0, "checkpoint"))).ret).toBe(0n);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("runOnHostSync gives the same kind of result", () => {
     const r = runOnHostSync([anon(1, PAGE), op(2, 0, "store32", ref(1), 0xdeadbeef), op(3, 0, "load32", ref(1))]);
     expect(r.observations[2]!.value).toBe(0xdeadbeefn);
@@ -401,7 +415,7 @@ describe("ensureRunnerBinary", () => {
     expect(c.path).not.toBe(a.path);
   }, 60_000);
 
-  it("explains a missing compiler and a failed compilation", () => {
+  it("explains a missing compiler and a failed compilation", async () => {
     const src = join(dir, "broken.c");
     writeFileSync(src, "int main(void) { return undeclared; }\n");
     const err = (f: () => unknown): HostRunnerError => {
@@ -416,6 +430,10 @@ describe("ensureRunnerBinary", () => {
     const missing = err(() => ensureRunnerBinary({ source: src, cc: join(dir, "no-such-cc"), cacheDir: join(dir, "c2") }));
     expect(missing.code).toBe("CC_NOT_FOUND");
     expect(missing.message).toMatch(/No C compiler/);
+    // the async entry points reject rather than throw
+    await expect(runOnHost([], { source: src, cc: join(dir, "no-such-cc"), cacheDir: join(dir, "c2") })).rejects.toMatchObject({
+      code: "CC_NOT_FOUND",
+    });
     const failed = err(() => ensureRunnerBinary({ source: src, cacheDir: join(dir, "c3") }));
     expect(failed.code).toBe("COMPILE_FAILED");
     expect(failed.message).toMatch(/undeclared/);

@@ -250,8 +250,15 @@ function finish(
  * malformed lines on purpose.
  */
 export function runOnHost(input: readonly Op[] | string, options: RunOptions = {}): Promise<HostRun> {
-  const binary = ensureRunnerBinary(options);
-  const { text, count } = inputText(input);
+  let binary: RunnerBinary;
+  let text: string;
+  let count: number;
+  try {
+    binary = ensureRunnerBinary(options);
+    ({ text, count } = inputText(input));
+  } catch (e) {
+    return Promise.reject(e as Error);
+  }
   const timeoutMs = options.timeoutMs ?? 120_000;
   return new Promise<HostRun>((resolvePromise, reject) => {
     let child: ChildProcessWithoutNullStreams;
@@ -367,7 +374,12 @@ export class HostSession {
   }
 
   static open(options: RunOptions = {}): Promise<HostSession> {
-    const binary = ensureRunnerBinary(options);
+    let binary: RunnerBinary;
+    try {
+      binary = ensureRunnerBinary(options);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     const child = spawn(binary.path, runnerArgs(options), { cwd: tmpdir(), stdio: ["pipe", "pipe", "pipe"] });
     const session = new HostSession(child, binary, options);
     return new Promise<HostSession>((resolvePromise, reject) => {

@@ -2060,8 +2060,10 @@ static void dispatch(struct op *op, const struct parse_info *pi, const char *lin
 		if (task_end >= 0)
 			close(task_end);
 		int r = sent < 0 ? -1 : recv_full(t->fd, &rp, sizeof rp, g_op_timeout_ms + 3000);
-		if (r == 1 && rp.json_len <= sizeof g_relay)
-			r = recv_full(t->fd, g_relay, rp.json_len, g_op_timeout_ms + 3000);
+		if (r == 1)
+			r = rp.json_len <= sizeof g_relay
+				? recv_full(t->fd, g_relay, rp.json_len, g_op_timeout_ms + 3000)
+				: -1; /* cannot happen: tasks format into a buffer of the same size */
 		if (r != 1) {
 			char msg[160];
 			if (r == -2) {
