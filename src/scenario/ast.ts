@@ -459,11 +459,23 @@ export function quoteBytes(bytes: Uint8Array): string {
   return out + '"';
 }
 
+/** True when every ']' in s closes an earlier '['. */
+function bracketsBalance(s: string): boolean {
+  let depth = 0;
+  for (const ch of s) {
+    if (ch === '[') depth++;
+    else if (ch === ']' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** Escapes a descriptor path for `fd<path>`: backslash, angle brackets, control characters, and square brackets unless they pair up (as in `TCP:[...]`). */
 function quotePath(path: string): string {
+  const escapeBrackets = !bracketsBalance(path);
   let out = '';
   for (const ch of path) {
     const c = ch.codePointAt(0)!;
-    if (ch === '\\' || ch === '<' || ch === '>') out += '\\x' + hex2(c);
+    if (ch === '\\' || ch === '<' || ch === '>' || (escapeBrackets && (ch === '[' || ch === ']'))) out += '\\x' + hex2(c);
     else if (c < 0x20 || c === 0x7f) out += '\\x' + hex2(c);
     else out += ch;
   }

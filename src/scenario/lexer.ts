@@ -210,23 +210,26 @@ export function secondsToNanos(text: string): bigint {
 /**
  * Where a descriptor path that opens at `open` (a '<') ends: the matching '>',
  * counting nested <...> (-yy's `/dev/null<char 1:3>`) outside [...] (sockets'
- * `TCP:[1.2.3.4:5->6.7.8.9:80]`). -1 when there is none.
+ * `TCP:[1.2.3.4:5->6.7.8.9:80]`); failing that (a file named `a[b`), the
+ * first '>'. -1 when there is none.
  */
 function fdPathClose(src: string, open: number, end: number): number {
   let depth = 1;
   let brackets = 0;
+  let firstClose = -1;
   for (let j = open + 1; j < end; j++) {
     const c = src[j];
     if (c === '\\') {
       j++;
       continue;
     }
+    if (c === '>' && firstClose < 0) firstClose = j;
     if (c === '[') brackets++;
     else if (c === ']' && brackets > 0) brackets--;
     else if (brackets === 0 && c === '<') depth++;
     else if (brackets === 0 && c === '>' && --depth === 0) return j;
   }
-  return -1;
+  return firstClose;
 }
 
 const RE_RESUMED = /<\.\.\. ([^\s<>]+) resumed>/y;
@@ -318,7 +321,7 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
     if (c === '<') {
       const prev = tokens[tokens.length - 1];
       // A descriptor's path: 3</etc/passwd>, AT_FDCWD</tmp>, 4</memfd:x>(deleted).
-      if (prev && !space && (prev.kind === 'int' || prev.kind === 'ident') && src[i + 1] !== '<' && src[i + 1] !== '=') {
+      if (prev && !space && (prev.kind === 'int' || prev.kind === 'ident') && src[i + 1] !== '<') {
         const close = fdPathClose(src, i, end);
         if (close > i) {
           const u = unescape(src, i + 1, close, '\0', errors);

@@ -1,4 +1,7 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import type { CallStmt, Expr, Result, Statement } from './ast.js';
 import { dumpExpr, dumpResult, dumpStatement } from './ast.js';
 import { formatDiagnostics } from './diagnostics.js';
@@ -550,5 +553,215 @@ describe('robustness', () => {
       }
     };
     expect(describeResult(call('f() = 1').result!)).toBe('value');
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Real strace output captured on this machine (test/fixtures/strace, made by
+// test/fixtures/strace/src/capture.sh). Golden dumps sit beside each log as
+// NAME.ast; after a reviewed change, accept new ones with
+// `npx vitest run src/scenario -u`.
+
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/strace/', import.meta.url));
+const fixtureNames = readdirSync(FIXTURES).filter((f) => f.endsWith('.log')).sort();
+const readFixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
+
+describe('real strace captures', () => {
+  it('covers the forms the language must accept', () => {
+    expect(fixtureNames).toEqual(
+      expect.arrayContaining(['ls.log', 'threads.log', 'threads-stderr.log', 'fork.log', 'segv.log', 'segv-core.log', 'files-y-tt-T.log', 'stop-stderr.log']),
+    );
+    const all = fixtureNames.map(readFixture).join('\n');
+    for (const needle of [
+      '<unfinished ...>', ' resumed>', '[pid ', 'strace: Process', '--- SIGSEGV {', '+++ killed by SIGSEGV (core dumped) +++', '+++ killed by SIGKILL +++',
+      '--- stopped by SIGSTOP ---', '= ? ERESTARTSYS (To be restarted if SA_RESTART is set)', '= 0 (Timeout)', '=> {parent_tid=[', '</memfd:x>(deleted)',
+      '21<<MAP_HUGE_SHIFT', 'makedev(0xfe, 0)', '/* 13 entries */', '"...', '<0.0000', 'restart_syscall(<... resuming interrupted',
+    ]) {
+      expect(all, needle).toContain(needle);
+    }
+  });
+
+  for (const name of fixtureNames) {
+    describe(name, () => {
+      const text = readFixture(name);
+      const lines = text.split('\n');
+      const parsed = parseScenario(text, name);
+
+      it('starts with a header naming the capture', () => {
+        expect(lines[0]).toMatch(/^# captured with strace 6\.1 on Linux 6\.18\.44 x86_64: (.*; )?strace /);
+      });
+
+      it('parses every line with no diagnostics', () => {
+        expect(formatDiagnostics(parsed.diagnostics, text)).toBe('');
+        const covered = new Set<number>();
+        for (const s of parsed.statements) {
+          for (let l = s.loc.line; l <= (s.loc.endLine ?? s.loc.line); l++) covered.add(l);
+        }
+        lines.forEach((line, i) => {
+          if (line.trim() !== '' && !line.startsWith('#')) expect(covered.has(i + 1), `line ${i + 1}: ${line}`).toBe(true);
+        });
+      });
+
+      it('parses each line alone too, except those strace split', () => {
+        const split = new Set(parsed.statements.filter((s) => s.loc.endLine !== undefined).flatMap((s) => [s.loc.line, s.loc.endLine!]));
+        lines.forEach((line, i) => {
+          if (split.has(i + 1)) return;
+          const r = parseStraceLine(line, { file: name, line: i + 1 });
+          expect(r.diagnostics, line).toEqual([]);
+        });
+      });
+
+      it('joins every unfinished call with its resumed half', () => {
+        const { statements, diagnostics } = joinSplitCalls(parsed.statements, { file: name });
+        expect(diagnostics).toEqual([]);
+        const heads = lines.filter((l) => /<unfinished \.\.\.>$/.test(l)).length;
+        const tails = lines.filter((l) => /<\.\.\. [a-z_0-9]+ resumed>/.test(l)).length;
+        expect(heads).toBe(tails);
+        const joined = statements.filter((s): s is CallStmt => s.kind === 'call' && s.resumedLoc !== undefined);
+        expect(joined).toHaveLength(tails);
+        for (const c of joined) {
+          const head = lines[c.loc.line - 1]!;
+          const tail = lines[c.resumedLoc!.line - 1]!;
+          expect(head).toContain(`${c.name}(`);
+          expect(head).toMatch(/<unfinished \.\.\.>$/);
+          expect(tail).toContain(`<... ${c.name} resumed>`);
+          const pidOf = (l: string) => /^(?:\[pid\s+)?(\d+)[\]\s]/.exec(l)?.[1];
+          if (pidOf(head) && pidOf(tail)) expect(pidOf(tail)).toBe(pidOf(head));
+          expect(c.result, tail).toBeDefined();
+        }
+        expect(statements.some((s) => s.kind === 'call' && (s.unfinished || s.resumed))).toBe(false);
+      });
+
+      it('matches its golden parse', async () => {
+        const dump = parsed.statements.map(dumpStatement).join('\n') + '\n';
+        await expect(dump).toMatchFileSnapshot(`../../test/fixtures/strace/${name.replace(/\.log$/, '.ast')}`);
+      });
+    });
+  }
+
+  it('joins the interleaved threads correctly', () => {
+    const { statements } = joinSplitCalls(parseScenario(readFixture('threads.log'), 'threads.log').statements);
+    const calls = statements.filter((s): s is CallStmt => s.kind === 'call');
+    const clones = calls.filter((c) => c.name === 'clone3');
+    expect(clones).toHaveLength(4);
+    for (const c of clones) {
+      expect(c.args[0]).toMatchObject({ kind: 'inout', input: { kind: 'struct' }, output: { kind: 'struct', fields: [{ name: 'parent_tid' }] } });
+      const tid = ((c.args[0] as Extract<Expr, { kind: 'inout' }>).output as Extract<Expr, { kind: 'struct' }>).fields[0]!.value;
+      expect(tid).toMatchObject({ kind: 'array', elements: [{ kind: 'int' }] });
+      expect(c.result).toMatchObject({ kind: 'value', value: { kind: 'int', value: (tid as Extract<Expr, { kind: 'array' }>).elements[0]!.kind === 'int' ? ((tid as Extract<Expr, { kind: 'array' }>).elements[0] as Extract<Expr, { kind: 'int' }>).value : -1n } });
+    }
+    const pids = new Set(calls.map((c) => c.pid));
+    expect(pids.size).toBe(5);
+    const split = calls.filter((c) => c.resumedLoc);
+    expect(split.length).toBeGreaterThan(40);
+    expect(split.filter((c) => c.name === 'mmap').every((c) => c.args.length === 6 && c.result?.kind === 'value')).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Fuzz: whatever the input, the parser returns (never throws, never hangs)
+// and its locations stay inside the text.
+
+function checkInvariants(text: string, options: ParseOptions): void {
+  const started = Date.now();
+  const r = parseScenario(text, 'fuzz', options);
+  expect(Date.now() - started).toBeLessThan(2000);
+  const lineCount = text.split(/\r?\n/).length;
+  for (const d of r.diagnostics) {
+    expect(d.code).not.toBe('E_INTERNAL');
+    expect(d.line).toBeGreaterThanOrEqual(1);
+    expect(d.line).toBeLessThanOrEqual(lineCount);
+    expect(d.column).toBeGreaterThanOrEqual(1);
+    expect(d.endColumn ?? d.column + 1).toBeGreaterThan(d.column);
+  }
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(visit);
+    else if (x && typeof x === 'object' && !(x instanceof Uint8Array)) {
+      for (const [k, v] of Object.entries(x)) {
+        if (k === 'loc' || k === 'nameLoc' || k === 'pidLoc' || k === 'resumedLoc') {
+          const loc = v as Loc;
+          expect(loc.line).toBeGreaterThanOrEqual(1);
+          expect(loc.line).toBeLessThanOrEqual(lineCount);
+          expect(loc.column).toBeGreaterThanOrEqual(1);
+          if (loc.endLine === undefined) expect(loc.endColumn).toBeGreaterThanOrEqual(loc.column);
+          else expect(loc.endLine).toBeGreaterThan(loc.line);
+        } else visit(v);
+      }
+    }
+  };
+  visit(r.statements);
+  const joined = joinSplitCalls(r.statements);
+  expect(joined.statements.length).toBeLessThanOrEqual(r.statements.length);
+}
+
+const fixtureLines = fixtureNames.flatMap((n) => readFixture(n).split('\n').filter((l) => l !== ''));
+const syntaxChars = fc.constantFrom(...'()[]{}<>"\\,=|/*.-+~?# \t\nx0123456789abcdefSIG_EOF'.split(''), '<<', '...', '<unfinished ...>', '<... mmap resumed>', '/*', '*/', '\\x', '0x', '=>', ' = ', '--- ', ' +++', 'strace: Process 1 attached', '<<EOF', '\nEOF\n');
+
+/** A fixture line with a few random edits: deletions, insertions of syntax, duplications. */
+const mutatedLine = fc
+  .tuple(
+    fc.constantFrom(...fixtureLines),
+    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 12 }), fc.constantFrom('delete', 'insert', 'duplicate', 'truncate'), fc.array(syntaxChars, { maxLength: 4 })), { minLength: 1, maxLength: 5 }),
+  )
+  .map(([line, edits]) => {
+    let s = line;
+    for (const [at, len, op, ins] of edits) {
+      const i = s.length === 0 ? 0 : at % (s.length + 1);
+      if (op === 'delete') s = s.slice(0, i) + s.slice(i + len);
+      else if (op === 'insert') s = s.slice(0, i) + ins.join('') + s.slice(i);
+      else if (op === 'duplicate') s = s.slice(0, i + len) + s.slice(i, i + len) + s.slice(i + len);
+      else s = s.slice(0, i);
+    }
+    return s;
+  });
+
+describe('fuzz', () => {
+  it('random byte strings never throw and always terminate', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const text = String.fromCharCode(...bytes);
+        checkInvariants(text, {});
+        checkInvariants(text, { rawFallback: false });
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('random strings of any characters never throw', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        checkInvariants(text, {});
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('random strings of syntax never throw', () => {
+    fc.assert(
+      fc.property(fc.array(syntaxChars, { maxLength: 80 }), (parts) => {
+        checkInvariants(parts.join(''), {});
+        checkInvariants(parts.join(''), { rawFallback: false });
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('mutated fixture lines never throw, alone or in files', () => {
+    fc.assert(
+      fc.property(fc.array(mutatedLine, { minLength: 1, maxLength: 8 }), (ls) => {
+        checkInvariants(ls.join('\n'), {});
+        checkInvariants(ls.join('\n'), { rawFallback: false });
+        for (const l of ls) expect(() => parseStraceLine(l)).not.toThrow();
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('a large log parses quickly', () => {
+    const big = Array.from({ length: 20 }, () => fixtureNames.map(readFixture).join('\n')).join('\n');
+    const started = Date.now();
+    const r = parseScenario(big, 'big.log');
+    expect(r.diagnostics).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

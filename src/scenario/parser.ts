@@ -548,7 +548,7 @@ class LineParser {
       if (isPunct(t, '-')) {
         this.next();
         const operand = this.parseUnary();
-        if (operand.kind === 'int' && operand.value >= 0n && operand.comment === undefined) {
+        if (operand.kind === 'int' && operand.value >= 0n) {
           return { ...operand, value: -operand.value, loc: this.locFrom(t!.start) };
         }
         return { kind: 'unary', op: '-', operand, loc: this.locFrom(t!.start) };
