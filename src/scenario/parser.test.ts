@@ -765,3 +765,25 @@ describe('fuzz', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
+
+describe('docs/grammar.md', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/grammar.md', import.meta.url)), 'utf8');
+  const blocks = [...doc.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('has examples that parse cleanly', () => {
+    const scenario = blocks[0]!;
+    const r = parseScenario(scenario, 'grammar.md');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.statements.map((s) => (s as CallStmt).name)).toEqual(['mmap', 'store8', 'munmap', 'load8', 'load8', 'maps']);
+    const smaps = blocks.find((b) => b.startsWith('smaps(p) = <<END'))!;
+    expect(parseScenario(smaps).diagnostics).toEqual([]);
+    const split = blocks.find((b) => b.includes('strace: Process 3237 attached'))!;
+    expect(parseScenario(split.replace(/^ {2}/gm, '')).diagnostics).toEqual([]);
+  });
+
+  it('shows the error format the formatter prints', () => {
+    const shown = blocks.find((b) => b.startsWith('t.scn:3:10'))!;
+    const r = parseScenario('munmap(p, 4096)\nload8(p)\nstore(p, "x', 't.scn');
+    expect(formatDiagnostics(r.diagnostics) + '\n').toBe(shown);
+  });
+});
