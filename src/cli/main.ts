@@ -2,6 +2,7 @@
 /**
  * The mmsim command line: one file per command, dispatched here.
  */
+import { runBench } from './bench.js';
 import { runTour } from './tour.js';
 
 const HELP = `mmsim: the Linux memory-mapping subsystem, executable
@@ -10,10 +11,12 @@ Usage: mmsim <command> [options]
 
 Commands:
   tour            a guided run: shared, private (copy-on-write) and anonymous mappings, step by step
+  bench           performance benchmarks against their baselines (--json, --quick)
   help            this text
 
 Examples:
   mmsim tour
+  mmsim bench --quick
 `;
 
 export function main(argv: string[]): number {
@@ -30,6 +33,8 @@ export function main(argv: string[]): number {
       return 0;
     case 'tour':
       return runTour(out);
+    case 'bench':
+      return runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     default:
       process.stderr.write(`mmsim: unknown command '${cmd}'\n\n${HELP}`);
       return 2;

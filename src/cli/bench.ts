@@ -1,0 +1,63 @@
+/**
+ * `mmsim bench [--json] [--quick]`: the performance benchmarks, each against
+ * its baseline measured in the same run. Benchmarks are not tests.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type BenchResult, runModelBenchmarks } from '../bench/model-bench.js';
+
+export const BENCH_HELP = `Usage: mmsim bench [--json] [--quick]
+
+Runs the benchmarks of the model against their baselines, measured in the same run:
+  mmu.load, mmu.store   8-byte loads/stores through the MMU vs a plain typed array
+  vma.scaling           time per mmap+munmap pair at 65,530 live VMAs vs at 1,000
+  vma.ops               mmap+munmap pairs per second at 65,530 live VMAs
+  memory.sparse         memory after mapping 64 TiB MAP_NORESERVE and touching 1,000 pages
+  memory.overhead       process memory per resident simulated page, 1 GiB resident
+  fault.anon, fault.file, replay: not measured yet (need host timing in the C runner)
+
+Options:
+  --json    one JSON object {"benchmarks": [...]}
+  --quick   smaller sizes, for a fast look
+
+Examples:
+  mmsim bench --quick
+  mmsim bench --json > bench.json
+`;
+
+function memoryInChild(quick: boolean): (name: string) => BenchResult {
+  const child = fileURLToPath(new URL('../bench/memory-child.js', import.meta.url));
+  return (name) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', child, name, quick ? 'quick' : 'full'], { encoding: 'utf8' })) as BenchResult;
+}
+
+function fmt(n: number | null): string {
+  if (n === null) return '-';
+  if (Math.abs(n) >= 1000) return n.toExponential(3);
+  return n.toFixed(3);
+}
+
+export function runBench(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (e) {
+    err(`mmsim bench: ${(e as Error).message}\n\n${BENCH_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    out(BENCH_HELP);
+    return 0;
+  }
+  const quick = values.quick === true;
+  const results = runModelBenchmarks(quick, memoryInChild(quick));
+  if (values.json) {
+    out(JSON.stringify({ benchmarks: results }, null, 2));
+    return 0;
+  }
+  out('name              model          baseline       ratio      goal                       note');
+  for (const r of results) {
+    out(`${r.name.padEnd(18)}${fmt(r.model).padEnd(15)}${fmt(r.baseline).padEnd(15)}${fmt(r.ratio).padEnd(11)}${r.goal.padEnd(27)}${r.note ?? ''}`);
+  }
+  return 0;
+}
