@@ -10,3 +10,7 @@ export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './k
 export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';
 export type { KernelEvent, KernelEventListener } from './kernel/events.js';
 export * as uapi from './kernel/uapi.js';
+export {
+  snapshotFrames, snapshotFrame, snapshotPageCache, snapshotTlb, snapshotVmas, walkAddress,
+  type FrameSnapshot, type PageCacheSnapshot, type PageWalk, type TlbSnapshot, type VmaSnapshot, type WalkLevel,
+} from './kernel/snapshot.js';
