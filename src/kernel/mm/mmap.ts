@@ -51,11 +51,9 @@ export function vmaPagesOf(start: number, end: number, ps: number): number {
   return (end - start) / ps;
 }
 
-/** Total mapped pages (total_vm), recomputed from the VMAs. */
+/** Total mapped pages (total_vm). */
 export function totalVmPages(mm: MmStruct): number {
-  let n = 0;
-  for (const v of mm.vmas) n += (v.end - v.start) / mm.pageSize;
-  return n;
+  return mm.vmas.totalSize / mm.pageSize;
 }
 
 /** is_data_mapping() */
@@ -74,7 +72,8 @@ export function dataVmPages(mm: MmStruct): number {
 export function mayExpandVm(k: Kernel, mm: MmStruct, flags: number, npages: number): boolean {
   const ps = mm.pageSize;
   if (totalVmPages(mm) + npages > Math.floor(k.settings.asRlimit / ps)) return false;
-  if (isDataMapping(flags) && dataVmPages(mm) + npages > Math.floor(k.settings.dataRlimit / ps)) return false;
+  // data_vm is recomputed only when RLIMIT_DATA is finite (it costs a walk of the VMAs).
+  if (k.settings.dataRlimit !== Infinity && isDataMapping(flags) && dataVmPages(mm) + npages > Math.floor(k.settings.dataRlimit / ps)) return false;
   return true;
 }
 

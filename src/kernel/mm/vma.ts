@@ -119,6 +119,8 @@ export class VmaTree {
   first: Vma | null = null;
   last: Vma | null = null;
   count = 0;
+  /** Bytes covered by all VMAs (total_vm in bytes), kept as VMAs come, go and change size. */
+  totalSize = 0;
 
   /** find_vma(): the first VMA whose end is above addr. */
   find(addr: number): Vma | null {
@@ -187,6 +189,7 @@ export class VmaTree {
     vma.maxGap = vma.gap;
     this.root = this.insertAt(this.root, vma);
     this.count++;
+    this.totalSize += vma.end - vma.start;
     if (next !== null) this.setGap(next, next.start - vma.end);
   }
 
@@ -208,6 +211,7 @@ export class VmaTree {
     else this.last = prev;
     vma.prev = vma.next = vma.left = vma.right = null;
     this.count--;
+    this.totalSize -= vma.end - vma.start;
     if (next !== null) this.setGap(next, next.start - (prev === null ? 0 : prev.end));
   }
 
@@ -248,6 +252,7 @@ export class VmaTree {
       this.insert(vma);
       return;
     }
+    this.totalSize += end - vma.end;
     vma.end = end;
     if (vma.next !== null) this.setGap(vma.next, vma.next.start - end);
   }
@@ -331,6 +336,9 @@ export class VmaTree {
       n++;
     }
     if (this.last !== prev) throw new Error('BUG: VMA last link broken');
+    let size = 0;
+    for (let v = this.first; v !== null; v = v.next) size += v.end - v.start;
+    if (size !== this.totalSize) throw new Error(`BUG: total_vm ${this.totalSize} but VMAs cover ${size}`);
     if (n !== this.count) throw new Error(`BUG: map count ${this.count} but ${n} VMAs`);
     const check = (t: Vma | null, lo: number, hi: number): number => {
       if (t === null) return 0;
