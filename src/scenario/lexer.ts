@@ -70,6 +70,7 @@ export interface LexResult {
 }
 
 const MULTI_PUNCT = ['...', '=>', '==', '!=', '<<', '>>', '&&', '||', '->', '<=', '>='];
+const MULTI_START = new Set(MULTI_PUNCT.map((p) => p[0]!));
 
 function isSpace(c: string | undefined): boolean {
   return c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
@@ -84,7 +85,7 @@ function isIdentChar(c: string | undefined): boolean {
   return isIdentStart(c) || isDigit(c);
 }
 function isHex(c: string | undefined): boolean {
-  return c !== undefined && /^[0-9a-fA-F]$/.test(c);
+  return c !== undefined && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
 }
 function isOctal(c: string | undefined): boolean {
   return c !== undefined && c >= '0' && c <= '7';
@@ -143,6 +144,11 @@ export function decodeUtf8(bytes: Uint8Array): string {
   return out;
 }
 
+/** C's one-letter escapes (`\e` is GNU's ESC). */
+const SIMPLE_ESCAPES: Readonly<Record<string, number | undefined>> = {
+  n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8, e: 27, '\\': 92, '"': 34, "'": 39, '?': 63,
+};
+
 interface Unescaped {
   bytes: number[];
   /** Offset of the closing delimiter, or -1 if the range ended first. */
@@ -171,9 +177,9 @@ function unescape(src: string, from: number, end: number, delim: string, errors:
       i++;
       continue;
     }
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8, e: 27, '\\': 92, '"': 34, "'": 39, '?': 63 };
-    if (e in simple) {
-      bytes.push(simple[e]!);
+    const simple = SIMPLE_ESCAPES[e];
+    if (simple !== undefined) {
+      bytes.push(simple);
       i += 2;
     } else if (e === 'x') {
       let j = i + 2;
@@ -245,11 +251,12 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
   const errors: LexError[] = [];
   let i = start;
   let space = true;
+  // Tokens are built as literals, one shape per kind: object spread here
+  // made lexing several times slower.
   const push = (t: Token): void => {
     tokens.push(t);
     space = false;
   };
-  const base = (s: number, e: number) => ({ start: s, end: e, text: src.slice(s, e), spaceBefore: space });
 
   while (i < end) {
     const c = src[i]!;
@@ -264,14 +271,14 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
       const u = unescape(src, i + 1, end, '"', errors);
       if (u.close < 0) {
         errors.push({ code: 'E_UNTERMINATED_STRING', message: 'unterminated string', start: i, end });
-        push({ ...base(i, end), kind: 'string', bytes: Uint8Array.from(u.bytes), truncated: false });
+        push({ kind: 'string', start: i, end, text: src.slice(i, end), spaceBefore: space, bytes: Uint8Array.from(u.bytes), truncated: false });
         i = end;
         continue;
       }
       let stop = u.close + 1;
       const truncated = src.startsWith('...', stop) && stop + 3 <= end;
       if (truncated) stop += 3;
-      push({ ...base(i, stop), kind: 'string', bytes: Uint8Array.from(u.bytes), truncated });
+      push({ kind: 'string', start: i, end: stop, text: src.slice(i, stop), spaceBefore: space, bytes: Uint8Array.from(u.bytes), truncated });
       i = stop;
       continue;
     }
@@ -284,7 +291,7 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
         i = end;
         continue;
       }
-      push({ ...base(i, close + 2), kind: 'comment', body: src.slice(i + 2, close).trim() });
+      push({ kind: 'comment', start: i, end: close + 2, text: src.slice(i, close + 2), spaceBefore: space, body: src.slice(i + 2, close).trim() });
       i = close + 2;
       continue;
     }
@@ -297,15 +304,15 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
       if (/^[0-9]+$/.test(word) && src[j] === '.' && isDigit(src[j + 1]) && j + 1 < end) {
         let k = j + 1;
         while (k < end && isDigit(src[k])) k++;
-        push({ ...base(i, k), kind: 'decimal' });
+        push({ kind: 'decimal', start: i, end: k, text: src.slice(i, k), spaceBefore: space });
         i = k;
         continue;
       }
-      if (/^0[xX][0-9a-fA-F]+$/.test(word)) push({ ...base(i, j), kind: 'int', value: BigInt(word), radix: 16 });
-      else if (/^0[0-7]+$/.test(word)) push({ ...base(i, j), kind: 'int', value: BigInt('0o' + word.slice(1)), radix: 8 });
+      if (/^0[xX][0-9a-fA-F]+$/.test(word)) push({ kind: 'int', start: i, end: j, text: src.slice(i, j), spaceBefore: space, value: BigInt(word), radix: 16 });
+      else if (/^0[0-7]+$/.test(word)) push({ kind: 'int', start: i, end: j, text: src.slice(i, j), spaceBefore: space, value: BigInt('0o' + word.slice(1)), radix: 8 });
       else if (/^[0-9]+$/.test(word) && (word === '0' || word[0] !== '0'))
-        push({ ...base(i, j), kind: 'int', value: BigInt(word), radix: 10 });
-      else push({ ...base(i, j), kind: 'word' });
+        push({ kind: 'int', start: i, end: j, text: src.slice(i, j), spaceBefore: space, value: BigInt(word), radix: 10 });
+      else push({ kind: 'word', start: i, end: j, text: src.slice(i, j), spaceBefore: space });
       i = j;
       continue;
     }
@@ -313,7 +320,7 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
     if (isIdentStart(c)) {
       let j = i + 1;
       while (j < end && isIdentChar(src[j])) j++;
-      push({ ...base(i, j), kind: 'ident' });
+      push({ kind: 'ident', start: i, end: j, text: src.slice(i, j), spaceBefore: space });
       i = j;
       continue;
     }
@@ -328,50 +335,59 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
           let stop = close + 1;
           const deleted = src.startsWith('(deleted)', stop) && stop + 9 <= end;
           if (deleted) stop += 9;
-          push({ ...base(i, stop), kind: 'fdpath', path: decodeUtf8(Uint8Array.from(u.bytes)), deleted });
+          push({ kind: 'fdpath', start: i, end: stop, text: src.slice(i, stop), spaceBefore: space, path: decodeUtf8(Uint8Array.from(u.bytes)), deleted });
           i = stop;
           continue;
         }
       }
-      const literal = (['<unfinished ...>', '<detached ...>', '<unavailable>'] as const).find(
-        (s) => src.startsWith(s, i) && i + s.length <= end,
-      );
-      if (literal) {
-        const kind = literal === '<unfinished ...>' ? 'unfinished' : literal === '<detached ...>' ? 'detached' : 'unavailable';
-        push({ ...base(i, i + literal.length), kind });
-        i += literal.length;
-        continue;
-      }
-      for (const re of [RE_RESUMED, RE_RESUMING, RE_DURATION]) re.lastIndex = i;
-      let m: RegExpExecArray | null;
-      if ((m = RE_RESUMED.exec(src)) && i + m[0].length <= end) {
-        push({ ...base(i, i + m[0].length), kind: 'resumed', name: m[1]! });
-        i += m[0].length;
-        continue;
-      }
-      if ((m = RE_RESUMING.exec(src)) && i + m[0].length <= end) {
-        push({ ...base(i, i + m[0].length), kind: 'resuming', name: m[1]! });
-        i += m[0].length;
-        continue;
-      }
-      if ((m = RE_DURATION.exec(src)) && i + m[0].length <= end) {
-        push({ ...base(i, i + m[0].length), kind: 'duration', nanos: secondsToNanos(m[1]!) });
-        i += m[0].length;
-        continue;
+      const c1 = src[i + 1];
+      if (c1 === 'u' || c1 === 'd') {
+        const kind = src.startsWith('<unfinished ...>', i) ? 'unfinished' : src.startsWith('<detached ...>', i) ? 'detached' : src.startsWith('<unavailable>', i) ? 'unavailable' : undefined;
+        const stop = i + (kind === 'unfinished' ? 16 : kind === 'detached' ? 14 : 13);
+        if (kind && stop <= end) {
+          push({ kind, start: i, end: stop, text: src.slice(i, stop), spaceBefore: space });
+          i = stop;
+          continue;
+        }
+      } else if (c1 === '.') {
+        let m: RegExpExecArray | null;
+        RE_RESUMED.lastIndex = i;
+        if ((m = RE_RESUMED.exec(src)) && i + m[0].length <= end) {
+          const stop = i + m[0].length;
+          push({ kind: 'resumed', start: i, end: stop, text: src.slice(i, stop), spaceBefore: space, name: m[1]! });
+          i = stop;
+          continue;
+        }
+        RE_RESUMING.lastIndex = i;
+        if ((m = RE_RESUMING.exec(src)) && i + m[0].length <= end) {
+          const stop = i + m[0].length;
+          push({ kind: 'resuming', start: i, end: stop, text: src.slice(i, stop), spaceBefore: space, name: m[1]! });
+          i = stop;
+          continue;
+        }
+      } else if (isDigit(c1)) {
+        RE_DURATION.lastIndex = i;
+        const m = RE_DURATION.exec(src);
+        if (m && i + m[0].length <= end) {
+          const stop = i + m[0].length;
+          push({ kind: 'duration', start: i, end: stop, text: src.slice(i, stop), spaceBefore: space, nanos: secondsToNanos(m[1]!) });
+          i = stop;
+          continue;
+        }
       }
     }
 
     if (c === '?') {
       let j = i;
       while (j < end && src[j] === '?') j++;
-      push({ ...base(i, j), kind: 'punct' });
+      push({ kind: 'punct', start: i, end: j, text: src.slice(i, j), spaceBefore: space });
       i = j;
       continue;
     }
 
-    const multi = MULTI_PUNCT.find((p) => src.startsWith(p, i) && i + p.length <= end);
+    const multi = MULTI_START.has(c) ? MULTI_PUNCT.find((p) => src.startsWith(p, i) && i + p.length <= end) : undefined;
     if (multi) {
-      push({ ...base(i, i + multi.length), kind: 'punct' });
+      push({ kind: 'punct', start: i, end: i + multi.length, text: src.slice(i, i + multi.length), spaceBefore: space });
       i += multi.length;
       continue;
     }
@@ -379,7 +395,7 @@ export function lex(src: string, start = 0, end = src.length): LexResult {
     // Any other character, one code point at a time.
     const cp = src.codePointAt(i)!;
     const width = cp > 0xffff ? 2 : 1;
-    push({ ...base(i, i + width), kind: 'punct' });
+    push({ kind: 'punct', start: i, end: i + width, text: src.slice(i, i + width), spaceBefore: space });
     i += width;
   }
   return { tokens, errors };

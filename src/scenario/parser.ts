@@ -193,7 +193,7 @@ class LineParser {
 
   // -- statements -----------------------------------------------------------
 
-  /** `[name =] NAME(ARGS) ...` or `<... NAME resumed>ARGS) ...`. Returns the call and, for `= <<EOF`, the heredoc to fill. */
+  /** `[name =] NAME(ARGS) ...` or `<... NAME resumed>ARGS) ...`. A heredoc result comes back with empty text; the caller reads its body lines. */
   parseCall(): CallStmt {
     const first = this.peek();
     if (!first) throw this.failAt('E_EXPECTED_CALL', 'expected a call');
