@@ -233,6 +233,8 @@ export interface ErrnoResult {
   value: bigint | null;
   errno: string;
   message?: string;
+  /** A second parenthetical: `INJECTED` in `-1 ENOMEM (Cannot allocate memory) (INJECTED)` (strace -e inject). */
+  annotation?: string;
 }
 
 /** `?`: the call did not return (exit_group, a thread killed in a call). `? <unavailable>`: strace could not read it. */
@@ -555,7 +557,11 @@ export function printResult(r: Result): string {
     case 'value':
       return printExpr(r.value) + (r.annotation !== undefined ? ` (${r.annotation})` : '');
     case 'errno':
-      return `${r.value === null ? '?' : r.value.toString()} ${r.errno}` + (r.message !== undefined ? ` (${r.message})` : '');
+      return (
+        `${r.value === null ? '?' : r.value.toString()} ${r.errno}` +
+        (r.message !== undefined ? ` (${r.message})` : '') +
+        (r.annotation !== undefined ? ` (${r.annotation})` : '')
+      );
     case 'unknown':
       return r.unavailable ? '? <unavailable>' : '?';
     case 'signal':
@@ -677,7 +683,7 @@ export function dumpResult(r: Result): string {
     case 'value':
       return `(value ${dumpExpr(r.value)}${r.annotation !== undefined ? ' ' + JSON.stringify(r.annotation) : ''})`;
     case 'errno':
-      return `(errno ${r.value === null ? '?' : r.value.toString()} ${r.errno}${r.message !== undefined ? ' ' + JSON.stringify(r.message) : ''})`;
+      return `(errno ${r.value === null ? '?' : r.value.toString()} ${r.errno}${r.message !== undefined ? ' ' + JSON.stringify(r.message) : ''}${r.annotation !== undefined ? ' ' + JSON.stringify(r.annotation) : ''})`;
     case 'unknown':
       return r.unavailable ? '(? unavailable)' : '?';
     case 'signal':

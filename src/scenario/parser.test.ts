@@ -70,6 +70,9 @@ describe('calls and results', () => {
     );
     expect(result('futex(0x1, FUTEX_WAIT, 0, NULL) = ? <unavailable>')).toBe('(? unavailable)');
     expect(result('munmap(p, 4096) = -1 EINVAL')).toBe('(errno -1 EINVAL)');
+    expect(result('mmap(0x7fbea0e0f000, 32768, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3, 0x22000) = -1 ENOMEM (Cannot allocate memory) (INJECTED)')).toBe(
+      '(errno -1 ENOMEM "Cannot allocate memory" "INJECTED")',
+    );
   });
 
   it('keeps the -T duration apart from the result', () => {

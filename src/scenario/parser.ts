@@ -15,6 +15,7 @@
 import type {
   ArrayExpr,
   CallStmt,
+  ErrnoResult,
   Expr,
   Field,
   FuncExpr,
@@ -357,8 +358,7 @@ class LineParser {
       const e = this.peek();
       if (e && e.kind === 'ident' && RE_ERRNO.test(e.text)) {
         this.next();
-        const message = this.parseParenText();
-        return { kind: 'errno', loc: this.locFrom(start), value: null, errno: e.text, ...(message !== undefined ? { message } : {}) };
+        return this.finishErrno(start, null, e.text);
       }
       if (e && e.kind === 'unavailable') {
         this.next();
@@ -376,11 +376,21 @@ class LineParser {
     const e = this.peek();
     if (value.kind === 'int' && e && e.kind === 'ident' && RE_ERRNO.test(e.text)) {
       this.next();
-      const message = this.parseParenText();
-      return { kind: 'errno', loc: this.locFrom(start), value: value.value, errno: e.text, ...(message !== undefined ? { message } : {}) };
+      return this.finishErrno(start, value.value, e.text);
     }
     const annotation = this.parseParenText();
     return { kind: 'value', loc: this.locFrom(start), value, ...(annotation !== undefined ? { annotation } : {}) };
+  }
+
+  /** After `-1 ENOMEM`: the message `(Cannot allocate memory)`, then with strace -e inject a `(INJECTED)`. */
+  private finishErrno(start: number, value: bigint | null, errno: string): Result {
+    const r: ErrnoResult = { kind: 'errno', loc: this.ll.loc(start, start), value, errno };
+    const message = this.parseParenText();
+    if (message !== undefined) r.message = message;
+    const annotation = this.parseParenText();
+    if (annotation !== undefined) r.annotation = annotation;
+    r.loc = this.locFrom(start);
+    return r;
   }
 
   /** strace's trailing `(text)` after a result; returns the text inside, or undefined when there is none. */
