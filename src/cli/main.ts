@@ -3,6 +3,7 @@
  * The mmsim command line: one file per command, dispatched here.
  */
 import { runBench } from './bench.js';
+import { runCommand } from './run.js';
 import { runTour } from './tour.js';
 
 const HELP = `mmsim: the Linux memory-mapping subsystem, executable
@@ -11,11 +12,14 @@ Usage: mmsim <command> [options]
 
 Commands:
   tour            a guided run: shared, private (copy-on-write) and anonymous mappings, step by step
+  run FILE        run a scenario or strace log on the model, checking its expectations
+                  (--arch x86_64|arm64-4k|arm64-16k, --trace, --json; 'mmsim run --help')
   bench           performance benchmarks against their baselines (--json, --quick)
   help            this text
 
 Examples:
   mmsim tour
+  mmsim run examples/page-cache.strace --trace
   mmsim bench --quick
 `;
 
@@ -33,6 +37,8 @@ export function main(argv: string[]): number {
       return 0;
     case 'tour':
       return runTour(out);
+    case 'run':
+      return runCommand(argv.slice(1));
     case 'bench':
       return runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     default:
