@@ -93,6 +93,7 @@ describe('printStatement and printResult', () => {
       'load8(p + 4096) = SIGBUS {si_code=BUS_ADRERR}',
       'read(0,  <detached ...>',
       'exit_group(0) = ? <unavailable>',
+      '20557<sh>  getppid() = 20554<strace>',
       'mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0) = -1 ENOMEM (Cannot allocate memory) (INJECTED) <0.000002>',
     ]) {
       const s = parseStraceLine(line).statement!;

@@ -299,6 +299,8 @@ interface StmtBase {
   /** From `2674  ` (strace -f -o) or `[pid  2674] ` (strace -f to stderr). Absent when strace printed no pid. */
   pid?: number;
   pidLoc?: Loc;
+  /** The process name strace -Y prints after the pid: `sh` in `2674<sh>  `. */
+  comm?: string;
   timestamp?: Timestamp;
 }
 
@@ -575,7 +577,7 @@ export function printResult(r: Result): string {
 
 function printPrefix(s: Statement): string {
   let out = '';
-  if (s.pid !== undefined) out += `${s.pid}  `;
+  if (s.pid !== undefined) out += s.comm !== undefined ? `${s.pid}<${s.comm}>  ` : `${s.pid}  `;
   if (s.timestamp) out += s.timestamp.text + ' ';
   if (s.kind === 'call' && s.nr !== undefined) out += `[${String(s.nr).padStart(4)}] `;
   return out;
@@ -699,7 +701,7 @@ export function dumpResult(r: Result): string {
 export function dumpStatement(s: Statement): string {
   let out = `L${s.loc.line}`;
   if (s.kind === 'call' && s.resumedLoc) out += `+L${s.resumedLoc.line}`;
-  if (s.pid !== undefined) out += ` pid=${s.pid}`;
+  if (s.pid !== undefined) out += ` pid=${s.pid}${s.comm !== undefined ? `<${s.comm}>` : ''}`;
   if (s.timestamp) out += ` t=${s.timestamp.text}`;
   switch (s.kind) {
     case 'call': {

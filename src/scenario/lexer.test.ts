@@ -167,6 +167,11 @@ describe('scanPrefix', () => {
     expect(scanPrefix('     0.000123 brk(')).toMatchObject({ timestamp: { value: { text: '0.000123', nanos: 123_000n } }, body: 14 });
   });
 
+  it("reads strace -Y's process name after the pid", () => {
+    expect(scanPrefix('20557<sh> brk(NULL)')).toMatchObject({ pid: { value: 20557, start: 0, end: 5 }, comm: 'sh', body: 10 });
+    expect(scanPrefix('[pid 20565<sh>] wait4(')).toMatchObject({ pid: { value: 20565 }, comm: 'sh', body: 16 });
+  });
+
   it('reads pid, timestamp and -n number together', () => {
     const p = scanPrefix('3505       0.000279 [  12] brk(NULL)');
     expect(p.pid?.value).toBe(3505);

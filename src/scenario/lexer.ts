@@ -412,6 +412,8 @@ export interface PrefixPart<T> {
 
 export interface LinePrefix {
   pid?: PrefixPart<number>;
+  /** The process's name after its pid, with strace -Y: `2674<sh>  `, `[pid 2674<sh>] `. */
+  comm?: string;
   timestamp?: PrefixPart<{ text: string; form: 'clock' | 'seconds'; nanos: bigint }>;
   /** strace -n's `[  9] `. */
   nr?: PrefixPart<number>;
@@ -419,15 +421,16 @@ export interface LinePrefix {
   body: number;
 }
 
-const RE_PID_BRACKET = /\[pid\s+(\d+)\][ \t]*/y;
-const RE_PID_BARE = /(\d+)[ \t]+(?=\S)/y;
+const RE_PID_BRACKET = /\[pid\s+(\d+)(?:<([^>]*)>)?\][ \t]*/y;
+const RE_PID_BARE = /(\d+)(?:<([^>]*)>)?[ \t]+(?=\S)/y;
 const RE_TS_CLOCK = /(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?[ \t]+/y;
 const RE_TS_SECONDS = /(\d+\.\d+)[ \t]+/y;
 const RE_NR = /\[[ \t]*(\d+)\][ \t]+/y;
 const RE_SPACE = /[ \t]*/y;
 
 /**
- * Recognises a line's prefix: a pid (`2674  ` or `[pid  2674] `), a timestamp
+ * Recognises a line's prefix: a pid (`2674  ` or `[pid  2674] `, either
+ * with -Y's `<comm>` after the number), a timestamp
  * (-t, -tt, -ttt or -r) and strace -n's `[ 9] `, each optional, in that order.
  */
 export function scanPrefix(line: string): LinePrefix {
@@ -450,6 +453,7 @@ export function scanPrefix(line: string): LinePrefix {
     const start = i + m[0].indexOf(text);
     const value = Number(text);
     if (Number.isSafeInteger(value)) prefix.pid = { value, start, end: start + text.length };
+    if (m[2] !== undefined) prefix.comm = m[2];
     i += m[0].length;
   }
   if ((m = tryRe(RE_TS_CLOCK))) {

@@ -751,7 +751,7 @@ const RE_SIGNAL_LINE = /^---[ \t]+(.*?)[ \t]+---[ \t]*$/;
 const RE_EXIT_LINE = /^\+\+\+[ \t]+(.*?)[ \t]+\+\+\+[ \t]*$/;
 
 /** What every statement may carry from its line's prefix. */
-type Base = Pick<CallStmt, 'pid' | 'pidLoc' | 'timestamp'>;
+type Base = Pick<CallStmt, 'pid' | 'pidLoc' | 'comm' | 'timestamp'>;
 
 interface LineOutcome {
   statements: Statement[];
@@ -805,6 +805,7 @@ class Parser {
       base.pid = prefix.pid.value;
       base.pidLoc = ll.loc(prefix.pid.start, prefix.pid.end);
     }
+    if (prefix.comm !== undefined) base.comm = prefix.comm;
     if (prefix.timestamp) {
       const ts = prefix.timestamp;
       base.timestamp = { loc: ll.loc(ts.start, ts.end), text: ts.value.text, form: ts.value.form, nanos: ts.value.nanos };
@@ -1042,6 +1043,7 @@ export function joinSplitCalls(
       if (joined.pid === undefined && s.pid !== undefined) {
         joined.pid = s.pid;
         if (s.pidLoc) joined.pidLoc = s.pidLoc;
+        if (s.comm !== undefined) joined.comm = s.comm;
       }
       if (s.timestamp) joined.resumedTimestamp = s.timestamp;
       if (s.result) joined.result = s.result;
