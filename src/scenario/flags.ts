@@ -59,6 +59,8 @@ const MISC: Record<string, number> = {
   RUSAGE_CHILDREN: -1,
   RUSAGE_THREAD: 1,
   F_OK: 0, X_OK: 1, W_OK: 2, R_OK: 4,
+  // include/uapi/linux/stat.h: file types uapi.ts does not list.
+  S_IFSOCK: 0o140000, S_IFLNK: 0o120000, S_IFBLK: 0o060000, S_IFCHR: 0o020000, S_IFIFO: 0o010000,
 };
 
 function buildTable(): ReadonlyMap<string, bigint> {

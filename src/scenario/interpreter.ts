@@ -137,7 +137,7 @@ export function runScenario(source: string, options: InterpretOptions = {}): Run
   if (hasErrors(diagnostics)) {
     return { file, diagnostics, records: [], summary: emptySummary(), malformed: true };
   }
-  const { records, summary } = interpret(joined.statements, { ...options, file });
+  const { records, summary } = interpret(processCreationFirst(joined.statements), { ...options, file });
   return { file, diagnostics, records, summary, malformed: false };
 }
 
@@ -146,6 +146,43 @@ export function interpret(statements: readonly Statement[], options: InterpretOp
   const it = new Interpreter(statements, options);
   it.run();
   return { records: it.records, summary: it.summary(), machine: it.machine };
+}
+
+const CREATING_CALLS = new Set(['fork', 'vfork', 'clone', 'clone2', 'clone3']);
+
+/**
+ * A child often runs before its parent's clone() returns, so strace shows the
+ * child's first lines between `clone(... <unfinished ...>` and
+ * `<... clone resumed> = 3418`. joinSplitCalls() puts the joined call at the
+ * resumed line; this moves joined process-creating calls back to their
+ * unfinished head, so the child exists before its first line runs.
+ */
+export function processCreationFirst(statements: readonly Statement[]): Statement[] {
+  const out = [...statements];
+  for (let i = 0; i < out.length; i++) {
+    const s = out[i]!;
+    if (s.kind !== 'call' || s.resumedLoc === undefined || !CREATING_CALLS.has(s.name)) continue;
+    let at = out.findIndex((t) => t.loc.line > s.loc.line);
+    if (at < 0 || at >= i) continue;
+    out.splice(i, 1);
+    out.splice(at, 0, s);
+  }
+  return out;
+}
+
+/**
+ * The initial process's label: the first pid prefix that is not the result of
+ * a fork/clone in the file (strace -f to stderr prints no prefix until a
+ * second task exists, so a child's pid may be the first one seen).
+ */
+function initialPid(statements: readonly Statement[]): number | undefined {
+  const created = new Set<number>();
+  for (const s of statements) {
+    if (s.kind === 'call' && CREATING_CALLS.has(s.name) && s.result?.kind === 'value' && s.result.value.kind === 'int') {
+      created.add(Number(s.result.value.value));
+    }
+  }
+  return statements.find((s) => s.pid !== undefined && !created.has(s.pid))?.pid ?? statements.find((s) => s.pid !== undefined)?.pid;
 }
 
 function emptySummary(): RunSummary {
@@ -226,32 +263,47 @@ function statementText(s: Statement): string {
   }
 }
 
-/** Lines equal up to trailing whitespace; a heredoc line `...` matches any number of lines. */
-function matchText(expected: string, actual: string): { ok: true } | { ok: false; line: number; want: string; got: string } {
+/**
+ * Lines equal up to trailing whitespace; a heredoc line `...` matches any
+ * number of lines. On a mismatch, line is the index of the expected line that
+ * could not be matched, got the model's line there (undefined after a `...`:
+ * no line of the model's text matched).
+ */
+function matchText(expected: string, actual: string): { ok: true } | { ok: false; line: number; want: string; got: string | undefined } {
   const e = expected.split('\n');
   const a = actual.split('\n');
   if (e[e.length - 1] === '') e.pop();
   if (a[a.length - 1] === '') a.pop();
   const norm = (s: string): string => s.replace(/[ \t]+$/, '');
-  // Backtracking over wildcards, remembering the furthest expected line reached for the report.
-  let best = { ei: 0, ai: 0 };
+  const isWild = (i: number): boolean => i >= 0 && i < e.length && norm(e[i]!).trim() === '...';
+  let fail = { ei: -1, ai: Number.MAX_SAFE_INTEGER };
+  const noteFail = (ei: number, ai: number): void => {
+    if (ei > fail.ei || (ei === fail.ei && ai < fail.ai)) fail = { ei, ai };
+  };
   const memo = new Set<string>();
   const go = (ei: number, ai: number): boolean => {
     const key = `${ei},${ai}`;
     if (memo.has(key)) return false;
-    if (ei > best.ei || (ei === best.ei && ai > best.ai)) best = { ei, ai };
-    if (ei === e.length) return ai === a.length;
-    if (norm(e[ei]!).trim() === '...') {
-      for (let k = ai; k <= a.length; k++) if (go(ei + 1, k)) return true;
-      memo.add(key);
-      return false;
+    let ok: boolean;
+    if (ei === e.length) {
+      ok = ai === a.length;
+      if (!ok) noteFail(ei, ai);
+    } else if (isWild(ei)) {
+      ok = false;
+      for (let k = ai; k <= a.length && !ok; k++) ok = go(ei + 1, k);
+    } else if (ai < a.length && norm(e[ei]!) === norm(a[ai]!)) {
+      ok = go(ei + 1, ai + 1);
+    } else {
+      noteFail(ei, ai);
+      ok = false;
     }
-    if (ai < a.length && norm(e[ei]!) === norm(a[ai]!) && go(ei + 1, ai + 1)) return true;
-    memo.add(key);
-    return false;
+    if (!ok) memo.add(key);
+    return ok;
   };
   if (go(0, 0)) return { ok: true };
-  return { ok: false, line: best.ei, want: e[best.ei] ?? '(end of text)', got: a[best.ai] ?? '(end of text)' };
+  const want = fail.ei < e.length ? e[fail.ei]! : '(end of text)';
+  const got = isWild(fail.ei - 1) ? undefined : (a[fail.ai] ?? '(end of text)');
+  return { ok: false, line: Math.min(fail.ei, e.length), want, got };
 }
 
 // ---------------------------------------------------------------------------
@@ -278,7 +330,7 @@ class Interpreter {
     this.file = options.file ?? '<input>';
     this.machine = new Machine({ arch: options.arch ?? 'x86_64', paranoid: options.paranoid ?? false });
     if (options.trace) this.machine.subscribe((e) => this.events?.push(e));
-    this.initialLabel = statements.find((s) => s.pid !== undefined)?.pid;
+    this.initialLabel = initialPid(statements);
     const tid = this.machine.spawn();
     this.rootState = { kind: 'live', tid };
     if (this.initialLabel !== undefined) this.pids.set(this.initialLabel, this.rootState);
@@ -380,6 +432,11 @@ class Interpreter {
       return;
     }
     const th = this.thread(s);
+    if ((s.kind === 'exited' || s.kind === 'killed') && 'skip' in th) {
+      rec.kind = 'process';
+      rec.notes.push(`already gone: ${th.skip}`);
+      return;
+    }
     if ('skip' in th) {
       rec.kind = 'skipped';
       rec.notes.push(`skipped: ${th.skip}`);
@@ -548,7 +605,9 @@ class Interpreter {
         const want = this.evalInt(exp.value);
         rec.checks++;
         if (!r.ok || u64(want) !== u64(r.value)) {
-          this.problem(rec, exp.loc, `expected ${printExpr(exp.value)}${printExpr(exp.value) !== want.toString() ? ` (${this.showNum(s.name, want)})` : ''}, the model returned ${rec.result}`);
+          const written = printExpr(exp.value);
+          const value = this.showNum(s.name, want);
+          this.problem(rec, exp.loc, `expected ${written}${written !== value ? ` (${value})` : ''}, the model returned ${rec.result}`);
         }
         return;
       }
@@ -937,7 +996,8 @@ class Interpreter {
     }
     if (res.ok) {
       const v = res.value;
-      rec.result = v === undefined ? '' : typeof v === 'bigint' ? (v === 0n ? '0' : hex(v)) : formatBytes(v, 64);
+      const decimal = s.result?.kind === 'value' && s.result.value.kind === 'int' ? s.result.value.radix === 10 : typeof v === 'bigint' && v < 0x10000n;
+      rec.result = v === undefined ? '' : typeof v === 'bigint' ? (decimal ? v.toString() : hex(v)) : formatBytes(v, 64);
     } else {
       rec.result = formatFault(res.fault);
     }
@@ -1099,7 +1159,8 @@ class Interpreter {
       const m = matchText(want, text);
       if (!m.ok) {
         const line = exp.kind === 'heredoc' ? exp.loc.line + 1 + m.line : exp.loc.line;
-        this.problem(rec, exp.kind === 'heredoc' ? { line, column: 1, endColumn: m.want.length + 1 } : exp.loc, `${s.name}() differs: expected ${JSON.stringify(m.want)}, the model has ${JSON.stringify(m.got)}`);
+        const what = m.got === undefined ? `no line of the model's text matches ${JSON.stringify(m.want)}` : `expected ${JSON.stringify(m.want)}, the model has ${JSON.stringify(m.got)}`;
+        this.problem(rec, exp.kind === 'heredoc' ? { line, column: 1, endColumn: m.want.length + 1 } : exp.loc, `${s.name}() differs: ${what}`);
       }
       return;
     }
