@@ -3,6 +3,7 @@
  * The mmsim command line: one file per command, dispatched here.
  */
 import { runBench } from './bench.js';
+import { runReplay } from './replay.js';
 import { runCommand } from './run.js';
 import { runTour } from './tour.js';
 
@@ -15,6 +16,7 @@ Commands:
   run FILE        run a scenario or strace log on the model, checking its expectations
                   (--arch x86_64|arm64-4k|arm64-16k, --trace, --json; 'mmsim run --help')
   bench           performance benchmarks against their baselines (--json, --quick)
+  replay LOG      a real strace log through the model: agreement, placement, maps (--maps, --json, --arch arm64-16k)
   help            this text
 
 Examples:
@@ -41,6 +43,8 @@ export function main(argv: string[]): number {
       return runCommand(argv.slice(1));
     case 'bench':
       return runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
+    case 'replay':
+      return runReplay(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     default:
       process.stderr.write(`mmsim: unknown command '${cmd}'\n\n${HELP}`);
       return 2;

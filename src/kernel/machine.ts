@@ -7,6 +7,7 @@
 import { type ArchName, type ArchProfile, ARCH_PROFILES } from './arch/profile.js';
 import { type Fault, Mmu } from './arch/mmu.js';
 import type { KernelEvent, KernelEventListener } from './events.js';
+import { type ExecBases, type ElfImage, type ExecResult, loadElfBinary } from './exec.js';
 import { FdTable, File, FMODE_READ, FMODE_WRITE } from './fs/file.js';
 import * as fsc from './fs/syscalls.js';
 import { Kernel } from './kernel.js';
@@ -145,6 +146,37 @@ export class Machine {
     }
     this.check();
     return pid;
+  }
+
+  /**
+   * execve() of an ELF executable (fs/exec.c:begin_new_exec() + load_elf_binary()):
+   * the process's old address space is dropped, close-on-exec descriptors are
+   * closed, and a new one is built from the program headers given (the caller
+   * reads the files; they must exist in the model's file system). On failure
+   * the process keeps running in an empty address space, as after the point
+   * of no return.
+   */
+  execve(tid: number, exe: ElfImage, interp: ElfImage | null, bases: ExecBases = {}): ExecResult {
+    const task = this.tasks.get(tid);
+    if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH', reason: `no thread ${tid}` };
+    const proc = task.process;
+    const k = this.k;
+    const old = proc.mm;
+    const mm = new MmStruct(k, this.mmapBase());
+    mm.users = 1;
+    proc.mm = mm;
+    if (--old.users <= 0) {
+      exitMmap(k, old, (v) => vmaRelease(k, v));
+      k.phys.refcount[old.pgd.pfn] = 0;
+      k.phys.freePage(old.pgd.pfn);
+    }
+    this.mmus.delete(tid);
+    proc.files.fds.forEach((e, fd) => {
+      if (e !== undefined && e.cloexec) fsc.sysClose(k, task, fd);
+    });
+    const r = loadElfBinary(k, task, { exe, interp, bases, specials: vdsoLayout(k.arch), defaultMmapBase: this.mmapBase() });
+    this.check();
+    return r;
   }
 
   /** clone(CLONE_VM|CLONE_THREAD...): a new thread sharing the process's mm and descriptors. */

@@ -86,6 +86,33 @@ export class Vfs {
     return inode;
   }
 
+  /** Create the directories leading to and including `path` (a mkdir -p for the flat file system). */
+  ensureDir(path: string): void {
+    let d = normalizePath(path);
+    while (!this.dirs.has(d)) {
+      this.dirs.add(d);
+      d = dirname(d);
+    }
+  }
+
+  /**
+   * A regular file standing for one on another machine (mmsim replay's host
+   * files): its device and inode numbers and size are given, so /proc/PID/maps
+   * shows them; its pages read as zeros unless seeded. Replaces nothing that
+   * exists at `path`.
+   */
+  foreignFile(path: string, dev: { major: number; minor: number }, ino: number, size: number, mode = S_IFREG | 0o644): Inode {
+    const p = normalizePath(path);
+    const had = this.files.get(p);
+    if (had !== undefined) return had;
+    this.ensureDir(dirname(p));
+    const inode = new Inode(ino, 'disk', dev.major, dev.minor, mode, this.k.disk);
+    inode.mapping = new AddressSpace(this.k, inode);
+    inode.size = size;
+    this.files.set(p, inode);
+    return inode;
+  }
+
   /** shmem_file_setup(): an unlinked shmem inode of `size` bytes with a file on it. */
   shmemFileSetup(name: string, size: number, writable: boolean): File {
     const inode = this.newInode('shmem', S_IFREG | 0o777);

@@ -1,0 +1,203 @@
+/**
+ * mmsim replay against real captures: test/fixtures/replay/mapper.log was
+ * traced on Linux 6.18 together with the program's own /proc/self/maps at
+ * exit (mapper.maps). The host files the replay reads are stood in by what
+ * the capture recorded (mapper.files: path, real path, st_dev, st_ino,
+ * st_size; mapper.readelf and mapper.interp.readelf: ELF and program
+ * headers), so the test runs the same on any machine.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type HostFs, type HostStat, decodeDev, nodeHost } from '../src/replay/host.js';
+import { replayLog } from '../src/replay/replay.js';
+import { runReplay } from '../src/cli/replay.js';
+
+const dir = path.join(__dirname, 'fixtures', 'replay');
+const read = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
+
+/** ELF64 header, program headers and PT_INTERP's string, rebuilt from `readelf -hlW` text. */
+function elfFromReadelf(text: string): Uint8Array {
+  const type = /Type:\s+(EXEC|DYN)/.exec(text)![1] === 'EXEC' ? 2 : 3;
+  const entry = BigInt(/Entry point address:\s+(0x[0-9a-f]+)/.exec(text)![1]!);
+  const phdrs: { type: number; flags: number; offset: bigint; vaddr: bigint; filesz: bigint; memsz: bigint; align: bigint }[] = [];
+  const types: Record<string, number> = { LOAD: 1, DYNAMIC: 2, INTERP: 3, NOTE: 4, PHDR: 6, GNU_EH_FRAME: 0x6474e550, GNU_STACK: 0x6474e551, GNU_RELRO: 0x6474e552, GNU_PROPERTY: 0x6474e553 };
+  const re = /^\s+([A-Z_]+)\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) ([RWE ]{3}) (0x[0-9a-f]+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const f = m[7]!;
+    phdrs.push({
+      type: types[m[1]!] ?? 0, flags: (f.includes('R') ? 4 : 0) | (f.includes('W') ? 2 : 0) | (f.includes('E') ? 1 : 0),
+      offset: BigInt(m[2]!), vaddr: BigInt(m[3]!), filesz: BigInt(m[5]!), memsz: BigInt(m[6]!), align: BigInt(m[8]!),
+    });
+  }
+  const interp = /Requesting program interpreter: (.*)\]/.exec(text)?.[1];
+  const bytes = new Uint8Array(4096);
+  const dv = new DataView(bytes.buffer);
+  bytes.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  dv.setUint16(16, type, true);
+  dv.setUint16(18, 62, true);
+  dv.setBigUint64(24, entry, true);
+  dv.setBigUint64(32, 64n, true);
+  dv.setUint16(54, 56, true);
+  dv.setUint16(56, phdrs.length, true);
+  phdrs.forEach((p, i) => {
+    const o = 64 + i * 56;
+    dv.setUint32(o, p.type, true);
+    dv.setUint32(o + 4, p.flags, true);
+    dv.setBigUint64(o + 8, p.offset, true);
+    dv.setBigUint64(o + 16, p.vaddr, true);
+    dv.setBigUint64(o + 32, p.filesz, true);
+    dv.setBigUint64(o + 40, p.memsz, true);
+    dv.setBigUint64(o + 48, p.align, true);
+    if (p.type === 3 && interp !== undefined) bytes.set(new TextEncoder().encode(interp + '\0'), Number(p.offset));
+  });
+  return bytes;
+}
+
+/** The capture machine's files as mapper.files recorded them; ELF heads from the readelf texts. */
+function recordedHost(): HostFs {
+  const files = new Map<string, HostStat>();
+  const heads = new Map<string, Uint8Array>();
+  for (const line of read('mapper.files').trim().split('\n')) {
+    const [p, real, dev, ino, size] = line.split(' ');
+    const { major, minor } = decodeDev(Number(dev));
+    files.set(p!, { realPath: real!, major, minor, ino: Number(ino), size: Number(size), mode: 0o100755, isFile: true, isDir: false });
+  }
+  const exe = [...files.values()][0]!;
+  heads.set(exe.realPath, elfFromReadelf(read('mapper.readelf')));
+  heads.set([...files.values()][1]!.realPath, elfFromReadelf(read('mapper.interp.readelf')));
+  const cwd = path.dirname(exe.realPath);
+  return {
+    stat(p: string): HostStat | null {
+      const hit = files.get(p) ?? [...files.values()].find((f) => f.realPath === p);
+      if (hit !== undefined) return hit;
+      if (p === cwd || p === '/tmp') return { realPath: p, major: 0xfe, minor: 0, ino: 2, size: 4096, mode: 0o40755, isFile: false, isDir: true };
+      if (p.startsWith('/proc/')) return { realPath: p, major: 0, minor: 22, ino: 4026532000, size: 0, mode: 0o100444, isFile: true, isDir: false };
+      return null;
+    },
+    readHead(p: string): Uint8Array | null {
+      return heads.get(p) ?? null;
+    },
+  };
+}
+
+const log = read('mapper.log');
+const realMaps = read('mapper.maps');
+const cwd = /captured with .* in (\S+): /.exec(log)![1]!;
+
+describe('mmsim replay of mapper.log (Linux 6.18, strace 6.1)', () => {
+  it('agrees with every modelled result and counts the rest', () => {
+    const r = replayLog(log, { file: 'mapper.log', cwd, host: recordedHost(), mapsFile: realMaps, paranoid: true });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.disagreements).toEqual([]);
+    expect(r.disagree).toBe(0);
+    expect(r.modelled).toBeGreaterThanOrEqual(55);
+    expect(r.agree).toBe(r.modelled);
+    // reads of /proc/self/maps are not compared
+    expect(r.skipped.filter((s) => !/has no \w+ yet/.test(s.why)).map((s) => s.call)).toEqual(['read', 'read']);
+    // The model's own choice of address agrees with the kernel's for every mmap(NULL, ...).
+    expect(r.placements).toEqual([]);
+    expect(r.exec[0]!.notes.join('\n')).toContain('executable at 0x55fa67e39000 from its RELRO mprotect(0x55fa67e3c000)');
+    expect(r.exec[0]!.notes.join('\n')).toContain('interpreter at 0x7f3396788000 from its RELRO mprotect(0x7f33967b9000)');
+  });
+
+  it('reconstructs /proc/PID/maps byte for byte, exec-time lines included', () => {
+    const r = replayLog(log, { cwd, host: recordedHost(), mapsFile: realMaps });
+    expect(r.mapsPid).toBe(19749);
+    expect(r.maps).toBe(realMaps);
+  });
+
+  it('without the maps file, only the [stack] line (placed by ASLR, invisible in the log) differs', () => {
+    const r = replayLog(log, { cwd, host: recordedHost() });
+    const got = r.maps!.split('\n');
+    const want = realMaps.split('\n');
+    expect(got.length).toBe(want.length);
+    const differ = got.filter((l, i) => l !== want[i]);
+    expect(differ).toHaveLength(1);
+    expect(differ[0]).toMatch(/ \[stack\]$/);
+    expect(r.disagree).toBe(0);
+  });
+
+  it('without the host files, the regions the log created still match and exec-time calls are reported', () => {
+    const r = replayLog(log, { cwd, host: { stat: () => null, readHead: () => null } });
+    expect(r.exec[0]!.error).toMatch(/not on this machine/);
+    const anon = (m: string): string[] => m.split('\n').filter((l) => / 00:00 0 +$/.test(l) && l.startsWith('7f'));
+    expect(anon(r.maps!)).toEqual(anon(realMaps));
+    // libc cannot be opened: its openat and the mmaps of it disagree, with line numbers.
+    const lines = r.disagreements.map((d) => d.line);
+    expect(lines).toContain(9);
+    expect(r.disagreements.find((d) => d.line === 9)!.model).toBe('-1 ENOENT');
+  });
+
+  it('--arch arm64-16k lists the calls a 16 KiB-page kernel refuses, with reasons', () => {
+    const r = replayLog(log, { cwd, host: recordedHost(), arch: 'arm64-16k' });
+    // The MAP_FIXED one 4 KiB page into a fresh mapping (line 29) gets EINVAL.
+    const fixed = r.disagreements.find((d) => d.line === 29)!;
+    expect(fixed).toBeDefined();
+    expect(fixed.model).toBe('-1 EINVAL');
+    expect(fixed.why).toMatch(/4 KiB- but not 16 KiB-aligned/);
+    // So does execve: the binaries are linked for 4 KiB pages.
+    expect(r.exec[0]!.error).toMatch(/not congruent modulo the 16 KiB page size/);
+    expect(r.diagnostics).toEqual([]);
+  });
+
+  it('mmsim replay --json ends with one JSON object holding the counts and the disagreements with line numbers', () => {
+    const out: string[] = [];
+    const logPath = path.join(dir, 'mapper.log');
+    const code = runReplay([logPath, '--json', '--arch', 'arm64-16k', '--cwd', cwd], (s) => out.push(s), () => {});
+    expect(code).toBe(0);
+    const j = JSON.parse(out[out.length - 1]!) as { modelled: number; agree: number; disagree: number; disagreements: { line: number }[] };
+    expect(j.modelled).toBe(j.agree + j.disagree);
+    expect(j.disagree).toBeGreaterThan(0);
+    expect(j.disagreements.every((d) => Number.isInteger(d.line) && d.line > 0)).toBe(true);
+  });
+});
+
+describe('mmsim replay never throws', () => {
+  it('counts unknown calls and reports malformed lines with file:line:column', () => {
+    const text = [
+      '100 execve("/nonexistent", ["x"], 0x7ffc /* 1 var */) = 0',
+      '100 frobnicate(1, 2) = 0',
+      '100 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      '100 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1 0) = 0x7f0000001000',
+      '100 munmap(0x7f0000000000, 4096) = 0',
+      '100 mprotect("oops", {x}, [1]) = 0',
+      '100 +++ exited with 0 +++',
+    ].join('\n');
+    const r = replayLog(text, { file: 'bad.log' });
+    expect(r.other).toEqual({ frobnicate: 1 });
+    expect(r.diagnostics.some((d) => d.file === 'bad.log' && d.line === 4 && d.column > 1)).toBe(true);
+    expect(r.agree).toBeGreaterThanOrEqual(2);
+  });
+
+  for (const f of fs.readdirSync(path.join(__dirname, 'fixtures', 'strace')).filter((x) => x.endsWith('.log'))) {
+    it(`replays test/fixtures/strace/${f} without throwing`, () => {
+      const text = fs.readFileSync(path.join(__dirname, 'fixtures', 'strace', f), 'latin1');
+      const r = replayLog(text, { file: f, host: nodeHost, paranoid: true });
+      expect(r.diagnostics.filter((d) => d.code === 'E_INTERNAL')).toEqual([]);
+      expect(r.modelled).toBe(r.agree + r.disagree);
+    });
+  }
+});
+
+/** A fresh capture on this machine, when it has cc and strace: the replayed maps must equal the real ones. */
+const haveTools = spawnSync('sh', ['-c', 'command -v cc && command -v strace'], { encoding: 'utf8' }).status === 0
+  && spawnSync('strace', ['-f', '-o', '/dev/null', 'true']).status === 0;
+describe.runIf(haveTools)('a live capture on this machine', () => {
+  it('replays to the same /proc/PID/maps as the run produced, in full', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mmsim-replay-'));
+    try {
+      execFileSync('cc', ['-O1', '-pthread', '-o', 'mapper', path.join(dir, 'src', 'mapper.c')], { cwd: work });
+      execFileSync('strace', ['-f', '-o', 'raw.log', '-e', 'trace=%memory,openat,close,read,pread64,write,ftruncate,newfstatat,fstat,clone,clone3,fork,vfork,execve,exit_group', './mapper', 'mapper.maps'], { cwd: work, stdio: 'ignore' });
+      const text = fs.readFileSync(path.join(work, 'raw.log'), 'latin1');
+      const maps = fs.readFileSync(path.join(work, 'mapper.maps'), 'utf8');
+      const r = replayLog(text, { cwd: fs.realpathSync(work), host: nodeHost, mapsFile: maps });
+      expect(r.disagreements).toEqual([]);
+      expect(r.maps).toBe(maps);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
