@@ -73,10 +73,14 @@ function mprotectFixup(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: nu
       if (!vmEnoughMemory(k, mm, charged)) return 'ENOMEM';
       newFlags |= VM_ACCOUNT;
     }
+  } else if ((oldFlags & VM_ACCOUNT) !== 0 && vma.isAnonymous && vma.anonVma === null) {
+    // Made unwritable before any page was touched: the commit charge can be given back.
+    newFlags &= ~VM_ACCOUNT;
   }
   const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
   if (splits > 0 && mm.mapCount >= k.settings.maxMapCount) return 'ENOMEM';
   k.committedPages += charged;
+  if ((oldFlags & VM_ACCOUNT) !== 0 && (newFlags & VM_ACCOUNT) === 0) k.committedPages -= npages;
   const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName });
   target.flags = newFlags;
   changeProtection(k, mm, target, start, end);
@@ -132,6 +136,8 @@ export function sysMprotect(k: Kernel, task: Task, startArg: bigint, lenArg: big
     error = mprotectFixup(k, mm, vma, from, tmp, newFlags);
     if (isErr(error)) break;
     nstart = tmp;
+    // for_each_vma_range(): each VMA once, stopping at the end of the range.
+    if (nstart >= end) break;
     vma = mm.vmas.find(tmp);
   }
   if (!isErr(error) && tmp < end) error = 'ENOMEM';

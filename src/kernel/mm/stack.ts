@@ -7,7 +7,8 @@
 import type { Kernel } from '../kernel.js';
 import type { MmStruct } from './mm-struct.js';
 import type { Vma } from './vma.js';
-import { VM_ACCESS_FLAGS, VM_GROWSDOWN } from './vm-flags.js';
+import { mayExpandVm, vmEnoughMemory } from './mmap.js';
+import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN } from './vm-flags.js';
 
 export function stackGuardGap(k: Kernel): number {
   return k.settings.stackGuardGapPages * k.arch.pageSize;
@@ -26,6 +27,12 @@ export function expandStack(k: Kernel, mm: MmStruct, vma: Vma, addr: number): bo
   // acct_stack_growth(): the stack may not exceed RLIMIT_STACK.
   if (vma.end - newStart > k.settings.stackRlimit) return false;
   const grow = (vma.start - newStart) / ps;
+  // acct_stack_growth(): RLIMIT_AS, then the commit charge for an accounted stack.
+  if (!mayExpandVm(k, mm, vma.flags, grow)) return false;
+  if ((vma.flags & VM_ACCOUNT) !== 0) {
+    if (!vmEnoughMemory(k, mm, grow)) return false;
+    k.committedPages += grow;
+  }
   mm.vmas.adjust(vma, newStart, vma.end);
   vma.pgoff -= grow;
   return true;

@@ -1,0 +1,208 @@
+/**
+ * Model-only fuzzing: random, often nonsensical, syscalls and memory
+ * accesses driven through the public Machine API, with every invariant
+ * re-validated after each step (or every `validateEvery` steps). Any
+ * exception the model throws, or a broken invariant, is a finding.
+ * Deterministic: the same seed gives the same sequence of operations.
+ */
+import { Machine } from '../kernel/machine.js';
+import type { ArchName } from '../kernel/arch/profile.js';
+import * as U from '../kernel/uapi.js';
+import { Prng } from './prng.js';
+
+export interface ModelFuzzOptions {
+  seed: number;
+  /** Operations (syscalls and accesses) to run in total. */
+  count: number;
+  /** Operations per fresh machine before starting another. */
+  perMachine?: number;
+  validateEvery?: number;
+  arch?: ArchName;
+  onProgress?: (done: number) => void;
+  /** Called before each operation runs, with its description (for finding hangs). */
+  onOperation?: (op: number, description: string) => void;
+}
+
+export interface ModelFuzzFinding {
+  op: number;
+  machine: number;
+  description: string;
+  error: string;
+  /** The operations of this machine up to the failure, for reproduction. */
+  trace: string[];
+}
+
+export interface ModelFuzzResult {
+  operations: number;
+  syscalls: number;
+  accesses: number;
+  errnos: number;
+  faults: number;
+  findings: ModelFuzzFinding[];
+}
+
+const PROTS = [U.PROT_NONE, U.PROT_READ, U.PROT_READ | U.PROT_WRITE, U.PROT_READ | U.PROT_EXEC, U.PROT_WRITE, 7];
+const MAPS = [
+  U.MAP_PRIVATE | U.MAP_ANONYMOUS, U.MAP_SHARED | U.MAP_ANONYMOUS, U.MAP_PRIVATE, U.MAP_SHARED, U.MAP_SHARED_VALIDATE,
+  U.MAP_PRIVATE | U.MAP_FIXED, U.MAP_SHARED | U.MAP_FIXED, U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_FIXED,
+  U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_FIXED_NOREPLACE, U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_POPULATE,
+  U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_GROWSDOWN, U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_NORESERVE,
+  U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_LOCKED, U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_STACK, U.MAP_PRIVATE | U.MAP_32BIT | U.MAP_ANONYMOUS,
+];
+
+/** Run the model fuzzer. Never throws: model exceptions become findings. */
+export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
+  const rng = new Prng(opts.seed);
+  const perMachine = opts.perMachine ?? 2000;
+  const validateEvery = opts.validateEvery ?? 1;
+  const result: ModelFuzzResult = { operations: 0, syscalls: 0, accesses: 0, errnos: 0, faults: 0, findings: [] };
+  let machineNo = 0;
+  while (result.operations < opts.count) {
+    machineNo++;
+    const m = new Machine({ arch: opts.arch ?? 'x86_64', settings: { memTotal: 256 * 2 ** 20 } });
+    const ps = BigInt(m.arch.pageSize);
+    const tids: number[] = [m.spawn()];
+    const addrs: bigint[] = [];
+    const fds: number[] = [];
+    const trace: string[] = [];
+    const window = 0x10000000n;
+    const pickTid = (): number => rng.pick(tids);
+    const pickAddr = (): bigint =>
+      rng.weighted<() => bigint>([
+        [6, () => (addrs.length > 0 ? rng.pick(addrs) + BigInt(rng.int(16)) * ps : window)],
+        [3, () => window + BigInt(rng.int(64)) * ps],
+        [1, () => BigInt(rng.int(2 ** 31))],
+        [1, () => rng.u64()],
+        [1, () => 0n],
+      ])();
+    const pickLen = (): bigint =>
+      rng.weighted<() => bigint>([
+        [8, () => BigInt(1 + rng.int(8)) * ps],
+        [2, () => BigInt(rng.int(5 * Number(ps)))],
+        [1, () => 0n],
+        [1, () => rng.u64()],
+        [1, () => (1n << 64n) - BigInt(rng.int(8192))],
+      ])();
+    const pickFd = (): number => (fds.length > 0 && rng.bool(0.8) ? rng.pick(fds) : rng.int(8) - 1);
+    for (let i = 0; i < perMachine && result.operations < opts.count; i++) {
+      result.operations++;
+      const tid = pickTid();
+      let desc = '';
+      const note = (d: string): string => {
+        opts.onOperation?.(result.operations, d);
+        return d;
+      };
+      try {
+        const kind = rng.int(100);
+        if (kind < 30) {
+          const addr = rng.bool(0.6) ? 0n : pickAddr();
+          const len = pickLen();
+          const prot = rng.bool(0.9) ? rng.pick(PROTS) : rng.u32();
+          const flags = rng.bool(0.9) ? rng.pick(MAPS) : rng.u32();
+          const fd = pickFd();
+          const off = rng.bool(0.8) ? BigInt(rng.int(4)) * ps : rng.u64();
+          desc = note(`mmap(${tid}, 0x${addr.toString(16)}, ${len}, ${prot}, 0x${flags.toString(16)}, ${fd}, ${off})`);
+          const r = m.mmap(tid, addr, len, prot, flags, fd, off);
+          result.syscalls++;
+          if (r.ok) addrs.push(r.value);
+          else result.errnos++;
+        } else if (kind < 38) {
+          desc = note(`munmap(${tid}, ...)`);
+          const r = m.munmap(tid, pickAddr(), pickLen());
+          result.syscalls++;
+          if (!r.ok) result.errnos++;
+        } else if (kind < 46) {
+          desc = note('mprotect');
+          const r = m.mprotect(tid, pickAddr(), pickLen(), rng.bool(0.9) ? rng.pick(PROTS) : rng.u32());
+          result.syscalls++;
+          if (!r.ok) result.errnos++;
+        } else if (kind < 50) {
+          desc = note('msync');
+          const r = m.msync(tid, pickAddr(), pickLen(), rng.pick([U.MS_SYNC, U.MS_ASYNC, U.MS_INVALIDATE, 0, 7, rng.u32()]));
+          result.syscalls++;
+          if (!r.ok) result.errnos++;
+        } else if (kind < 52) {
+          desc = note('mincore');
+          m.mincore(tid, pickAddr(), pickLen());
+          result.syscalls++;
+        } else if (kind < 54) {
+          desc = note('brk');
+          const mm = m.process(m.task(tid)!.process.tgid)!.mm;
+          m.brk(tid, rng.bool(0.8) ? BigInt(mm.brk + (rng.int(9) - 4) * Number(ps)) : rng.u64());
+          result.syscalls++;
+        } else if (kind < 60) {
+          desc = note('openat');
+          const r = m.openat(tid, U.AT_FDCWD, rng.pick(['/tmp/a', '/tmp/b', '/tmp/c', '/nope/x', '', '/tmp']), rng.pick([U.O_RDWR | U.O_CREAT, U.O_RDONLY, U.O_WRONLY | U.O_CREAT, U.O_RDWR | U.O_TRUNC, rng.u32()]), 0o644);
+          result.syscalls++;
+          if (r.ok) fds.push(Number(r.value));
+          else result.errnos++;
+        } else if (kind < 66) {
+          desc = note('write');
+          const n = rng.int(3 * Number(ps));
+          m.write(tid, pickFd(), new Uint8Array(n).fill(rng.int(256)), rng.bool(0.5) ? null : BigInt(rng.int(8 * Number(ps))));
+          result.syscalls++;
+        } else if (kind < 69) {
+          desc = note('read');
+          m.read(tid, pickFd(), BigInt(rng.int(3 * Number(ps))), rng.bool(0.5) ? null : BigInt(rng.int(8 * Number(ps))));
+          result.syscalls++;
+        } else if (kind < 71) {
+          desc = note('readInto');
+          m.readInto(tid, pickFd(), pickAddr(), BigInt(rng.int(2 * Number(ps))));
+          result.syscalls++;
+        } else if (kind < 73) {
+          desc = note('ftruncate');
+          m.ftruncate(tid, pickFd(), rng.bool(0.9) ? BigInt(rng.int(10 * Number(ps))) : rng.u64());
+          result.syscalls++;
+        } else if (kind < 74) {
+          desc = note('fsync');
+          m.fsync(tid, pickFd());
+          result.syscalls++;
+        } else if (kind < 75) {
+          desc = note('fadvise');
+          m.fadvise(tid, pickFd(), BigInt(rng.int(4 * Number(ps))), BigInt(rng.int(4 * Number(ps))), rng.int(7));
+          result.syscalls++;
+        } else if (kind < 76) {
+          desc = note('close/unlink');
+          if (rng.bool()) m.close(tid, pickFd());
+          else m.unlink(tid, rng.pick(['/tmp/a', '/tmp/b', '/tmp/c']));
+          result.syscalls++;
+        } else if (kind < 77) {
+          desc = note('memfd_create');
+          const r = m.memfdCreate(tid, 'fz', rng.pick([0, 1, 2, rng.u32()]));
+          if (r.ok) fds.push(Number(r.value));
+          result.syscalls++;
+        } else if (kind < 78 && tids.length < 6) {
+          if (rng.bool(0.5)) {
+            desc = note('fork');
+            const r = m.fork(tid);
+            if (r.ok) tids.push(Number(r.value));
+          } else {
+            desc = note('thread');
+            const t = m.createThread(m.task(tid)!.process.tgid);
+            if (t !== undefined) tids.push(t);
+          }
+          result.syscalls++;
+        } else if (kind < 79 && tids.length > 1) {
+          desc = note('exit');
+          m.exitThread(tid);
+          tids.splice(tids.indexOf(tid), 1);
+          for (let j = tids.length - 1; j >= 0; j--) if (m.task(tids[j]!) === undefined) tids.splice(j, 1);
+        } else {
+          const addr = pickAddr();
+          const size = rng.pick([1, 2, 4, 8] as const);
+          desc = note(`access ${addr.toString(16)} ${size}`);
+          const r = rng.bool(0.5) ? m.load(tid, addr, size) : m.store(tid, addr, size, rng.u64());
+          result.accesses++;
+          if (!r.ok) result.faults++;
+        }
+        trace.push(desc);
+        if (result.operations % validateEvery === 0) m.validate();
+      } catch (e) {
+        result.findings.push({ op: result.operations, machine: machineNo, description: desc, error: (e as Error).stack ?? String(e), trace: [...trace, desc] });
+        break;
+      }
+      if (opts.onProgress !== undefined && result.operations % 1000 === 0) opts.onProgress(result.operations);
+    }
+  }
+  return result;
+}
