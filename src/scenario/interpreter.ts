@@ -356,8 +356,12 @@ class Interpreter {
       try {
         this.step(s, i, rec);
       } catch (e) {
-        if (e instanceof EvalError) this.problem(rec, e.loc, e.message);
-        else throw e;
+        if (!(e instanceof EvalError)) throw e;
+        this.problem(rec, e.loc, e.message);
+        // A name bound by a line that could not run has no value.
+        if (s.kind === 'call' && s.bind && !this.bindings.has(s.bind.name)) {
+          this.bindings.set(s.bind.name, { why: `${this.where(s)} could not run` });
+        }
       }
       if (this.options.trace) {
         rec.events = this.events ?? [];
