@@ -1,0 +1,116 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCommand } from './run.js';
+
+function cli(argv: string[]): { code: number; out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = runCommand(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mmsim-run-'));
+function file(name: string, lines: string[]): string {
+  const p = join(dir, name);
+  writeFileSync(p, lines.join('\n') + '\n');
+  return p;
+}
+
+const good = file('good.strace', [
+  '# a comment',
+  'p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ff5000',
+  'store8(p, 1)',
+  'munmap(p, 0) = -1 EINVAL (Invalid argument)',
+  'arch_prctl(ARCH_SET_FS, 0x7f0000000740) = 0',
+]);
+
+describe('mmsim run', () => {
+  it('prints each step strace-style and exits 0 when all expectations hold', () => {
+    const r = cli([good]);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ff5000');
+    expect(lines[1]).toBe('store8(p, 1)');
+    expect(lines[2]).toBe('munmap(p, 0)                            = -1 EINVAL (Invalid argument)');
+    expect(r.out).toContain('# arch_prctl is not modelled');
+    expect(lines.at(-1)).toMatch(/: 4 steps, 2 expectations checked, all hold; not modelled: arch_prctl x1$/);
+    expect(r.err).toBe('');
+  });
+
+  it('marks a failed expectation with file:line:column and exits 1', () => {
+    const f = file('bad.strace', ['p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)', 'munmap(p, 4096) = -1 EINVAL']);
+    const r = cli([f]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`!! FAIL ${f}:2:19: expected -1 EINVAL, the model returned 0`);
+    expect(r.out).toMatch(/1 step FAILED/);
+  });
+
+  it('prints kernel events under each step with --trace', () => {
+    const r = cli([good, '--trace']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/store8\(p, 1\)\n {5}\| page fault at 0x7ffff7ff5000 \(write\)\n/);
+    expect(r.out).toContain('do_anonymous_page');
+  });
+
+  it('prints one JSON record per line with --json, bigints as strings', () => {
+    const r = cli([good, '--json', '--trace']);
+    expect(r.code).toBe(0);
+    const recs = r.out.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recs).toHaveLength(5);
+    expect(recs[0]).toMatchObject({ line: 2, kind: 'call', name: 'mmap', result: '0x7ffff7ff5000', ok: true, checks: 1 });
+    expect((recs[1]!['events'] as unknown[]).length).toBeGreaterThan(0);
+    expect(recs[4]).toMatchObject({ summary: { failed: 0, expectations: 2, notModelled: { arch_prctl: 1 } } });
+  });
+
+  it('prints pid prefixes when the file has them', () => {
+    const f = file('pids.strace', ['7  brk(NULL)', '7  fork() = 8', '8  brk(NULL)']);
+    const r = cli([f]);
+    const steps = r.out.split('\n').filter((l) => !l.startsWith('   #'));
+    expect(steps.slice(0, 3)).toEqual([
+      '7  brk(NULL)'.padEnd(39) + ' = 0x555555559000',
+      '7  fork()'.padEnd(39) + ' = 8',
+      '8  brk(NULL)'.padEnd(39) + ' = 0x555555559000',
+    ]);
+    // strace's -a 40: ' = ' starts at index 39, the pid prefix included.
+    expect(steps[0]!.indexOf(' = ')).toBe(39);
+  });
+
+  it('exits 2 on malformed input, printing diagnostics with a caret and running nothing', () => {
+    const f = file('malformed.strace', ['brk(NULL)', 'store(p, "abc']);
+    const r = cli([f]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain(`${f}:2:10: error: unterminated string [E_UNTERMINATED_STRING]\nstore(p, "abc\n         ^~~~`);
+    expect(r.err).toContain('nothing was run');
+  });
+
+  it('exits 2 with a clear message for an unreadable file, a bad option or a bad --arch', () => {
+    const missing = cli([join(dir, 'nope.strace')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/^mmsim run: cannot read '.*nope\.strace' \(ENOENT\)/);
+    expect(missing.err).not.toMatch(/\n\s+at /);
+    const bad = cli([good, '--frobnicate']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^mmsim run: Unknown option '--frobnicate'/);
+    const arch = cli([good, '--arch', 'sparc']);
+    expect(arch.code).toBe(2);
+    expect(arch.err).toBe("mmsim run: unknown --arch 'sparc' (expected x86_64, arm64-4k, arm64-16k)");
+    expect(cli([]).code).toBe(2);
+    expect(cli([good, good]).code).toBe(2);
+  });
+
+  it('--arch changes the machine', () => {
+    const r = cli([good, '--arch', 'arm64-16k']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/expected 0x7ffff7ff5000, the model returned 0x/);
+  });
+
+  it('--help shows usage and examples', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Usage: mmsim run FILE [--arch PROFILE] [--trace] [--json]');
+    expect(r.out).toContain('Examples:');
+  });
+});
