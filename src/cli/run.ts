@@ -28,6 +28,7 @@ Options:
   --trace          print the kernel's internal steps (faults, PTEs, page cache,
                    VMA splits...) under each line
   --json           one JSON object per step, then one {"summary": ...} line
+  --paranoid       re-validate the whole model after every step (slow)
   -h, --help       this text
 
 Exit status: 0 all expectations hold, 1 one failed, 2 malformed input,
@@ -53,7 +54,7 @@ const defaultIo: Io = {
 
 /** Returns the exit status. */
 export function runCommand(argv: string[], io: Io = defaultIo): number {
-  let values: { arch?: string; trace?: boolean; json?: boolean; help?: boolean };
+  let values: { arch?: string; trace?: boolean; json?: boolean; paranoid?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -64,6 +65,7 @@ export function runCommand(argv: string[], io: Io = defaultIo): number {
         arch: { type: 'string' },
         trace: { type: 'boolean' },
         json: { type: 'boolean' },
+        paranoid: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -98,9 +100,8 @@ export function runCommand(argv: string[], io: Io = defaultIo): number {
 
   const json = values.json ?? false;
   const trace = values.trace ?? false;
-  const hasPids = /^\s*(\[pid\s+)?\d+\]?\s/m.test(source);
-  const onStep = json ? (r: StepRecord): void => io.out(toJson(r)) : (r: StepRecord): void => printStep(r, hasPids, trace, io.out);
-  const result = runScenario(source, { arch: arch as ArchName, trace, file, onStep });
+  const onStep = json ? (r: StepRecord): void => io.out(toJson(r)) : (r: StepRecord): void => printStep(r, trace, io.out);
+  const result = runScenario(source, { arch: arch as ArchName, trace, paranoid: values.paranoid ?? false, file, onStep });
   if (result.diagnostics.length > 0) io.err(formatDiagnostics(result.diagnostics, source));
   if (result.malformed) {
     io.err(`mmsim run: ${file} is malformed; nothing was run`);
@@ -108,7 +109,7 @@ export function runCommand(argv: string[], io: Io = defaultIo): number {
   }
   if (json) io.out(toJson({ summary: result.summary }));
   else io.out(formatSummary(file, result.summary));
-  return result.summary.failed > 0 ? 1 : 0;
+  return result.summary.failed > 0 || result.summary.aborted !== undefined ? 1 : 0;
 }
 
 function toJson(v: unknown): string {
@@ -116,8 +117,8 @@ function toJson(v: unknown): string {
 }
 
 /** One step as the terminal shows it: the strace-style line, FAIL lines, notes, and (with --trace) the kernel's events. */
-export function printStep(r: StepRecord, showPid: boolean, trace: boolean, out: (s: string) => void): void {
-  const prefix = showPid ? pidPrefix(r.pid) : '';
+export function printStep(r: StepRecord, trace: boolean, out: (s: string) => void): void {
+  const prefix = pidPrefix(r.pid);
   const call = r.actual ?? r.text;
   switch (r.kind) {
     case 'skipped':
@@ -142,6 +143,7 @@ export function formatSummary(file: string, s: RunSummary): string {
     `${file}: ${s.steps} steps, ${s.expectations} expectations checked, ${s.failed === 0 ? 'all hold' : `${s.failed} step${s.failed === 1 ? '' : 's'} FAILED`}`,
   ];
   if (s.skipped > 0) parts.push(`${s.skipped} skipped`);
+  if (s.aborted !== undefined) parts.push(`STOPPED: ${s.aborted}`);
   if (nm.length > 0) parts.push(`not modelled: ${nm.map(([n, c]) => `${n} x${c}`).join(', ')}`);
   return `# ${parts.join('; ')}`;
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Machine } from '../kernel/machine.js';
 import { constantValue } from './flags.js';
 import { type InterpretOptions, type StepRecord, runScenario } from './interpreter.js';
 
@@ -310,6 +311,20 @@ describe('interpreter', () => {
     const seen: number[] = [];
     run(['brk(NULL)', 'getpid() = 1'], { onStep: (rec) => seen.push(rec.line) });
     expect(seen).toEqual([1, 2]);
+  });
+
+  it('stops the run, reporting the step, when the model itself throws', () => {
+    const spy = vi.spyOn(Machine.prototype, 'brk').mockImplementation(() => {
+      throw new Error('invariant broken');
+    });
+    try {
+      const r = run(['getpid() = 1', 'brk(NULL)', 'getpid() = 1']);
+      expect(r.records).toHaveLength(2);
+      expect(problems(r.records)).toEqual(['2:1: internal error in the model (a bug in mmsim, not in the scenario): invariant broken; the run stops here']);
+      expect(r.summary.aborted).toBe('the model failed at t.strace:2: invariant broken');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('runs every real strace capture without throwing', () => {

@@ -113,6 +113,8 @@ export interface RunSummary {
   skipped: number;
   /** Syscalls seen that the model does not have, with their counts. */
   notModelled: Record<string, number>;
+  /** Set when the model itself threw (a bug in mmsim): the run stopped at that step. */
+  aborted?: string;
 }
 
 export interface RunResult {
@@ -322,6 +324,8 @@ class Interpreter {
   /** Indexes of statements already consumed as the expectation of an earlier access. */
   private readonly consumed = new Set<number>();
   private events: KernelEvent[] | null = null;
+  /** Set when the model threw: the run stopped there. */
+  aborted: string | undefined;
 
   constructor(
     private readonly statements: readonly Statement[],
@@ -345,22 +349,30 @@ class Interpreter {
       if (r.kind === 'skipped') s.skipped++;
     }
     s.notModelled = Object.fromEntries([...this.notModelled].sort((a, b) => a[0].localeCompare(b[0])));
+    if (this.aborted !== undefined) s.aborted = this.aborted;
     return s;
   }
 
   run(): void {
-    this.statements.forEach((s, i) => {
-      if (this.consumed.has(i)) return;
+    for (let i = 0; i < this.statements.length && this.aborted === undefined; i++) {
+      const s = this.statements[i]!;
+      if (this.consumed.has(i)) continue;
       const rec = this.newRecord(s);
       if (this.options.trace) this.events = [];
       try {
         this.step(s, i, rec);
       } catch (e) {
-        if (!(e instanceof EvalError)) throw e;
-        this.problem(rec, e.loc, e.message);
-        // A name bound by a line that could not run has no value.
-        if (s.kind === 'call' && s.bind && !this.bindings.has(s.bind.name)) {
-          this.bindings.set(s.bind.name, { why: `${this.where(s)} could not run` });
+        if (e instanceof EvalError) {
+          this.problem(rec, e.loc, e.message);
+          // A name bound by a line that could not run has no value.
+          if (s.kind === 'call' && s.bind && !this.bindings.has(s.bind.name)) {
+            this.bindings.set(s.bind.name, { why: `${this.where(s)} could not run` });
+          }
+        } else {
+          // The model threw: a broken invariant (a model bug). Nothing after it can be trusted.
+          const msg = e instanceof Error ? e.message : String(e);
+          this.aborted = `the model failed at ${this.where(s)}: ${msg}`;
+          this.problem(rec, s.loc, `internal error in the model (a bug in mmsim, not in the scenario): ${msg}; the run stops here`);
         }
       }
       if (this.options.trace) {
@@ -370,7 +382,7 @@ class Interpreter {
       rec.ok = rec.problems.length === 0;
       this.records.push(rec);
       this.options.onStep?.(rec);
-    });
+    }
   }
 
   private newRecord(s: Statement): StepRecord {
