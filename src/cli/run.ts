@@ -47,13 +47,31 @@ interface Io {
   readFile?: (path: string) => string;
 }
 
+/** Writes to stdout, ending quietly when the reader goes away (`mmsim run f | head`). */
+function stdoutLine(s: string): void {
+  if (stdoutClosed) return;
+  process.stdout.write(s + '\n');
+}
+let stdoutClosed = false;
+let epipeGuard = false;
+
 const defaultIo: Io = {
-  out: (s) => process.stdout.write(s + '\n'),
+  out: stdoutLine,
   err: (s) => process.stderr.write(s + '\n'),
 };
 
+function guardEpipe(): void {
+  if (epipeGuard) return;
+  epipeGuard = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutClosed = true;
+  });
+}
+
 /** Returns the exit status. */
 export function runCommand(argv: string[], io: Io = defaultIo): number {
+  if (io === defaultIo) guardEpipe();
   let values: { arch?: string; trace?: boolean; json?: boolean; paranoid?: boolean; help?: boolean };
   let positionals: string[];
   try {

@@ -386,11 +386,14 @@ class Interpreter {
   }
 
   private newRecord(s: Statement): StepRecord {
+    const label = s.pid ?? this.initialLabel;
     const rec: StepRecord = {
       file: this.file,
       line: s.loc.line,
       column: s.loc.column,
+      ...(label !== undefined ? { pid: label } : {}),
       kind: 'other',
+      ...(s.kind === 'call' ? { name: s.name } : {}),
       text: statementText(s),
       result: '',
       checks: 0,
@@ -398,9 +401,6 @@ class Interpreter {
       problems: [],
       notes: [],
     };
-    const label = s.pid ?? this.initialLabel;
-    if (label !== undefined) rec.pid = label;
-    if (s.kind === 'call') rec.name = s.name;
     return rec;
   }
 
