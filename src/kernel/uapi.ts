@@ -33,12 +33,21 @@ export const MAP_SYNC = 0x80000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 export const MAP_UNINITIALIZED = 0x4000000;
 export const MAP_HUGE_SHIFT = 26;
+/** include/uapi/linux/mman.h: HUGETLB_FLAG_ENCODE_2MB / _1GB. */
+export const MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT;
+export const MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
 
-/** include/linux/mman.h: LEGACY_MAP_MASK, the flags MAP_SHARED silently accepts. */
+/**
+ * include/linux/mman.h: LEGACY_MAP_MASK, the flags MAP_SHARED silently accepts
+ * and MAP_SHARED_VALIDATE lets through. It includes MAP_32BIT (0 on arches
+ * other than x86: mmap.ts removes it there) and the MAP_HUGE_2MB/_1GB
+ * encodings, whose bits cover 0x7c000000 (checked on Linux 6.18:
+ * MAP_SHARED_VALIDATE|0x40000000 on an ext4 file succeeds).
+ */
 export const LEGACY_MAP_MASK =
   MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE |
   MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE |
-  MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB;
+  MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | MAP_HUGE_2MB | MAP_HUGE_1GB;
 
 export const MS_ASYNC = 1;
 export const MS_INVALIDATE = 2;

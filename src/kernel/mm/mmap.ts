@@ -359,8 +359,10 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
     if (len > maxSize || pgoff > (maxSize - len) / ps) return 'EOVERFLOW';
     const type = flags & MAP_TYPE;
     if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
-      if (type === MAP_SHARED) flags &= LEGACY_MAP_MASK;
-      else if ((flags & ~LEGACY_MAP_MASK) !== 0 || highFlags !== 0n) return 'EOPNOTSUPP';
+      // MAP_32BIT is 0, so not in the mask, on arches other than x86.
+      const legacy = k.arch.pteFormat === 'x86' ? LEGACY_MAP_MASK : LEGACY_MAP_MASK & ~MAP_32BIT;
+      if (type === MAP_SHARED) flags &= legacy;
+      else if ((flags & ~legacy) !== 0 || highFlags !== 0n) return 'EOPNOTSUPP';
       if (prot & PROT_WRITE && (file.fMode & FMODE_WRITE) === 0) return 'EACCES';
       vmFlags |= VM_SHARED | VM_MAYSHARE;
       if ((file.fMode & FMODE_WRITE) === 0) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);

@@ -1,0 +1,374 @@
+/**
+ * The model against the kernel this machine runs: each test runs one op list
+ * on the host (through the runner) and on a Machine configured with the
+ * host's settings, and asserts that the listed observations are equal, with
+ * addresses normalised by src/oracle/compare.ts (relative to a common fence,
+ * or to the step that created the region). Known, deliberate deviations are
+ * kept out of the asserted set and listed in docs/deviations.md.
+ */
+import { describe, expect, it } from "vitest";
+import { type Comparison, type StepView, compareOps, differences, formatComparison, pickSmaps } from "../src/oracle/compare.js";
+import { type Op, bytes, op, ref } from "../src/oracle/runner-protocol.js";
+
+const PS = 4096;
+const PROT_NONE = 0;
+const R = 1;
+const RW = 3;
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_SHARED_VALIDATE = 0x03;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FIXED_NOREPLACE = 0x100000;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+const O_RDONLY = 0;
+const O_WRONLY = 1;
+const O_RDWR = 2;
+const O_CREAT = 0o100;
+const MS_ASYNC = 1;
+const MS_SYNC = 4;
+const POSIX_FADV_DONTNEED = 4;
+
+/** The observations every test compares, unless it says otherwise. */
+const CORE: (keyof StepView)[] = ["ret", "errno", "error", "value", "bytes", "done", "signal", "vec", "minflt", "majflt"];
+
+async function run(ops: Op[]): Promise<Comparison> {
+  return compareOps(ops);
+}
+
+/** Asserts host == model on the fields, and that the host ran every step. */
+function expectSame(c: Comparison, fields: (keyof StepView)[] = CORE, skip: number[] = []): void {
+  const hostErrors = c.steps.filter((p) => p.host.error !== null).map((p) => `${p.step}: ${p.host.error}`);
+  expect(hostErrors, "host steps that did not run").toEqual([]);
+  const d = differences(c, fields).filter((x) => !skip.includes(x.step));
+  expect(d, formatComparison(c)).toEqual([]);
+}
+
+function stepOf(c: Comparison, step: number): { host: StepView; model: StepView } {
+  const p = c.steps.find((s) => s.step === step);
+  if (p === undefined) throw new Error(`no step ${step}`);
+  return p;
+}
+
+/** The smaps accounting of a step, both sides equal. */
+function expectSameSmaps(c: Comparison, step: number): string[] {
+  const p = stepOf(c, step);
+  const h = pickSmaps(p.host.lines);
+  expect(pickSmaps(p.model.lines), formatComparison(c)).toEqual(h);
+  return h;
+}
+
+/**
+ * Fill a file page by page, one pwrite() each: ext4 then caches it in
+ * single-page folios, as the model does. (One large write() makes large
+ * folios, which map several pages per fault: see docs/deviations.md.)
+ */
+function filePages(fd: number, pages: number, firstStep = 500): Op[] {
+  const ops: Op[] = [];
+  for (let i = 0; i < pages; i++) ops.push(op(firstStep + i, 0, "pwrite", ref(fd), bytes(String.fromCharCode(97 + (i % 26)).repeat(PS)), i * PS));
+  return ops;
+}
+
+describe("host conformance: anonymous memory", () => {
+  it("read-then-write costs two faults per page, write-first one; the zero page is resident", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(2, 0, "load8", ref(1)),
+      op(3, 0, "mincore", ref(1), 4 * PS),
+      op(4, 0, "store8", ref(1), 7),
+      op(5, 0, "store8", ref(1, PS), 7),
+      op(6, 0, "fill", ref(1, 2 * PS), 2 * PS, 0x41),
+      op(7, 0, "load64", ref(1, 2 * PS)),
+      op(8, 0, "mincore", ref(1), 4 * PS),
+      op(9, 0, "smaps"),
+    ]);
+    expectSame(c);
+    expect(stepOf(c, 2).host.minflt).toBe(1);
+    expect(stepOf(c, 4).host.minflt).toBe(1);
+    expect(stepOf(c, 6).host.minflt).toBe(2);
+    expect(stepOf(c, 3).host.vec).toEqual([1, 0, 0, 0]);
+    expectSameSmaps(c, 9);
+  });
+
+  it("MAP_SHARED|MAP_ANONYMOUS is shmem: named /dev/zero (deleted), pages not Anonymous", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 2 * PS, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+      op(2, 0, "store32", ref(1), 0x12345678),
+      op(3, 0, "load32", ref(1)),
+      op(4, 0, "load8", ref(1, PS)),
+      op(5, 0, "store8", ref(1, PS), 1),
+      op(6, 0, "mincore", ref(1), 2 * PS),
+      op(7, 0, "maps"),
+      op(8, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"], [8]);
+    expectSameSmaps(c, 8);
+  });
+
+  it("two consecutive anonymous mmaps are adjacent and merge; a 2 MiB one is PMD aligned", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 2 * PS, RW, ANON, -1, 0),
+      op(2, 0, "mmap", 0, 3 * PS, RW, ANON, -1, 0),
+      op(3, 0, "mmap", 0, 2 * 1024 * 1024, RW, ANON, -1, 0),
+      op(4, 0, "mmap", 0, 3 * 1024 * 1024, RW, ANON, -1, 0),
+      op(5, 0, "mmap", 0, 2 * 1024 * 1024 + PS, RW, ANON, -1, 0),
+      op(6, 0, "mmap", 0, 4 * 1024 * 1024, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+      op(7, 0, "mmap", 0, PS, R, ANON, -1, 0),
+      op(8, 0, "maps"),
+    ]);
+    expectSame(c, ["ret", "errno", "error", "lines"]);
+    // Step 2 directly below step 1, one VMA.
+    expect(stepOf(c, 8).host.lines).toContain("$2+0x0-$1+0x2000 rw-p 00000000 00:00 0");
+  });
+});
+
+describe("host conformance: file mappings and the page cache", () => {
+  it("a MAP_SHARED store is seen by read()", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 2),
+      op(3, 0, "mmap", 0, 2 * PS, RW, MAP_SHARED, ref(1), 0),
+      op(4, 0, "store8", ref(3, 10), 0x58),
+      op(5, 0, "store8", ref(3, 11), 0x59),
+      op(6, 0, "pread", ref(1), 16, 0),
+      op(7, 0, "load8", ref(3, PS)),
+      op(8, 0, "maps"),
+      op(9, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"], [9]);
+    expectSameSmaps(c, 9);
+  });
+
+  it("a MAP_PRIVATE store is a private copy that read() does not see", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 2),
+      op(3, 0, "mmap", 0, 2 * PS, RW, MAP_PRIVATE, ref(1), 0),
+      op(4, 0, "load8", ref(3)),
+      op(5, 0, "store8", ref(3), 0x58),
+      op(6, 0, "store8", ref(3, PS), 0x59),
+      op(7, 0, "pread", ref(1), 4, 0),
+      op(8, 0, "pread", ref(1), 4, PS),
+      op(9, 0, "load8", ref(3)),
+      op(10, 0, "smaps"),
+    ]);
+    expectSame(c, CORE, [10]);
+    expectSameSmaps(c, 10);
+  });
+
+  for (const shared of [true, false]) {
+    it(`ftruncate shrinking a file gives SIGBUS BUS_ADRERR beyond it (${shared ? "MAP_SHARED" : "MAP_PRIVATE with a COW copy"})`, async () => {
+      const c = await run([
+        op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+        ...filePages(1, 3),
+        op(3, 0, "mmap", 0, 3 * PS, RW, shared ? MAP_SHARED : MAP_PRIVATE, ref(1), 0),
+        op(4, 0, "store8", ref(3, PS), 1),
+        op(5, 0, "load8", ref(3, 2 * PS)),
+        op(6, 0, "ftruncate", ref(1), 100),
+        op(7, 0, "load8", ref(3, PS)),
+        op(8, 0, "store8", ref(3, 2 * PS + 5), 1),
+        op(9, 0, "load8", ref(3, 200)),
+        op(10, 0, "load8", ref(3, 99)),
+        op(11, 0, "smaps"),
+      ]);
+      expectSame(c, CORE, [11]);
+      expect(stepOf(c, 7).host.signal).toEqual({ name: "SIGBUS", code: "BUS_ADRERR", addr: "$3+0x1000" });
+      expectSameSmaps(c, 11);
+    });
+  }
+
+  it("fault-around maps cached pages 16 at a time (64 KiB windows)", async () => {
+    const ops: Op[] = [op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644), ...filePages(1, 64)];
+    let step = 3;
+    for (const n of [16, 32, 64]) {
+      const m = step++;
+      ops.push(op(m, 0, "mmap", 0, n * PS, R, MAP_PRIVATE, ref(1), 0));
+      for (let i = 0; i < n; i++) ops.push(op(step++, 0, "load8", ref(m, i * PS)));
+      ops.push(op(step++, 0, "mincore", ref(m), n * PS));
+    }
+    ops.push(op(step++, 0, "smaps"));
+    const c = await run(ops);
+    expectSame(c, CORE, [step - 1]);
+    expectSameSmaps(c, step - 1);
+  });
+
+  it("major faults after fsync and POSIX_FADV_DONTNEED (counts only)", async () => {
+    const ops: Op[] = [
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 64),
+      op(3, 0, "fsync", ref(1)),
+      op(4, 0, "posix_fadvise", ref(1), 0, 0, POSIX_FADV_DONTNEED),
+      op(5, 0, "mmap", 0, 64 * PS, R, MAP_SHARED, ref(1), 0),
+    ];
+    for (let i = 0; i < 64; i++) ops.push(op(6 + i, 0, "load8", ref(5, i * PS)));
+    const c = await run(ops);
+    expectSame(c, ["ret", "errno", "error", "value", "signal", "majflt"]);
+    expect(stepOf(c, 6).host.majflt).toBe(1);
+  });
+
+  it("msync(MS_SYNC) write-protects: the next store costs one more fault", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 2),
+      op(3, 0, "mmap", 0, 2 * PS, RW, MAP_SHARED, ref(1), 0),
+      op(4, 0, "store8", ref(3), 1),
+      op(5, 0, "store8", ref(3, 1), 2),
+      op(6, 0, "msync", ref(3), 2 * PS, MS_SYNC),
+      op(7, 0, "load8", ref(3)),
+      op(8, 0, "store8", ref(3, 2), 3),
+      op(9, 0, "msync", ref(3), 2 * PS, MS_ASYNC),
+      op(10, 0, "store8", ref(3, 3), 4),
+      op(11, 0, "smaps"),
+    ]);
+    expectSame(c, CORE, [11]);
+    expect(stepOf(c, 8).host.minflt).toBe(1);
+    expectSameSmaps(c, 11);
+  });
+});
+
+describe("host conformance: signals", () => {
+  it("PROT_NONE gives SEGV_ACCERR, a hole SEGV_MAPERR, a store to PROT_READ SEGV_ACCERR", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, PS, PROT_NONE, ANON, -1, 0),
+      op(2, 0, "load8", ref(1)),
+      op(3, 0, "store8", ref(1, 8), 1),
+      op(4, 0, "mmap", 0, 3 * PS, RW, ANON, -1, 0),
+      op(5, 0, "munmap", ref(4, PS), PS),
+      op(6, 0, "load8", ref(4, PS + 16)),
+      op(7, 0, "mmap", 0, PS, R, ANON, -1, 0),
+      op(8, 0, "load8", ref(7)),
+      op(9, 0, "store8", ref(7, 1), 1),
+      op(10, 0, "fill", ref(4), 2 * PS, 1),
+      op(11, 0, "maps"),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+    expect(stepOf(c, 2).host.signal?.code).toBe("SEGV_ACCERR");
+    expect(stepOf(c, 6).host.signal?.code).toBe("SEGV_MAPERR");
+    expect(stepOf(c, 9).host.signal?.code).toBe("SEGV_ACCERR");
+  });
+});
+
+describe("host conformance: VMA splits and merges", () => {
+  it("mprotect splits a VMA in three and re-merges it", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(2, 0, "fill", ref(1), 4 * PS, 1),
+      op(3, 0, "mprotect", ref(1, PS), 2 * PS, R),
+      op(4, 0, "maps"),
+      op(5, 0, "store8", ref(1, PS), 1),
+      op(6, 0, "mprotect", ref(1, PS), PS, RW),
+      op(7, 0, "maps"),
+      op(8, 0, "mprotect", ref(1, 2 * PS), PS, RW),
+      op(9, 0, "maps"),
+      op(10, 0, "store8", ref(1, 2 * PS), 1),
+      op(11, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"], [11]);
+    expect(stepOf(c, 9).host.lines).toEqual(["$1+0x0-$1+0x4000 rw-p 00000000 00:00 0"]);
+    expectSameSmaps(c, 11);
+  });
+
+  it("munmap of a middle page splits a file mapping with the right offsets", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 4),
+      op(3, 0, "mmap", 0, 4 * PS, R, MAP_SHARED, ref(1), 0),
+      op(4, 0, "munmap", ref(3, PS), PS),
+      op(5, 0, "maps"),
+      op(6, 0, "load8", ref(3, PS)),
+      op(7, 0, "load8", ref(3, 2 * PS)),
+      op(8, 0, "mincore", ref(3, 2 * PS), 2 * PS),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+  });
+});
+
+describe("host conformance: errno of invalid arguments", () => {
+  it("mmap", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 2),
+      op(3, 0, "openat", bytes("f"), O_RDONLY),
+      op(4, 0, "openat", bytes("f"), O_WRONLY),
+      op(10, 0, "mmap", 0, 0, RW, ANON, -1, 0),
+      op(11, 0, "mmap", 0, PS, R, MAP_PRIVATE, ref(1), 100),
+      op(12, 0, "mmap", 0, PS, R, MAP_PRIVATE, 99, 0),
+      op(13, 0, "mmap", 0, PS, R, MAP_PRIVATE, -1, 0),
+      op(14, 0, "mmap", 0, PS, R, 0, ref(1), 0),
+      op(15, 0, "mmap", 0, PS, R, 0 | MAP_ANONYMOUS, -1, 0),
+      op(16, 0, "mmap", 0, PS, R, MAP_SHARED | MAP_PRIVATE | 0 * MAP_ANONYMOUS, ref(1), 0),
+      op(17, 0, "mmap", 0, PS, R, MAP_SHARED_VALIDATE | 0x800000, ref(1), 0),
+      op(18, 0, "mmap", 0, PS, RW, MAP_SHARED_VALIDATE | 0x800000 | MAP_ANONYMOUS, -1, 0),
+      // In LEGACY_MAP_MASK: MAP_HUGE_2MB|MAP_HUGE_1GB bits, MAP_32BIT; MAP_SYNC is ext4's own.
+      op(40, 0, "mmap", 0, PS, R, MAP_SHARED_VALIDATE | 0x40000000, ref(1), 0),
+      op(41, 0, "mmap", 0, PS, R, MAP_SHARED_VALIDATE | 0x40, ref(1), 0),
+      op(42, 0, "mmap", 0, PS, R, MAP_SHARED_VALIDATE | 0x80000, ref(1), 0),
+      op(43, 0, "mmap", 0, PS, R, MAP_SHARED | 0x800000, ref(1), 0),
+      op(19, 0, "mmap", 0, PS, R, MAP_SHARED_VALIDATE, ref(1), 0),
+      op(20, 0, "mmap", 0, PS, R, MAP_SHARED | 0x40000000, ref(1), 0),
+      op(21, 0, "mmap", 0, 2 * PS, RW, ANON, -1, 0),
+      op(22, 0, "mmap", ref(21, 1), PS, RW, ANON | MAP_FIXED, -1, 0),
+      op(23, 0, "mmap", ref(21), PS, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0),
+      op(24, 0, "mmap", ref(21, PS), PS, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0),
+      op(25, 0, "mmap", 0, PS, RW, MAP_SHARED, ref(3), 0),
+      op(26, 0, "mmap", 0, PS, R, MAP_SHARED, ref(3), 0),
+      op(27, 0, "mmap", 0, PS, RW, MAP_PRIVATE, ref(3), 0),
+      op(28, 0, "mmap", 0, PS, R, MAP_SHARED, ref(4), 0),
+      op(29, 0, "mmap", 0, PS, PROT_NONE, MAP_PRIVATE, ref(4), 0),
+      op(30, 0, "mmap", 0, -1n, R, ANON, -1, 0),
+      op(31, 0, "mmap", 0, 1n << 47n, R, ANON, -1, 0),
+      op(32, 0, "mmap", 0, PS, R, MAP_PRIVATE | 0x40000000, ref(1), 0),
+    ]);
+    // MAP_32BIT (41) lands below 2 GiB: an absolute place, not relative to the fence.
+    expectSame(c, ["ret", "errno", "error"], [41]);
+    expectSame(c, ["errno", "error"]);
+    expect(stepOf(c, 40).host.errno).toBeNull();
+    expect(stepOf(c, 17).host.errno).toBe("EOPNOTSUPP");
+  });
+
+  it("munmap, mprotect and msync", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(2, 0, "munmap", ref(1, 2 * PS), PS),
+      op(10, 0, "munmap", ref(1), 0),
+      op(11, 0, "munmap", ref(1, 1), PS),
+      // Beyond TASK_SIZE (clear of the runner's mappings, which it protects).
+      op(12, 0, "munmap", 0x7ffffffff000n, 1n << 62n),
+      op(13, 0, "munmap", 0x7ffffffff000n, 2 * PS),
+      op(15, 0, "munmap", 0x800000000000n, PS),
+      op(14, 0, "munmap", ref(1, 2 * PS), PS),
+      op(20, 0, "mprotect", ref(1, 1), PS, R),
+      op(21, 0, "mprotect", ref(1), PS, 0x10),
+      op(22, 0, "mprotect", ref(1), PS, 0x100),
+      op(23, 0, "mprotect", ref(1, 2 * PS), PS, R),
+      op(24, 0, "mprotect", ref(1), 4 * PS, R),
+      op(25, 0, "mprotect", ref(1), 0, R),
+      op(26, 0, "maps"),
+      op(30, 0, "msync", ref(1), PS, 8),
+      op(31, 0, "msync", ref(1), PS, MS_SYNC | MS_ASYNC),
+      op(32, 0, "msync", ref(1, 2 * PS), PS, MS_SYNC),
+      op(33, 0, "msync", ref(1, 2 * PS), PS, MS_ASYNC),
+      op(34, 0, "msync", ref(1), 4 * PS, MS_ASYNC),
+      op(35, 0, "msync", ref(1, 1), PS, MS_ASYNC),
+      op(36, 0, "msync", ref(1), 0, MS_ASYNC),
+      op(37, 0, "msync", ref(1), PS, 0),
+    ]);
+    expectSame(c, ["ret", "errno", "error", "lines"]);
+  });
+
+  it("mprotect(PROT_WRITE) of a shared mapping of an O_RDONLY file is EACCES", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 2),
+      op(3, 0, "openat", bytes("f"), O_RDONLY),
+      op(4, 0, "mmap", 0, 2 * PS, R, MAP_SHARED, ref(3), 0),
+      op(5, 0, "mprotect", ref(4), 2 * PS, RW),
+      op(6, 0, "mmap", 0, 2 * PS, R, MAP_PRIVATE, ref(3), 0),
+      op(7, 0, "mprotect", ref(6), 2 * PS, RW),
+      op(8, 0, "store8", ref(6), 1),
+      op(9, 0, "maps"),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+    expect(stepOf(c, 5).host.errno).toBe("EACCES");
+  });
+});
