@@ -17,6 +17,9 @@ import { type KRet, isErr, sysBrk, sysMmap, sysMunmap, u64 } from './mm/mmap.js'
 import { MmStruct } from './mm/mm-struct.js';
 import { sysMprotect } from './mm/mprotect.js';
 import { sysMsync } from './mm/msync.js';
+import { sysMadvise } from './mm/madvise.js';
+import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from './mm/mlock.js';
+import { sysMremap } from './mm/mremap.js';
 import { Vma } from './mm/vma.js';
 import { vmaLink, vmaRelease } from './mm/vma-ops.js';
 import {
@@ -308,6 +311,35 @@ export class Machine {
 
   msync(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
     return this.call(tid, 'msync', (t) => sysMsync(this.k, t, addr, len, u64(flags)));
+  }
+
+  /** mremap(2): shrink, grow or move a mapping; the (new) address. */
+  mremap(tid: number, oldAddr: bigint, oldLen: bigint, newLen: bigint, flags: bigint | number, newAddr: bigint = 0n): SysResult {
+    return this.call(tid, 'mremap', (t) => sysMremap(this.k, t, oldAddr, oldLen, newLen, u64(flags), newAddr));
+  }
+
+  madvise(tid: number, addr: bigint, len: bigint, advice: bigint | number): SysResult {
+    return this.call(tid, 'madvise', (t) => sysMadvise(this.k, t, addr, len, u64(advice)));
+  }
+
+  mlock(tid: number, addr: bigint, len: bigint): SysResult {
+    return this.call(tid, 'mlock', (t) => sysMlock(this.k, t, addr, len));
+  }
+
+  mlock2(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
+    return this.call(tid, 'mlock2', (t) => sysMlock2(this.k, t, addr, len, u64(flags)));
+  }
+
+  munlock(tid: number, addr: bigint, len: bigint): SysResult {
+    return this.call(tid, 'munlock', (t) => sysMunlock(this.k, t, addr, len));
+  }
+
+  mlockall(tid: number, flags: bigint | number): SysResult {
+    return this.call(tid, 'mlockall', (t) => sysMlockall(this.k, t, u64(flags)));
+  }
+
+  munlockall(tid: number): SysResult {
+    return this.call(tid, 'munlockall', (t) => sysMunlockall(this.k, t));
   }
 
   brk(tid: number, addr: bigint): SysResult {

@@ -106,6 +106,13 @@ export class BlockDevice {
     if (tail !== 0) file.get(keep - 1)?.fill(0, tail);
   }
 
+  /** Free the blocks of pages [first, last] of an inode (fallocate(FALLOC_FL_PUNCH_HOLE)): they read as zeros. */
+  punchHole(ino: number, first: number, last: number): void {
+    const file = this.blocks.get(ino);
+    if (file === undefined) return;
+    for (const idx of [...file.keys()]) if (idx >= first && idx <= last) file.delete(idx);
+  }
+
   /** Free all of an inode's blocks (the last reference to an unlinked inode went away). */
   release(ino: number): void {
     this.blocks.delete(ino);

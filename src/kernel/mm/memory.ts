@@ -14,7 +14,8 @@ import { pteAlloc, type PageTable } from './pgtable.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
 import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
 import type { Vma } from './vma.js';
-import { VM_ACCESS_FLAGS, VM_EXEC, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
+import { VM_ACCESS_FLAGS, VM_EXEC, VM_LOCKED, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
+import { mlockFaultedPages } from './mlock.js';
 
 /** vm_fault_t bits (include/linux/mm_types.h). */
 export const VM_FAULT_OOM = 0x1;
@@ -313,5 +314,6 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
     ret = 0;
   }
   mm.updateHiwaterRss();
+  if (vma.flags & VM_LOCKED && !(ret & VM_FAULT_ERROR)) mlockFaultedPages(k, mm, vma, vpn);
   return ret;
 }
