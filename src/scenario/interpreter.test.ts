@@ -153,6 +153,12 @@ describe('interpreter', () => {
     expect(problems(r.records)).toEqual(['7:1: pid 300 was not created by a fork() or clone() earlier in this file']);
   });
 
+  it('lines without a prefix belong to the initial process even when only children have pids', () => {
+    const r = run([`p = mmap(NULL, 4096, ${ANON})`, 'store8(p, 1)', 'fork() = 50', '50  store8(p, 2)', 'load8(p) = 1', '50  load8(p) = 2']);
+    expect(problems(r.records)).toEqual([]);
+    expect(r.records.map((x) => x.pid)).toEqual([undefined, undefined, undefined, 50, undefined, 50]);
+  });
+
   it('clone3 with CLONE_THREAD makes a thread sharing the address space; vfork is not modelled', () => {
     const r = run([
       '10  clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0, stack=0x7f0000000000, stack_size=0x7fff80} => {parent_tid=[11]}, 88) = 11',

@@ -184,7 +184,7 @@ function initialPid(statements: readonly Statement[]): number | undefined {
       created.add(Number(s.result.value.value));
     }
   }
-  return statements.find((s) => s.pid !== undefined && !created.has(s.pid))?.pid ?? statements.find((s) => s.pid !== undefined)?.pid;
+  return statements.find((s) => s.pid !== undefined && !created.has(s.pid))?.pid;
 }
 
 function emptySummary(): RunSummary {
