@@ -267,6 +267,12 @@ describe('interpreter', () => {
       '...',
       'EOF',
       'vmstat()',
+      'status() = <<EOF',
+      '...',
+      'RssAnon:\t       4 kB',
+      '...',
+      'EOF',
+      'statm()',
       'meminfo()',
     ]);
     expect(problems(r.records)).toEqual([

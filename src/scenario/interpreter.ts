@@ -34,6 +34,7 @@ import {
   type Result,
   type Statement,
   type StructExpr,
+  CHECKPOINT_CALLS,
   printExpr,
   printResult,
 } from './ast.js';
@@ -205,6 +206,8 @@ class EvalError {
 /** The pseudo-calls and syscalls the interpreter models, by name. */
 const LOADS: Record<string, 1 | 2 | 4 | 8> = { load8: 1, load16: 2, load32: 4, load64: 8 };
 const STORES: Record<string, 1 | 2 | 4 | 8> = { store8: 1, store16: 2, store32: 4, store64: 8 };
+/** ast.ts's CHECKPOINT_CALLS, plus status() and statm() (the memory lines of /proc/PID/status, and statm). */
+const CHECKPOINTS = new Set<string>([...CHECKPOINT_CALLS, 'status', 'statm']);
 
 interface Binding {
   value?: bigint;
@@ -502,7 +505,7 @@ class Interpreter {
       this.accessStep(s, index, rec, tid);
       return;
     }
-    if (name === 'maps' || name === 'smaps' || name === 'smaps_rollup' || name === 'meminfo' || name === 'vmstat') {
+    if (CHECKPOINTS.has(name)) {
       rec.kind = 'checkpoint';
       this.checkpointStep(s, rec, tid);
       return;
@@ -1133,6 +1136,12 @@ class Interpreter {
         break;
       case 'smaps_rollup':
         text = this.machine.smapsRollup(pid);
+        break;
+      case 'status':
+        text = this.machine.status(pid);
+        break;
+      case 'statm':
+        text = this.machine.statm(pid);
         break;
       case 'meminfo':
         text = this.machine.meminfo();
