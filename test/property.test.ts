@@ -122,18 +122,18 @@ function makeWorld(): World {
     const perms = mm[3]!;
     const p = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0);
     for (let a = start; a < end; a += P) {
-      ref.pages.set(Number(a / P), { prot: p, kind: 'anon-private', object: null, index: 0, copy: null, copyUnknown: null, mayWrite: true });
+      ref.pages.set(Number(a / P), { prot: p, kind: 'anon-private', object: null, index: 0, copy: null, copyUnknown: null, mayProt: PROT_READ | PROT_WRITE | PROT_EXEC });
     }
   }
-  // [vvar] and [vvar_vclock] lack VM_MAYWRITE.
+  // VM_MAY* from smaps' VmFlags ([vvar] and [vvar_vclock] have only mr).
   const smaps = m.smaps(pid)!.split(/\n(?=[0-9a-f]+-)/);
   for (const block of smaps) {
     const mm = /^([0-9a-f]+)-([0-9a-f]+) /.exec(block);
     const vmf = /VmFlags: (.*)/.exec(block);
     if (mm === null || vmf === null || BigInt('0x' + mm[1]) >= TASK_SIZE) continue;
-    if (!vmf[1]!.split(' ').includes('mw')) {
-      for (let a = BigInt('0x' + mm[1]); a < BigInt('0x' + mm[2]); a += P) ref.pages.get(Number(a / P))!.mayWrite = false;
-    }
+    const f = vmf[1]!.split(' ');
+    const may = (f.includes('mr') ? PROT_READ : 0) | (f.includes('mw') ? PROT_WRITE : 0) | (f.includes('me') ? PROT_EXEC : 0);
+    for (let a = BigInt('0x' + mm[1]); a < BigInt('0x' + mm[2]); a += P) ref.pages.get(Number(a / P))!.mayProt = may;
   }
   return { m, pid, ref, regions: [] };
 }

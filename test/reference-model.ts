@@ -55,8 +55,11 @@ export interface RefPage {
   copy: Uint8Array | null;
   /** Bytes of the copy whose value the reference does not know. */
   copyUnknown: Uint8Array | null;
-  /** VM_MAYWRITE: may mprotect add PROT_WRITE? (not for shared mappings of read-only descriptors) */
-  mayWrite: boolean;
+  /**
+   * VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC as PROT_* bits: what mprotect may ask for (no
+   * PROT_WRITE for shared mappings of read-only descriptors; [vvar] has only PROT_READ).
+   */
+  mayProt: number;
 }
 
 export interface RefObject {
@@ -237,7 +240,7 @@ export class RefModel {
     const shared = (fl & MAP_TYPE) === MAP_SHARED || (fl & MAP_TYPE) === MAP_SHARED_VALIDATE;
     let object: number | null = null;
     let index0 = 0;
-    let mayWrite = true;
+    let mayProt = PROT_READ | PROT_WRITE | PROT_EXEC;
     let kind: PageKind;
     if (anon) {
       if (shared) {
@@ -252,11 +255,11 @@ export class RefModel {
       object = f.object;
       index0 = Number(off / PAGE_N);
       kind = shared ? 'file-shared' : 'file-private';
-      if (shared && !f.write) mayWrite = false;
+      if (shared && !f.write) mayProt &= ~PROT_WRITE;
     }
     const base = at / PAGE;
     for (let i = 0; i < npages; i++) {
-      this.pages.set(base + i, { prot: p, kind, object, index: index0 + i, copy: null, copyUnknown: null, mayWrite });
+      this.pages.set(base + i, { prot: p, kind, object, index: index0 + i, copy: null, copyUnknown: null, mayProt });
     }
     // MAP_POPULATE faults every page in, writing for private writable mappings: file pages
     // within the file get their private copies now; the first failing fault stops it.
@@ -302,14 +305,14 @@ export class RefModel {
     if ((prot & ~BigInt(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | 0x03000000)) !== 0n) return err('EINVAL');
     if (pl & 0x03000000) throw new Error('reference: PROT_GROWSDOWN/PROT_GROWSUP not modelled');
     const want = pl & (PROT_READ | PROT_WRITE | PROT_EXEC);
-    // Page by page: VM_MAYWRITE is uniform within a VMA, so the first page of the VMA that
+    // Page by page: VM_MAY* are uniform within a VMA, so the first page of the VMA that
     // refuses is where the kernel stops too; pages before a hole or a refusal keep the change.
     let vpn = Number(start / PAGE_N);
     const endVpn = end > TASK_SIZE ? Number(TASK_SIZE / PAGE_N) + 1 : Number(end / PAGE_N);
     for (; vpn < endVpn; vpn++) {
       const p = this.pages.get(vpn);
       if (p === undefined) return err('ENOMEM');
-      if (want & PROT_WRITE && !p.mayWrite) return err('EACCES');
+      if (want & ~p.mayProt) return err('EACCES');
       p.prot = want;
     }
     return OK0;
