@@ -3,7 +3,9 @@
  * The mmsim command line: one file per command, dispatched here.
  */
 import { runBench } from './bench.js';
+import { runFuzz } from './fuzz.js';
 import { runReplay } from './replay.js';
+import { runExplore } from './explore.js';
 import { runCommand } from './run.js';
 import { runTour } from './tour.js';
 
@@ -15,7 +17,9 @@ Commands:
   tour            a guided run: shared, private (copy-on-write) and anonymous mappings, step by step
   run FILE        run a scenario or strace log on the model, checking its expectations
                   (--arch x86_64|arm64-4k|arm64-16k, --trace, --json; 'mmsim run --help')
+  explore [FILE]  the web page that shows the model step by step (--port P; serves 127.0.0.1)
   bench           performance benchmarks against their baselines (--json, --quick)
+  fuzz            random syscalls and accesses through the model, invariants checked (--model-only)
   replay LOG      a real strace log through the model: agreement, placement, maps (--maps, --json, --arch arm64-16k)
   help            this text
 
@@ -41,6 +45,10 @@ export function main(argv: string[]): number {
       return runTour(out);
     case 'run':
       return runCommand(argv.slice(1));
+    case 'explore':
+      return runExplore(argv.slice(1));
+    case 'fuzz':
+      return runFuzz(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     case 'bench':
       return runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     case 'replay':
