@@ -49,11 +49,17 @@ export function vmaWantsWritenotify(vma: Vma): boolean {
   return vma.file !== null && vma.file.inode.kind === 'disk';
 }
 
-/** vm_get_page_prot() after vma_set_page_prot(): the PTE bits a fresh mapping of this VMA gets. */
+/**
+ * vm_get_page_prot() after vma_set_page_prot(): the PTE bits a fresh mapping
+ * of this VMA gets. The protections carry the accessed bit (x86's PAGE_*
+ * include _PAGE_ACCESSED, arm64's _PROT_DEFAULT has PTE_AF), so mk_pte()
+ * makes young entries: smaps counts a page populated or faulted around as
+ * Referenced (checked on Linux 6.18).
+ */
 export function vmaPageProt(vma: Vma): number {
   const f = vma.flags;
-  if ((f & VM_ACCESS_FLAGS) === 0) return PTE_PRESENT | PTE_PROTNONE;
-  let bits = PTE_PRESENT | PTE_USER;
+  if ((f & VM_ACCESS_FLAGS) === 0) return PTE_PRESENT | PTE_PROTNONE | PTE_ACCESSED;
+  let bits = PTE_PRESENT | PTE_USER | PTE_ACCESSED;
   if ((f & VM_EXEC) === 0) bits |= PTE_NX;
   if ((f & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(vma)) bits |= PTE_WRITE;
   return bits;
@@ -121,7 +127,10 @@ function doAnonymousPage(vmf: Vmf): number {
 /**
  * do_fault_around() + filemap_map_pages(): map the cached, uptodate pages
  * around a read fault, within the VMA and the PTE table, up to
- * fault_around_bytes, without faulting on each. They are mapped "old".
+ * fault_around_bytes, without faulting on each. set_pte_range() maps the
+ * pages other than the faulting one "old" only where
+ * arch_wants_old_prefaulted_pte(): arm64 with hardware access flags; on
+ * x86 they are young like any new entry.
  */
 function doFaultAround(vmf: Vmf): boolean {
   const { k, mm, vma } = vmf;
@@ -139,6 +148,7 @@ function doFaultAround(vmf: Vmf): boolean {
   const baseVpn = vmf.vpn - pteOff;
   const prot = vmaPageProt(vma) & ~PTE_WRITE;
   const shmemWritable = vmaPageProt(vma) & PTE_WRITE;
+  const old = k.arch.pteFormat === 'arm64' ? PTE_ACCESSED : 0;
   let mapped = 0;
   let hit = false;
   const t = vmf.table;
@@ -153,7 +163,7 @@ function doFaultAround(vmf: Vmf): boolean {
     if (!(f & PG_uptodate) || f & PG_locked) continue;
     p.get(pfn);
     folioAddRmap(k, mm, pfn);
-    setPte(k, mm, t, baseVpn + pte, pfn, prot | shmemWritable);
+    setPte(k, mm, t, baseVpn + pte, pfn, (prot | shmemWritable) & ~(pte === pteOff ? 0 : old));
     mapped++;
     if (pte === pteOff) hit = true;
   }
