@@ -64,9 +64,9 @@ describe('interpreter', () => {
   });
 
   it('counts syscalls it does not model, never failing on them', () => {
-    const r = run(['arch_prctl(ARCH_SET_FS, 0x7f0000000740) = 0', 'madvise(0x7f0000000000, 4096, MADV_DONTNEED) = 0', 'madvise(NULL, 0, MADV_FREE)', 'futex(0x1, FUTEX_WAIT, 0, NULL) = -1 EAGAIN (Resource temporarily unavailable)']);
+    const r = run(['arch_prctl(ARCH_SET_FS, 0x7f0000000740) = 0', 'set_robust_list(0x7f0000000a20, 24) = 0', 'set_robust_list(0x7f0000000a20, 24)', 'futex(0x1, FUTEX_WAIT, 0, NULL) = -1 EAGAIN (Resource temporarily unavailable)']);
     expect(r.summary.failed).toBe(0);
-    expect(r.summary.notModelled).toEqual({ arch_prctl: 1, futex: 1, madvise: 2 });
+    expect(r.summary.notModelled).toEqual({ arch_prctl: 1, futex: 1, set_robust_list: 2 });
     expect(r.records.map((x) => x.kind)).toEqual(['not-modelled', 'not-modelled', 'not-modelled', 'not-modelled']);
   });
 
@@ -214,6 +214,25 @@ describe('interpreter', () => {
     expect(r.records[3]!.actual).toBe('read(fd, "hello", 5)');
     expect(r.records[4]!.actual).toBe('read(fd, " w", 2)');
     expect(r.records[12]).toMatchObject({ kind: 'not-modelled' });
+  });
+
+  it('runs mremap, madvise and the mlock family', () => {
+    const r = run([
+      `p = mmap(NULL, 2 * 4096, ${ANON})`,
+      'store8(p, 3)',
+      'q = mremap(p, 2 * 4096, 4 * 4096, MREMAP_MAYMOVE)',
+      'load8(q) = 3',
+      'madvise(q, 4096, MADV_DONTNEED) = 0',
+      'load8(q) = 0',
+      'madvise(q + 1, 4096, MADV_DONTNEED) = -1 EINVAL (Invalid argument)',
+      'mlock(q, 4096) = 0',
+      'smaps(q, "Locked") = 4',
+      'munlock(q, 4096) = 0',
+      'mlockall(MCL_CURRENT) = 0',
+      'munlockall() = 0',
+    ]);
+    expect(problems(r.records)).toEqual([]);
+    expect(r.summary.notModelled).toEqual({});
   });
 
   it('compares the mincore vector and getrusage fields', () => {

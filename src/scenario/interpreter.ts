@@ -682,6 +682,29 @@ class Interpreter {
     msync(s, rec, tid) {
       this.expectSys(s, rec, this.machine.msync(tid, this.evalInt(this.arg(s, 0, 'address')), this.evalInt(this.arg(s, 1, 'length')), this.evalInt(this.arg(s, 2, 'flags'))));
     },
+    mremap(s, rec, tid) {
+      const newAddr = s.args[4] ? this.evalInt(s.args[4]) : 0n;
+      this.expectSys(s, rec, this.machine.mremap(tid, this.evalInt(this.arg(s, 0, 'old address')), this.evalInt(this.arg(s, 1, 'old length')), this.evalInt(this.arg(s, 2, 'new length')), this.evalInt(this.arg(s, 3, 'flags')), newAddr));
+    },
+    madvise(s, rec, tid) {
+      this.expectSys(s, rec, this.machine.madvise(tid, this.evalInt(this.arg(s, 0, 'address')), this.evalInt(this.arg(s, 1, 'length')), this.evalInt(this.arg(s, 2, 'advice'))));
+    },
+    mlock(s, rec, tid) {
+      this.expectSys(s, rec, this.machine.mlock(tid, this.evalInt(this.arg(s, 0, 'address')), this.evalInt(this.arg(s, 1, 'length'))));
+    },
+    mlock2(s, rec, tid) {
+      const flags = s.args[2] ? this.evalInt(s.args[2]) : 0n;
+      this.expectSys(s, rec, this.machine.mlock2(tid, this.evalInt(this.arg(s, 0, 'address')), this.evalInt(this.arg(s, 1, 'length')), flags));
+    },
+    munlock(s, rec, tid) {
+      this.expectSys(s, rec, this.machine.munlock(tid, this.evalInt(this.arg(s, 0, 'address')), this.evalInt(this.arg(s, 1, 'length'))));
+    },
+    mlockall(s, rec, tid) {
+      this.expectSys(s, rec, this.machine.mlockall(tid, this.evalInt(this.arg(s, 0, 'flags'))));
+    },
+    munlockall(s, rec, tid) {
+      this.expectSys(s, rec, this.machine.munlockall(tid));
+    },
     brk(s, rec, tid) {
       this.expectSys(s, rec, this.machine.brk(tid, this.evalInt(this.arg(s, 0, 'address'))));
     },
