@@ -109,13 +109,21 @@ describe('interpreter', () => {
       '--- SIGBUS {si_signo=SIGBUS, si_code=BUS_ADRERR} ---',
       'load8(p) = SIGSEGV',
       'load8(0x1000) = SIGSEGV {si_code=SEGV_ACCERR, si_addr=0x1000}',
+      'load8(0x1000) = SIGSEGV {si_code=1, si_addr=0x1000}',
+      'memfd_create("m", 0) = 3',
+      'z = mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3, 0)',
+      'load8(z) = SIGBUS {si_code=SEGV_ACCERR}',
     ]);
-    expect(r.records.map((x) => x.line)).toEqual([1, 2, 4, 6, 7]);
+    expect(r.records.map((x) => x.line)).toEqual([1, 2, 4, 6, 7, 8, 9, 10, 11]);
+    expect(r.records[8]!.problems.map((p) => p.message)).toEqual([
+      'expected si_code=SEGV_ACCERR, the model raised SIGBUS {si_signo=SIGBUS, si_code=BUS_ADRERR, si_addr=0x7ffff7ff5000}',
+    ]);
     expect(r.records[1]).toMatchObject({ ok: true, checks: 1, expected: '--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=p} ---' });
     expect(problems(r.records)).toEqual([
       '5:1: expected SIGBUS {si_signo=SIGBUS, si_code=BUS_ADRERR}, the model raised SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x7ffff7ff6000}',
       '6:12: expected SIGSEGV, the access did not fault',
       '7:26: expected si_code=SEGV_ACCERR, the model raised SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x1000}',
+      '11:20: expected si_code=SEGV_ACCERR, the model raised SIGBUS {si_signo=SIGBUS, si_code=BUS_ADRERR, si_addr=0x7ffff7ff5000}',
     ]);
   });
 

@@ -165,7 +165,7 @@ export function processCreationFirst(statements: readonly Statement[]): Statemen
   for (let i = 0; i < out.length; i++) {
     const s = out[i]!;
     if (s.kind !== 'call' || s.resumedLoc === undefined || !CREATING_CALLS.has(s.name)) continue;
-    let at = out.findIndex((t) => t.loc.line > s.loc.line);
+    const at = out.findIndex((t) => t.loc.line > s.loc.line);
     if (at < 0 || at >= i) continue;
     out.splice(i, 1);
     out.splice(at, 0, s);
@@ -1134,9 +1134,11 @@ class Interpreter {
     }
     for (const f of info?.fields ?? []) {
       if (f.name === 'si_code') {
-        const code = f.value.kind === 'ident' ? f.value.name : null;
-        const actual = siCodeName(fault);
-        const ok = code !== null && constantValue(code) === undefined && !this.bindings.has(code) ? code === actual : this.evalInt(f.value) === BigInt(fault.code);
+        // By name when written as one (SEGV_ACCERR and BUS_ADRERR are both 2), else by number.
+        const ok =
+          f.value.kind === 'ident' && !this.bindings.has(f.value.name)
+            ? f.value.name === siCodeName(fault)
+            : this.evalInt(f.value) === BigInt(fault.code);
         if (!ok) this.problem(rec, f.loc, `expected si_code=${printExpr(f.value)}, the model raised ${formatFault(fault)}`);
       } else if (f.name === 'si_addr') {
         if (u64(this.evalInt(f.value)) !== BigInt(fault.addr)) this.problem(rec, f.loc, `expected si_addr=${printExpr(f.value)}, the model raised ${formatFault(fault)}`);
