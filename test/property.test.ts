@@ -17,7 +17,8 @@ import {
 import { PAGE, RefModel, type RefOutcome, type RefResult, TASK_SIZE } from './reference-model.js';
 
 const WIN = 0x10000000n;
-const WIN_PAGES = 64;
+/** The window the sequences work in: small, so that mappings overlap and accesses hit them. */
+const WIN_PAGES = 24;
 const P = BigInt(PAGE);
 const SEED = Number(process.env.PROP_SEED ?? 0x6d6d73);
 
@@ -40,11 +41,17 @@ const anyLen = fc.oneof(
 const protBits = fc.integer({ min: 0, max: 7 });
 const protJunk = fc.constantFrom(0n, 0n, 0n, 0n, 0x8n, 0x10n, 0x100n, 1n << 32n);
 const prot = fc.tuple(protBits, protJunk).map(([p, j]) => BigInt(p) | j);
-const mapType = fc.constantFrom(MAP_PRIVATE, MAP_PRIVATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED, MAP_SHARED_VALIDATE, 0, 0xf, MAP_DROPPABLE);
-const extraFlags = fc.subarray([BigInt(MAP_POPULATE), BigInt(MAP_NORESERVE), 0x400n, BigInt(MAP_NONBLOCK), 1n << 32n], { maxLength: 2 });
-const fdArb = fc.constantFrom(3, 3, 4, 4, 5, 6, -1, 99);
+const mapType = fc.oneof(
+  { weight: 10, arbitrary: fc.constantFrom(MAP_PRIVATE, MAP_SHARED) },
+  { weight: 1, arbitrary: fc.constantFrom(MAP_SHARED_VALIDATE, 0, 0xf, MAP_DROPPABLE) },
+);
+const extraFlags = fc.oneof(
+  { weight: 3, arbitrary: fc.constant([] as bigint[]) },
+  { weight: 1, arbitrary: fc.subarray([BigInt(MAP_POPULATE), BigInt(MAP_NORESERVE), 0x400n, BigInt(MAP_NONBLOCK), 1n << 32n], { maxLength: 2 }) },
+);
+const fdArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(3, 4) }, { weight: 1, arbitrary: fc.constantFrom(5, 6, -1, 99) });
 const offArb = fc.oneof(
-  { weight: 8, arbitrary: fc.integer({ min: 0, max: 8 }).map((n) => BigInt(n) * P) },
+  { weight: 16, arbitrary: fc.integer({ min: 0, max: 8 }).map((n) => BigInt(n) * P) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }).map(BigInt) },
   { weight: 1, arbitrary: fc.constantFrom((1n << 63n) - P, (1n << 64n) - P, 1n << 62n) },
 );
@@ -60,24 +67,36 @@ const flagsArb = (fixed: boolean): fc.Arbitrary<bigint> =>
 const target = fc.record({
   region: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 }) }),
   page: fc.integer({ min: 0, max: WIN_PAGES - 1 }),
-  unaligned: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }) }),
+  unaligned: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }) }),
 });
 type Target = { region: number; page: number; unaligned: number };
 
+/** A file offset: near the start of one of the first pages, mostly where loads look. */
+const fileOffset = fc.oneof(
+  { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 8, 16, 100, 4088)).map(([pg, o]) => pg * PAGE + o) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 9 * PAGE }) },
+);
+const fileData = fc.oneof(
+  fc.uint8Array({ min: 1, max: 255, minLength: 1, maxLength: 32 }),
+  fc.integer({ min: 1, max: 3 * PAGE }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff || 1)),
+);
 const accessSize = fc.constantFrom(1, 2, 4, 8) as fc.Arbitrary<1 | 2 | 4 | 8>;
+/** Offsets in the page: a few favourites, so loads meet earlier stores and write()s, and any. */
+const inPage = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 8, 16, 100, 4088) }, { weight: 1, arbitrary: fc.nat(PAGE - 1) });
 
 const opArb = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('mmapFixed' as const), t: target, len: mmapLen, prot, flags: flagsArb(true), fd: fdArb, off: offArb }) },
+  { weight: 8, arbitrary: fc.record({ op: fc.constant('mmapFixed' as const), t: target, len: mmapLen, prot, flags: flagsArb(true), fd: fdArb, off: offArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('mmapHint' as const), hint: fc.option(target, { nil: undefined }), len: mmapLen, prot, flags: flagsArb(false), fd: fdArb, off: offArb }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('munmap' as const), t: target, len: anyLen }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('munmap' as const), t: target, len: anyLen }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mprotect' as const), t: target, len: anyLen, prot }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('msync' as const), t: target, len: anyLen, flags: fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 8n) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('mincore' as const), t: target, len: anyLen }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('ftruncate' as const), fd: fc.constantFrom(3, 4, 5), len: fc.oneof(fc.integer({ min: 0, max: 10 * PAGE }).map(BigInt), fc.constantFrom(-1n, 1n << 63n)) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('pwrite' as const), fd: fc.constantFrom(3, 4, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), data: fc.uint8Array({ minLength: 1, maxLength: 3 * PAGE }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('pwrite' as const), fd: fc.constantFrom(3, 4, 4, 3, 6), pos: fileOffset, data: fileData }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4, 5, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), count: fc.integer({ min: 0, max: 3 * PAGE }) }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('load' as const), t: target, size: accessSize, o: fc.nat(PAGE - 1) }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), t: target, size: accessSize, o: fc.nat(PAGE - 1), value: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }) },
+  { weight: 8, arbitrary: fc.record({ op: fc.constant('load' as const), t: target, size: accessSize, o: inPage }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('loadRecent' as const), back: fc.nat(7), size: accessSize }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), t: target, size: accessSize, o: inPage, value: fc.oneof(fc.constant(0n), fc.noBias(fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }))) }) },
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -89,6 +108,8 @@ interface World {
   ref: RefModel;
   /** Mappings the model placed (non-fixed mmap): start addresses. */
   regions: bigint[];
+  /** Addresses of the latest stores, newest last, for loads that look there again. */
+  recent: bigint[];
 }
 
 function makeWorld(): World {
@@ -135,7 +156,7 @@ function makeWorld(): World {
     const may = (f.includes('mr') ? PROT_READ : 0) | (f.includes('mw') ? PROT_WRITE : 0) | (f.includes('me') ? PROT_EXEC : 0);
     for (let a = BigInt('0x' + mm[1]); a < BigInt('0x' + mm[2]); a += P) ref.pages.get(Number(a / P))!.mayProt = may;
   }
-  return { m, pid, ref, regions: [] };
+  return { m, pid, ref, regions: [], recent: [] };
 }
 
 function addrOf(w: World, t: Target): bigint {
@@ -283,10 +304,24 @@ function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
       if (!r.ok) expect(r.fault.addr, where).toBe(Number(a));
       break;
     }
+    case 'loadRecent': {
+      if (w.recent.length === 0) break;
+      const a0 = w.recent[Math.max(0, w.recent.length - 1 - op.back)]!;
+      const a = a0 - (a0 % BigInt(op.size));
+      const r = m.load(pid, a, op.size);
+      const e = ref.load(a, op.size);
+      expect(outcomeOf(r), where).toBe(refOutcome(e));
+      if (r.ok && e.ok) expect(r.value & ~e.unknownMask, where).toBe(e.value & ~e.unknownMask);
+      break;
+    }
     case 'store': {
       const a = addrOf(w, { ...op.t, unaligned: 0 }) + BigInt(op.o & ~(op.size - 1));
       const v = BigInt.asUintN(op.size * 8, op.value);
       const r = m.store(pid, a, op.size, v);
+      if (r.ok) {
+        w.recent.push(a);
+        if (w.recent.length > 8) w.recent.shift();
+      }
       expect(outcomeOf(r), where).toBe(refOutcome(ref.store(a, op.size, v)));
       break;
     }
