@@ -357,6 +357,36 @@ describe.skipIf(!hostOk)('mremap on the host and the model', () => {
     expect(compare(ops, [WHOLE])).toEqual([]);
   });
 
+  it('DONTUNMAP of shared and file mappings (allowed since 5.13), old_len 0 duplicates a shared mapping, shmem grown past its size', () => {
+    const ops: Op[] = [
+      reserve(),
+      fixed(2, 0, 2 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS),
+      op(3, 0, 'fill', at(0), 2 * PAGE, 0x44),
+      op(4, 0, 'mremap', at(0), 2 * PAGE, 2 * PAGE, MREMAP_DONTUNMAP | MREMAP_MAYMOVE, at(32 * PAGE)),
+      op(5, 0, 'load8', at(0)),
+      op(6, 0, 'load8', at(32 * PAGE)),
+      op(7, 0, 'mremap', at(32 * PAGE), 0, 2 * PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, at(40 * PAGE)),
+      op(8, 0, 'store8', at(40 * PAGE), 0x45),
+      op(9, 0, 'load8', at(32 * PAGE)),
+      op(10, 0, 'mremap', at(40 * PAGE), 2 * PAGE, 4 * PAGE, 0),
+      op(11, 0, 'load8', at(43 * PAGE)),
+      op(12, 0, 'openat', b('f'), O_RDWR | O_CREAT, 0o644),
+      op(13, 0, 'write', 3, b('private file')),
+      fixed(14, 8 * PAGE, PAGE, RW, MAP_PRIVATE, 3),
+      op(15, 0, 'store8', at(8 * PAGE), 0x50),
+      op(16, 0, 'mremap', at(8 * PAGE), PAGE, PAGE, MREMAP_DONTUNMAP | MREMAP_MAYMOVE, at(48 * PAGE)),
+      op(17, 0, 'load8', at(8 * PAGE)),
+      op(18, 0, 'load8', at(48 * PAGE)),
+      fixed(19, 12 * PAGE, 2 * PAGE, RW, ANON | MAP_LOCKED),
+      op(20, 0, 'mremap', at(12 * PAGE), 2 * PAGE, 2 * PAGE, MREMAP_DONTUNMAP | MREMAP_MAYMOVE, at(56 * PAGE)),
+      op(21, 0, 'smaps'),
+      // Not compared: VmLck. The host adds the new range to mm->locked_vm and, DONTUNMAP
+      // "not touching locked_vm", never takes the old one off (16 kB here), while the
+      // model derives VmLck from the VM_LOCKED VMAs (8 kB).
+    ];
+    expect(compare(ops, [WHOLE])).toEqual([]);
+  });
+
   it('file and shared mappings move with their offsets; a locked mapping grown is populated', () => {
     const ops: Op[] = [
       reserve(),
@@ -620,5 +650,23 @@ describe.skipIf(!hostOk)('the mlock family on the host and the model', () => {
       op(9, 0, 'smaps'),
     ];
     expect(compare(ops, [{ step: 1, len: 12 * PAGE }])).toEqual([]);
+  });
+});
+
+describe.skipIf(!hostOk)('MAP_LOCKED and MAP_POPULATE on the host and the model', () => {
+  it('populate a file mapping through __mm_populate()', () => {
+    const MAP_POPULATE = 0x8000;
+    const ops: Op[] = [
+      reserve(),
+      op(2, 0, 'openat', b('f'), O_RDWR | O_CREAT, 0o644),
+      op(3, 0, 'ftruncate', 3, 8 * PAGE),
+      fixed(4, 0, 4 * PAGE, PROT_READ, MAP_SHARED | MAP_LOCKED, 3),
+      op(5, 0, 'openat', b('g'), O_RDWR | O_CREAT, 0o644),
+      op(6, 0, 'ftruncate', 4, 8 * PAGE),
+      fixed(7, 8 * PAGE, 4 * PAGE, RW, MAP_PRIVATE | MAP_POPULATE, 4),
+      fixed(8, 16 * PAGE, 4 * PAGE, RW, ANON | MAP_POPULATE),
+      op(9, 0, 'smaps'),
+    ];
+    expect(compare(ops, [{ step: 1, len: 32 * PAGE }])).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import {
   MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_WRITE, type ErrnoName,
 } from '../uapi.js';
 import { doUserAddrFault } from '../arch/mmu.js';
+import { mmPopulate } from './mlock.js';
 import { PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
 import { pteLookup } from './pgtable.js';
@@ -391,9 +392,13 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
     }
   }
   if (flags & MAP_NORESERVE && k.settings.overcommitMemory !== 2) vmFlags |= VM_NORESERVE;
+  // ext4_file_mmap(): VM_SYNC (from MAP_SYNC, set before MAP_SHARED's masking) needs
+  // a DAX device; the model's disk is not one, so MAP_SYNC on a disk file fails.
+  if (file !== null && file.inode.kind === 'disk' && vmFlags & VM_SYNC) return 'EOPNOTSUPP';
   const r = mmapRegion(k, mm, file, at, lenN, vmFlags, Number(pgoff));
   if (isErr(r)) return r;
-  if ((vmFlags & VM_LOCKED) !== 0 || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) populateRange(k, task, at, at + lenN);
+  // vm_mmap_pgoff() -> mm_populate(): GUP faults, errors ignored.
+  if ((vmFlags & VM_LOCKED) !== 0 || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) mmPopulate(k, task, at, lenN, true);
   return r;
 }
 
