@@ -142,6 +142,10 @@ export function printStep(r: StepRecord, trace: boolean, out: (s: string) => voi
     case 'skipped':
       out(`${prefix}${r.text}`);
       break;
+    case 'not-modelled':
+      // The model has no result: echo the file's, as the log had it.
+      out(formatCallLine(prefix, call, r.result || (r.expected ?? '')));
+      break;
     default:
       out(formatCallLine(prefix, call, r.result));
   }

@@ -515,7 +515,6 @@ class Interpreter {
       rec.kind = 'not-modelled';
       this.notModelled.set(name, (this.notModelled.get(name) ?? 0) + 1);
       rec.notes.push(`${name} is not modelled${s.result ? ': its result is not checked' : ''}`);
-      if (s.result) rec.result = printResult(s.result);
       return;
     }
     rec.kind = 'call';
