@@ -20,6 +20,18 @@
  * pid). An access that faults with no such expectation (and no
  * `+++ killed by ... +++` next) fails, and the process is killed as the real
  * one would be; its later lines are skipped with a note.
+ *
+ * Expectations: numbers compare as 64-bit values (`= p + 4096`, `= 0x7f..`,
+ * `= 3</path>`); `-1 ENOMEM` compares the errno; `read(fd, "data", n)` and
+ * `pread64` compare the data read (a truncated `"..."...` only its prefix);
+ * `mincore(addr, len, [1, 0, ...])` the vector; fstat/newfstatat st_size and
+ * st_mode; getrusage ru_minflt and ru_majflt; si_code, si_addr and si_signo
+ * of a signal. Checkpoints (maps, smaps, smaps_rollup, meminfo, vmstat,
+ * status, statm) compare with a heredoc line by line, ignoring trailing
+ * whitespace (editors strip it from anonymous maps lines); a heredoc line
+ * `...` matches any number of lines. `smaps(addr)` is the block of the VMA
+ * containing addr and `smaps(addr, "Rss") = 8` one field in kB. A call the
+ * model does not have is counted in RunSummary.notModelled and never fails.
  */
 import type { ArchName } from '../kernel/arch/profile.js';
 import type { Fault } from '../kernel/arch/mmu.js';
@@ -144,7 +156,11 @@ export function runScenario(source: string, options: InterpretOptions = {}): Run
   return { file, diagnostics, records, summary, malformed: false };
 }
 
-/** Runs statements (already joined by joinSplitCalls) on a fresh Machine. */
+/**
+ * Runs statements (already joined by joinSplitCalls) on a fresh Machine, in
+ * the order given. runScenario() also applies processCreationFirst(); a
+ * caller running raw strace logs may want to as well.
+ */
 export function interpret(statements: readonly Statement[], options: InterpretOptions = {}): { records: StepRecord[]; summary: RunSummary; machine: Machine } {
   const it = new Interpreter(statements, options);
   it.run();
