@@ -27,12 +27,15 @@
  * `mmap`/`mremap`; the latest such step wins) is written `$N+0x1000`, the
  * way the runner's references are. A region's end is written against the
  * region that contains the byte before it. `mmap`/`mremap` results are
- * always written relative to F, so placement is compared too.
+ * written relative to F (or to an earlier region they fall in), so placement
+ * is compared too.
  *
  * maps and smaps are cut down to the VMAs that intersect a created region;
  * their addresses are rewritten as above, the inode number is replaced by
  * `INO` (0 stays 0), and file names lose the host's sandbox directory (or
- * the model's working directory).
+ * the model's working directory). Addresses below 4 GiB that lie in no
+ * created region are not randomised on either side (MAP_32BIT, fixed low
+ * addresses) and are written absolute (`0x1000`).
  */
 import { readFileSync } from "node:fs";
 import { Machine, type MachineOptions } from "../kernel/machine.js";
@@ -46,6 +49,11 @@ import { type Arg, type Observation, type Op, op } from "./runner-protocol.js";
 export const MMAP_AREA_FLOOR = 0x600000000000n;
 const PMD = 2n * 1024n * 1024n;
 const FENCE_PHASE = 1024n * 1024n;
+/**
+ * Addresses below this are not randomised on either side (MAP_32BIT's
+ * window, fixed low addresses): written absolute, not relative to the fence.
+ */
+export const LOW_ABSOLUTE = 1n << 32n;
 /** The model's working directory for a comparison (the runner's sandbox is a mkdtemp directory). */
 export const MODEL_SANDBOX = "/tmp/mmsim-model";
 /** Step numbers of the prelude (fillers and fence); scenario steps must stay below. */
@@ -275,6 +283,13 @@ export class ModelRunner {
       case "munmap": return this.sys(obs, m.munmap(tid, I(0), I(1)));
       case "mprotect": return this.sys(obs, m.mprotect(tid, I(0), I(1), I(2)));
       case "msync": return this.sys(obs, m.msync(tid, I(0), I(1), I(2)));
+      case "mremap": return this.sys(obs, m.mremap(tid, I(0), I(1), I(2), I(3), a.length > 4 ? I(4) : 0n));
+      case "madvise": return this.sys(obs, m.madvise(tid, I(0), I(1), I(2)));
+      case "mlock": return this.sys(obs, m.mlock(tid, I(0), I(1)));
+      case "mlock2": return this.sys(obs, m.mlock2(tid, I(0), I(1), I(2)));
+      case "munlock": return this.sys(obs, m.munlock(tid, I(0), I(1)));
+      case "mlockall": return this.sys(obs, m.mlockall(tid, I(0)));
+      case "munlockall": return this.sys(obs, m.munlockall(tid));
       case "brk": {
         const r = m.brk(tid, I(0));
         obs.ret = r.ok ? r.value : -1n;
@@ -438,12 +453,13 @@ export class Normaliser {
     return d === 0n ? `${base}+0x0` : d > 0n ? `${base}+0x${d.toString(16)}` : `${base}-0x${(-d).toString(16)}`;
   }
 
-  /** An address: `$N+K` inside a created region, else `F±K`. */
+  /** An address: `$N+K` inside a created region, else absolute below 4 GiB, else `F±K`. */
   addr(a: bigint): string {
     for (let i = this.regions.length - 1; i >= 0; i--) {
       const r = this.regions[i]!;
       if (a >= r.start && a < r.end) return this.rel(`$${r.step}`, a - r.start);
     }
+    if (a < LOW_ABSOLUTE) return `0x${a.toString(16)}`;
     return this.rel("F", a - this.fence);
   }
 
@@ -453,6 +469,7 @@ export class Normaliser {
       const r = this.regions[i]!;
       if (a > r.start && a <= r.end) return this.rel(`$${r.step}`, a - r.start);
     }
+    if (a <= LOW_ABSOLUTE) return `0x${a.toString(16)}`;
     return this.rel("F", a - this.fence);
   }
 

@@ -217,19 +217,8 @@ const KNOWN_BUGS: Record<string, string> = {
   // MAP_HUGETLB before any other check.
   'mmap 0 0 3 0x40022 -1 0 EINVAL': 'anonymous MAP_HUGETLB returns ENOMEM before the len == 0 check',
   'mmap 0 4096 3 0x44022 -1 0 ok': 'MAP_HUGETLB|MAP_NORESERVE succeeds on Linux with no huge pages',
-  // calc_vm_flag_bits() sets VM_SYNC from MAP_SYNC before do_mmap()'s MAP_SHARED case
-  // masks the flags with LEGACY_MAP_MASK, and ext4_file_mmap() rejects VM_SYNC on a
-  // non-DAX file (daxdev_mapping_supported() -> EOPNOTSUPP), for MAP_SHARED and
-  // MAP_PRIVATE alike. (On tmpfs, /dev/shm, the same calls succeed.)
-  'mmap 0 4096 3 0x80001 3 0 EOPNOTSUPP': 'MAP_SYNC on a disk (ext4, non-DAX) file mapping is not rejected',
-  'mmap 0 4096 3 0x80002 3 0 EOPNOTSUPP': 'MAP_SYNC on a disk (ext4, non-DAX) file mapping is not rejected',
-  'mmap 0 4096 1 0x80002 3 0 EOPNOTSUPP': 'MAP_SYNC on a disk (ext4, non-DAX) file mapping is not rejected',
-  // do_mprotect_pkey(): with PROT_GROWSUP, end = vma->vm_end and EINVAL unless the VMA
-  // has VM_GROWSUP, which is VM_NONE on x86_64: PROT_GROWSUP always fails there.
-  'mprotect 0x10000000 4096 0x2000001 EINVAL': 'PROT_GROWSUP is ignored instead of EINVAL',
-  // SYSCALL_DEFINE3(msync, unsigned long, start, size_t, len, int, flags): flags is an
-  // int, so bits 32-63 of the register never reach the checks.
-  'msync 0x10000000 4096 0x100000001 ok 0x0': 'msync rejects flag bits above bit 31 (Linux truncates flags to int)',
+  // Fixed since, and now asserted as plain rows: MAP_SYNC on an ext4 file
+  // (EOPNOTSUPP), PROT_GROWSUP (EINVAL), msync flag bits above 31 (ignored).
 };
 
 describe('argument checks in the kernel\'s order (checked on Linux 6.18)', () => {

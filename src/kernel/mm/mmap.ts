@@ -392,6 +392,9 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
     }
   }
   if (flags & MAP_NORESERVE && k.settings.overcommitMemory !== 2) vmFlags |= VM_NORESERVE;
+  // ext4_file_mmap(): VM_SYNC (from MAP_SYNC, set before MAP_SHARED's masking) needs
+  // a DAX device; the model's disk is not one, so MAP_SYNC on a disk file fails.
+  if (file !== null && file.inode.kind === 'disk' && vmFlags & VM_SYNC) return 'EOPNOTSUPP';
   const r = mmapRegion(k, mm, file, at, lenN, vmFlags, Number(pgoff));
   if (isErr(r)) return r;
   // vm_mmap_pgoff() -> mm_populate(): GUP faults, errors ignored.

@@ -114,8 +114,11 @@ export function sysMprotect(k: Kernel, task: Task, startArg: bigint, lenArg: big
   if (grows & PROT_GROWSDOWN) {
     nstart = vma.start;
     if ((vma.flags & VM_GROWSDOWN) === 0) return 'EINVAL';
-  } else if (vma.start > nstart) {
-    return 'ENOMEM';
+  } else {
+    if (vma.start > nstart) return 'ENOMEM';
+    // do_mprotect_pkey(): PROT_GROWSUP wants VM_GROWSUP, which is VM_NONE on
+    // x86_64 and arm64, so it always fails (checked on Linux 6.18).
+    if (grows & PROT_GROWSUP) return 'EINVAL';
   }
   let tmp = vma.start;
   let error: KRet = 0;

@@ -15,9 +15,9 @@ export function sysMsync(k: Kernel, task: Task, startArg: bigint, lenArg: bigint
   const mm = task.mm;
   const ps = BigInt(mm.pageSize);
   const start = u64(startArg);
-  const flags64 = u64(flagsArg);
-  const flags = Number(flags64 & 0xffffffffn);
-  if (flags64 >> 32n !== 0n || (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0) return 'EINVAL';
+  // SYSCALL_DEFINE3(msync, ..., int, flags): bits 32-63 of the register never arrive.
+  const flags = Number(u64(flagsArg) & 0xffffffffn);
+  if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0) return 'EINVAL';
   if (start & (ps - 1n)) return 'EINVAL';
   if (flags & MS_ASYNC && flags & MS_SYNC) return 'EINVAL';
   const len = (u64(lenArg) + ps - 1n) & ~(ps - 1n) & ((1n << 64n) - 1n);
