@@ -137,7 +137,9 @@ function madviseFree(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: numb
       t.flags![i] = fl & ~(PTE_ACCESSED | PTE_DIRTY);
       flush = true;
     }
-    // folio_mark_lazyfree()
+    // folio_mark_lazyfree(). Deviation: Linux queues the page on a per-CPU batch of 31
+    // and clears PG_swapbacked when the batch drains (the next lru_add_drain()), so
+    // smaps shows LazyFree late for a few pages; here it takes effect at once.
     const f = p.flags[pfn]!;
     if (f & PG_swapbacked && !(f & PG_unevictable)) p.flags[pfn] = f & ~(PG_swapbacked | PG_active | PG_referenced);
   });

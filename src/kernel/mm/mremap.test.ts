@@ -155,6 +155,19 @@ describe('mremap moves', () => {
   });
 });
 
+
+describe('mremap of the special mappings', () => {
+  it('[vdso] moves whole, keeping its name, and cannot be split by a move', () => {
+    const { m, pid, at } = reserved();
+    const line = (m.maps(pid) ?? '').split('\n').find((l) => l.endsWith('[vdso]'))!;
+    const [s, e] = line.split(' ')[0]!.split('-').map((x) => BigInt('0x' + x)) as [bigint, bigint];
+    expect(errno(m.mremap(pid, s, P, P, MREMAP_FIXED | MREMAP_MAYMOVE, at(0)))).toBe('EINVAL');
+    expect(errno(m.mremap(pid, s, e - s, e - s + P, MREMAP_MAYMOVE))).toBe('EFAULT');
+    expect(ok(m.mremap(pid, s, e - s, e - s, MREMAP_FIXED | MREMAP_MAYMOVE, at(0)))).toBe(at(0));
+    expect((m.maps(pid) ?? '').split('\n').find((l) => l.endsWith('[vdso]'))!.startsWith(at(0).toString(16))).toBe(true);
+  });
+});
+
 function pfnAt(m: ReturnType<typeof setup>['m'], pid: number, addr: bigint): number {
   const mm = m.process(pid)!.mm;
   const vpn = Number(addr / P);

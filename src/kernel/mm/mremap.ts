@@ -155,6 +155,7 @@ export function copyVma(mm: MmStruct, vma: Vma, addr: number, len: number, pgoff
   if (merged !== null) return merged;
   const fresh = new Vma(addr, addr + len, vma.flags, pgoff, vma.file, vma.anonVma);
   fresh.anonName = vma.anonName;
+  fresh.specialName = vma.specialName;
   if (fresh.file !== null) fileGet(fresh.file);
   if (fresh.anonVma !== null) fresh.anonVma.refs++;
   vmaLink(mm, fresh);
@@ -256,8 +257,10 @@ function dontunmapComplete(mm: MmStruct, vrm: Vrm, newVma: Vma): void {
 function moveVma(k: Kernel, mm: MmStruct, vrm: Vrm): KRet {
   // prep_move_vma() -> check_map_count_against_split()
   if (mm.mapCount + 2 > k.settings.maxMapCount) return 'ENOMEM';
-  if (!vrmCalcCharge(k, mm, vrm)) return 'ENOMEM';
   const src = vrm.vma!;
+  // vm_ops->may_split(): the kernel's special mappings (special_mapping_split()) move whole or not at all.
+  if (src.specialName !== null && (src.start !== vrm.addr || src.end !== vrm.addr + vrm.oldLen)) return 'EINVAL';
+  if (!vrmCalcCharge(k, mm, vrm)) return 'ENOMEM';
   const pgoff = src.pgoff + (vrm.addr - src.start) / mm.pageSize;
   const hiwater = mm.hiwaterVm;
   const newVma = copyVma(mm, src, vrm.newAddr, vrm.newLen, pgoff);
