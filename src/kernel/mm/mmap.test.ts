@@ -231,3 +231,65 @@ describe('argument checks in the kernel\'s order (checked on Linux 6.18)', () =>
     });
   }
 });
+
+/**
+ * brk(2): growth, shrinking and refusals, relative to the initial break b0.
+ * The expected values were printed on Linux 6.18 by a C program issuing the
+ * same raw brk calls (and reading /proc/self/maps without malloc).
+ */
+describe('brk growth and shrinking (checked on Linux 6.18)', () => {
+  const h = (x: bigint): string => x.toString(16);
+  /** The maps lines at or above b0 (relative addresses), up to the first unrelated mapping. */
+  function near(m: Machine, pid: number, b0: bigint): string[] {
+    return (m.maps(pid) ?? '').split('\n').flatMap((l) => {
+      const mm = /^([0-9a-f]+)-([0-9a-f]+) (.*)$/.exec(l);
+      if (mm === null) return [];
+      const s = BigInt('0x' + mm[1]);
+      const e = BigInt('0x' + mm[2]);
+      return s >= b0 && s < b0 + 0x100000n ? [`+${h(s - b0)}-+${h(e - b0)} ${mm[3]!.replace(/ {2,}/, ' .. ')}`] : [];
+    });
+  }
+
+  it('grows to an unaligned break, shrinks, and gives the heap back', () => {
+    const { m, pid } = setup();
+    const b0 = ok(m.brk(pid, 0n));
+    expect(ok(m.brk(pid, b0 + 10000n)) - b0).toBe(0x2710n);
+    expect(near(m, pid, b0)).toEqual(['+0-+3000 rw-p 00000000 00:00 0 .. [heap]']);
+    expect(ok(m.brk(pid, b0 + 100n)) - b0).toBe(0x64n);
+    expect(near(m, pid, b0)).toEqual(['+0-+1000 rw-p 00000000 00:00 0 .. [heap]']);
+    expect(ok(m.brk(pid, b0))).toBe(b0);
+    expect(near(m, pid, b0)).toEqual([]);
+  });
+
+  it('refuses a break below start_brk, and brk(0) reports the current break', () => {
+    const { m, pid } = setup();
+    const b0 = ok(m.brk(pid, 0n));
+    expect(ok(m.brk(pid, b0 - 4096n))).toBe(b0);
+    expect(ok(m.brk(pid, 0n))).toBe(b0);
+  });
+
+  it('grows up to one page below the next mapping, not into its last page gap', () => {
+    const { m, pid } = setup();
+    const b0 = ok(m.brk(pid, 0n));
+    ok(m.mmap(pid, b0 + 0x10000n, 4096n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0n));
+    expect(ok(m.brk(pid, b0 + 0x10001n))).toBe(b0);
+    // check_brk_limits(): newbrk + PAGE_SIZE may not pass the next VMA's start.
+    expect(ok(m.brk(pid, b0 + 0xf001n))).toBe(b0);
+    expect(ok(m.brk(pid, b0 + 0xf000n)) - b0).toBe(0xf000n);
+    expect(near(m, pid, b0)).toEqual(['+0-+f000 rw-p 00000000 00:00 0 .. [heap]', '+10000-+11000 r--p 00000000 00:00 0 ']);
+    expect(ok(m.brk(pid, b0 + 0x8000n)) - b0).toBe(0x8000n);
+    expect(near(m, pid, b0)).toEqual(['+0-+8000 rw-p 00000000 00:00 0 .. [heap]', '+10000-+11000 r--p 00000000 00:00 0 ']);
+  });
+
+  it('the heap is ordinary anonymous memory: zero, then what was stored, and gone after shrinking', () => {
+    const { m, pid } = setup();
+    const b0 = ok(m.brk(pid, 0n));
+    ok(m.brk(pid, b0 + 8192n));
+    expect(m.load(pid, b0 + 4096n, 8)).toEqual({ ok: true, value: 0n });
+    ok(m.store(pid, b0 + 4096n, 8, 77n) as never);
+    ok(m.brk(pid, b0 + 4096n));
+    expect(m.load(pid, b0 + 4096n, 1)).toMatchObject({ ok: false, fault: { signal: 'SIGSEGV', code: 1 } });
+    ok(m.brk(pid, b0 + 8192n));
+    expect(m.load(pid, b0 + 4096n, 8)).toEqual({ ok: true, value: 0n });
+  });
+});
