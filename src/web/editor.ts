@@ -107,7 +107,7 @@ export class Editor {
     replace(this.gutter, lines.map((_, i) => {
       const ms = byLine.get(i + 1);
       const cls = ['gutter-line', ms?.some((m) => m.severity === 'error') ? 'error' : ms ? 'warning' : '', i + 1 === this.current ? 'current' : ''].join(' ');
-      return h('div', { class: cls, 'data-line': i + 1 }, String(i + 1));
+      return h('div', { class: cls, 'data-line': i + 1, title: ms?.map((m) => `${m.line}:${m.column}: ${m.message}`).join('\n') }, String(i + 1));
     }));
     replace(this.backdrop, lines.map((text, i) => {
       const ms = byLine.get(i + 1);

@@ -210,6 +210,8 @@ function openText(text: string, file: string, step = 0): void {
   app.fileName = file;
   exampleSelect.value = '';
   editor.value = text;
+  app.addr = null;
+  app.pid = null;
   app.step = -1;
   load(text, step);
 }

@@ -137,7 +137,10 @@ describe('mmsim explore in chromium', () => {
     await page.click('#tab-maps');
 
     await page.screenshot({ path: join(SHOTS, 'private-write-fault-1280x720.png') });
+    // A full-page picture with the toolbar in its place (it is sticky on screen).
+    const unstick = await page.addStyleTag({ content: '.toolbar, .editor-panel { position: static !important; }' });
     await page.screenshot({ path: join(SHOTS, 'private-write-fault-full.png'), fullPage: true });
+    await unstick.evaluate((el) => el.remove());
     for (const id of ['p-step', 'p-aspace', 'p-walk', 'p-frames', 'p-pagecache', 'p-proc', 'p-charts']) {
       await page.locator('#' + id).screenshot({ path: join(SHOTS, `panel-${id.slice(2)}.png`) });
     }
@@ -176,9 +179,17 @@ describe('mmsim explore in chromium', () => {
     expect(await page.locator('#status').textContent()).toMatch(/1 error/);
     await page.locator('#p-editor').screenshot({ path: join(SHOTS, 'editor-error.png') });
     // Fixing the line runs it.
-    await page.fill('textarea', bad.replace('store(p, "unterminated', 'store(p, "ok")'));
+    const good = bad.replace('store(p, "unterminated', 'store(p, "ok")').replace('load8(p) = 0', 'load8(p) = 111');
+    await page.fill('textarea', good);
     await expect.poll(() => page.locator('.lens.error').count()).toBe(0);
+    expect(await page.locator('.lens').count()).toBe(0);
     await expect.poll(() => page.locator('#status').textContent()).toMatch(/steps/);
+    // An expectation the model does not meet is marked at its line too.
+    await page.fill('textarea', good.replace('load8(p) = 111', 'load8(p) = 7'));
+    const warn = page.locator('.lens.warning');
+    await expect.poll(() => warn.count()).toBe(1);
+    expect(await warn.getAttribute('data-line')).toBe('5');
+    expect(await warn.textContent()).toMatch(/expected 7, the model has 0x6f/);
     await page.close();
   });
 

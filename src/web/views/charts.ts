@@ -51,7 +51,7 @@ export class Charts {
 
   private width(): number {
     const w = this.root.clientWidth;
-    const cols = w > 900 ? 3 : w > 560 ? 2 : 1;
+    const cols = w > 780 ? 3 : w > 520 ? 2 : 1;
     return Math.max(200, Math.floor(w / cols) - 12);
   }
 
