@@ -561,6 +561,30 @@ describe.skipIf(!hostOk)('madvise on the host and the model', () => {
     expect(compare(ops, [{ step: 1, len: 16 * PAGE }])).toEqual([]);
   });
 
+  it('after fork: DONTNEED in the child leaves the parent its data; FREE and PAGEOUT of pages both map', () => {
+    const ops: Op[] = [
+      reserve(),
+      fixed(2, 0, 4 * PAGE),
+      op(3, 0, 'fill', at(0), 4 * PAGE, 0x71),
+      op(4, 0, 'fork', 1),
+      op(5, 1, 'madvise', at(0), 2 * PAGE, MADV_DONTNEED),
+      op(6, 1, 'load8', at(0)),
+      op(7, 0, 'load8', at(0)),
+      op(8, 0, 'madvise', at(2 * PAGE), 2 * PAGE, MADV_FREE),
+      op(9, 0, 'madvise', at(2 * PAGE), 2 * PAGE, MADV_PAGEOUT),
+      op(10, 0, 'load8', at(2 * PAGE)),
+      op(11, 1, 'load8', at(3 * PAGE)),
+      op(12, 1, 'store8', at(3 * PAGE), 0x72),
+      op(13, 0, 'load8', at(3 * PAGE)),
+      op(14, 1, 'mremap', at(2 * PAGE), 2 * PAGE, 2 * PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, at(16 * PAGE)),
+      op(15, 1, 'load8', at(17 * PAGE)),
+      op(16, 0, 'load8', at(2 * PAGE)),
+      op(17, 0, 'smaps'),
+      op(18, 1, 'maps'),
+    ];
+    expect(compare(ops, [{ step: 1, len: 20 * PAGE }])).toEqual([]);
+  });
+
   it('POPULATE_READ/WRITE fault pages in; DONTFORK and WIPEONFORK show in the child', () => {
     const ops: Op[] = [
       reserve(),

@@ -52,14 +52,15 @@ export function mlockVmaPages(k: Kernel, mm: MmStruct, vma: Vma, start: number, 
 /**
  * mlock_vma_folio() as __folio_add_file_rmap() / folio_add_lru_vma() call it
  * for a fault in a VM_LOCKED VMA: lock what the fault mapped (the faulting
- * page and any pages fault-around mapped in the same page table).
+ * page and any pages fault-around mapped in its window).
  */
 export function mlockFaultedPages(k: Kernel, mm: MmStruct, vma: Vma, vpn: number): void {
   const ps = mm.pageSize;
-  const span = mm.indexMask + 1;
-  const base = vpn - (vpn & mm.indexMask);
+  // The fault-around window (do_fault_around()): aligned, within the page table.
+  const window = Math.max(1, Math.min(Math.floor(k.settings.faultAroundBytes / ps), mm.indexMask + 1));
+  const base = vpn - (vpn % window);
   const from = Math.max(vma.start / ps, base);
-  const to = Math.min(vma.end / ps, base + span);
+  const to = Math.min(vma.end / ps, base + window);
   mlockVmaPages(k, mm, vma, from * ps, to * ps, true);
 }
 
