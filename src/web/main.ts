@@ -10,7 +10,7 @@ import { walkAddress } from '../kernel/snapshot.js';
 import { h, hex, replace } from './dom.js';
 import { Editor, type Mark } from './editor.js';
 import { EXAMPLES } from './examples.js';
-import { allMetrics, machineAt, openSession, type Session } from './session.js';
+import { allMetrics, machineAt, openSession, pidLabels, type Session } from './session.js';
 import { decodeHash, encodeHash } from './share.js';
 import { liveProcesses, stateOf, type StateView } from './state.js';
 import { KIND_LABEL, renderAddressSpace, type Scale } from './views/address-space.js';
@@ -120,6 +120,9 @@ function goTo(n: number, force = false): void {
   const rec = step > 0 ? s.records[step - 1] : undefined;
   // Follow the step: its process, and the address it faulted on.
   const live = liveProcesses(app.machine);
+  if (rec?.pid !== undefined) {
+    for (const [model, label] of pidLabels(s)) if (label === rec.pid && live.includes(model)) app.pid = model;
+  }
   const fault = rec?.events?.find((e) => e.type === 'fault');
   if (fault !== undefined && fault.type === 'fault') {
     const tgid = app.machine.task(fault.pid)?.process.tgid;
@@ -151,9 +154,12 @@ function render(): void {
   $<HTMLButtonElement>('first').disabled = $<HTMLButtonElement>('back').disabled = app.step === 0;
   $<HTMLButtonElement>('fwd').disabled = $<HTMLButtonElement>('last').disabled = app.step === s.records.length;
 
+  const labels = pidLabels(s);
   replace(pidSelect, st.procs.map((p) => {
     const parent = m.process(p.pid)?.parent;
-    return h('option', { value: p.pid, selected: p.pid === app.pid }, `${p.pid}${parent ? ` (child of ${parent.tgid})` : ''}`);
+    const label = labels.get(p.pid);
+    const notes = [label !== undefined && label !== p.pid ? `${label} in the file` : '', parent ? `child of ${parent.tgid}` : ''].filter((x) => x !== '');
+    return h('option', { value: p.pid, selected: p.pid === app.pid }, `${p.pid}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`);
   }));
   for (const el of document.querySelectorAll('.pid-label')) el.textContent = String(app.pid ?? '—');
 
@@ -220,6 +226,8 @@ function openText(text: string, file: string, step = 0): void {
 
 exampleSelect.addEventListener('change', () => {
   if (exampleSelect.value !== '') openExample(exampleSelect.value);
+  // Leave the arrow keys to the steps, not to the list.
+  exampleSelect.blur();
 });
 $('first').addEventListener('click', () => goTo(0));
 $('back').addEventListener('click', () => goTo(app.step - 1));
@@ -229,6 +237,7 @@ slider.addEventListener('input', () => goTo(Number(slider.value)));
 pidSelect.addEventListener('change', () => {
   app.pid = Number(pidSelect.value);
   render();
+  pidSelect.blur();
 });
 $('scale-linear').addEventListener('change', () => {
   app.scale = 'linear';
