@@ -123,7 +123,12 @@ export function filemapReadOne(k: Kernel, as: AddressSpace, index: number): numb
   return pfn;
 }
 
-export type FaultPage = { pfn: number; major: boolean } | 'SIGBUS' | 'OOM';
+/**
+ * A page for a fault. `retry`: filemap_fault() dropped the mmap lock for
+ * synchronous readahead and returned VM_FAULT_RETRY once the page was
+ * uptodate; the caller's fault is done again (with FAULT_FLAG_TRIED).
+ */
+export type FaultPage = { pfn: number; major: boolean; retry: boolean } | 'SIGBUS' | 'OOM';
 
 /**
  * filemap_fault() / shmem_fault(): find or read the page-cache page for a
@@ -137,6 +142,7 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
   if (pgoff >= pagesOf(file.inode.size, ps)) return 'SIGBUS';
   let pfn = as.pages.get(pgoff);
   let major = false;
+  let retry = false;
   if (pfn !== undefined) {
     if (k.tracing) k.emit({ type: 'pagecache_hit', ino: file.inode.ino, index: pgoff, pfn });
     if (!as.isShmem) doAsyncMmapReadahead(k, vma, file, pgoff, pfn);
@@ -150,7 +156,7 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
     if (k.tracing) k.emit({ type: 'pagecache_miss', ino: file.inode.ino, index: pgoff });
     k.vmstat.pgmajfault++;
     major = true;
-    doSyncMmapReadahead(k, vma, file, pgoff);
+    retry = doSyncMmapReadahead(k, vma, file, pgoff);
     pfn = as.pages.get(pgoff);
     if (pfn === undefined) {
       const n = filemapReadOne(k, as, pgoff);
@@ -159,7 +165,7 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
     }
   }
   k.phys.get(pfn);
-  return { pfn, major };
+  return { pfn, major, retry };
 }
 
 /** folio_mark_accessed(): referenced on first use, active on the second (mm/swap.c). */

@@ -187,6 +187,17 @@ function doReadFault(vmf: Vmf): number {
   const page = filemapFault(k, vma, vmf.pgoff);
   if (page === 'SIGBUS') return VM_FAULT_SIGBUS;
   if (page === 'OOM') return VM_FAULT_OOM;
+  if (page.retry && k.settings.faultAroundBytes / mm.pageSize > 1) {
+    // VM_FAULT_RETRY: the fault runs again, and do_fault_around() now finds the
+    // pages just read (uptodate at once here; on Linux, those whose I/O has
+    // completed). mm_account_fault() still counts one major fault (checked on
+    // Linux 6.18: no fault on the next page after a major one).
+    if (doFaultAround(vmf)) {
+      k.phys.put(page.pfn);
+      trace(vmf, 'do_read_fault', 'major: read from disk; mapped by fault-around on retry');
+      return VM_FAULT_MAJOR | VM_FAULT_NOPAGE;
+    }
+  }
   trace(vmf, 'do_read_fault', page.major ? 'major: read from disk' : 'page cache hit');
   folioAddRmap(k, mm, page.pfn);
   setPte(k, mm, vmf.table, vmf.vpn, page.pfn, vmaPageProt(vma));

@@ -106,21 +106,27 @@ export function pageCacheAsyncRa(k: Kernel, file: File, index: number, pfn: numb
   raSubmit(k, file, true);
 }
 
-/** do_sync_mmap_readahead(): a fault missed the cache. */
-export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number): void {
+/**
+ * do_sync_mmap_readahead(): a fault missed the cache. Returns whether it
+ * read ahead, for which the kernel drops the mmap lock
+ * (maybe_unlock_mmap_for_io()), so that filemap_fault() ends in
+ * VM_FAULT_RETRY and the fault is done again.
+ */
+export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number): boolean {
   const ra = file.ra;
-  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return;
+  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return false;
   if ((vma.flags & VM_SEQ_READ) !== 0) {
     pageCacheSyncRa(k, file, pgoff, ra.raPages);
-    return;
+    return true;
   }
   if (ra.mmapMiss < MMAP_LOTSAMISS * 10) ra.mmapMiss++;
-  if (ra.mmapMiss > MMAP_LOTSAMISS) return;
+  if (ra.mmapMiss > MMAP_LOTSAMISS) return false;
   // mmap read-around: a window of ra_pages centred on the fault.
   ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
   ra.size = ra.raPages;
   ra.asyncSize = Math.floor(ra.raPages / 4);
   raSubmit(k, file, false);
+  return true;
 }
 
 /** do_async_mmap_readahead(): a fault hit the cache; continue a readahead stream if marked. */
