@@ -157,7 +157,8 @@ describe('interpreter', () => {
       '4242  load8(p) = 9',
       '300  load8(p) = 0',
     ]);
-    expect(r.records[2]).toMatchObject({ kind: 'process', result: '4242' });
+    expect(r.records[2]).toMatchObject({ kind: 'process', result: '4242', tid: 1000 });
+    expect(r.records[3]).toMatchObject({ pid: 4242, tid: 1001 });
     expect(problems(r.records)).toEqual(['7:1: pid 300 was not created by a fork() or clone() earlier in this file']);
   });
 

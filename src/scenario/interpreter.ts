@@ -96,6 +96,8 @@ export interface StepRecord {
   column: number;
   /** The scenario's pid label of the line (absent when the file has none). */
   pid?: number;
+  /** The model's task id (Machine tid) that ran the step; absent when it did not run. */
+  tid?: number;
   kind: StepKind;
   /** The call's name, for call-like steps. */
   name?: string;
@@ -483,6 +485,7 @@ class Interpreter {
       return;
     }
     const tid = th.tid;
+    rec.tid = tid;
     switch (s.kind) {
       case 'signal':
         rec.kind = 'signal';
