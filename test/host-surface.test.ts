@@ -387,6 +387,32 @@ describe.skipIf(!hostOk)('mremap on the host and the model', () => {
     expect(compare(ops, [WHOLE])).toEqual([]);
   });
 
+  it('a private file mapping moves with its COW copies and grows past end of file; a move inside its own VMA', () => {
+    const ops: Op[] = [
+      reserve(),
+      op(2, 0, 'openat', b('f'), O_RDWR | O_CREAT, 0o644),
+      op(3, 0, 'write', 3, b('0123456789')),
+      fixed(4, 0, PAGE, RW, MAP_PRIVATE, 3),
+      op(5, 0, 'store8', at(1), 0x41),
+      op(6, 0, 'mremap', at(0), PAGE, 3 * PAGE, MREMAP_MAYMOVE),
+      op(7, 0, 'load8', ref(6, 1)),
+      op(8, 0, 'load8', ref(6, 2)),
+      op(9, 0, 'load8', ref(6, PAGE)),
+      op(10, 0, 'maps'),
+      fixed(11, 16 * PAGE, 8 * PAGE),
+      op(12, 0, 'fill', at(16 * PAGE), 8 * PAGE, 0x10),
+      op(13, 0, 'store8', at(17 * PAGE), 0x11),
+      op(14, 0, 'mremap', at(16 * PAGE), 2 * PAGE, 2 * PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, at(20 * PAGE)),
+      op(15, 0, 'load8', at(21 * PAGE)),
+      op(16, 0, 'load8', at(16 * PAGE)),
+      op(17, 0, 'load8', at(22 * PAGE)),
+      op(18, 0, 'mremap', at(20 * PAGE), 2 * PAGE, PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, at(40 * PAGE)),
+      op(19, 0, 'load8', at(21 * PAGE)),
+      op(20, 0, 'smaps'),
+    ];
+    expect(compare(ops, [WHOLE, { step: 6, len: 3 * PAGE }])).toEqual([]);
+  });
+
   it('file and shared mappings move with their offsets; a locked mapping grown is populated', () => {
     const ops: Op[] = [
       reserve(),
@@ -664,6 +690,32 @@ describe.skipIf(!hostOk)('the mlock family on the host and the model', () => {
       op(23, 0, 'smaps'),
     ];
     expect(compare(ops, [{ step: 1, len: 32 * PAGE }])).toEqual([]);
+  });
+
+  it('mlock of a private file mapping writes (COW) every page; a locked mapping moved and grown is populated; MCL_CURRENT|MCL_ONFAULT', () => {
+    const ops: Op[] = [
+      reserve(),
+      op(2, 0, 'openat', b('f'), O_RDWR | O_CREAT, 0o644),
+      op(3, 0, 'write', 3, b('abc')),
+      op(4, 0, 'ftruncate', 3, 4 * PAGE),
+      op(5, 0, 'fsync', 3),
+      op(6, 0, 'posix_fadvise', 3, 0, 0, POSIX_FADV_DONTNEED),
+      fixed(7, 0, 4 * PAGE, RW, MAP_PRIVATE, 3),
+      op(8, 0, 'mlock', at(0), 4 * PAGE),
+      op(9, 0, 'load8', at(1)),
+      op(10, 0, 'smaps'),
+      fixed(11, 8 * PAGE, 2 * PAGE),
+      fixed(12, 10 * PAGE, PAGE, PROT_READ),
+      op(13, 0, 'mlock', at(8 * PAGE), 2 * PAGE),
+      op(14, 0, 'mremap', at(8 * PAGE), 2 * PAGE, 4 * PAGE, MREMAP_MAYMOVE),
+      op(15, 0, 'smaps'),
+      op(16, 0, 'mlockall', 5),
+      fixed(17, 20 * PAGE, 2 * PAGE),
+      op(18, 0, 'smaps'),
+      op(19, 0, 'munlockall'),
+      op(20, 0, 'smaps'),
+    ];
+    expect(compare(ops, [{ step: 1, len: 24 * PAGE }, { step: 14, len: 4 * PAGE }])).toEqual([]);
   });
 
   it('mlockall(MCL_FUTURE) locks and populates later mappings; munlockall stops it', () => {

@@ -106,6 +106,18 @@ describe('mremap moves', () => {
     expect(lines.map((l) => l.split(/\s+/).slice(1, 3).join(' '))).toEqual(['rw-s 00000000', 'rw-s 00003000', 'rw-s 00001000']);
   });
 
+  it('a fixed move that also shrinks unmaps the tail first; the commit charge follows the VMAs', () => {
+    const { m, pid, at } = reserved();
+    const p = fixed(m, pid, at(0), 4);
+    ok(m.store(pid, p, 1, 1n) as never);
+    ok(m.store(pid, p + 3n * P, 1, 4n) as never);
+    const committed = m.k.committedPages;
+    expect(ok(m.mremap(pid, p, 4n * P, 2n * P, MREMAP_FIXED | MREMAP_MAYMOVE, at(40)))).toBe(at(40));
+    expect(m.k.committedPages).toBe(committed - 2);
+    expect(m.load(pid, at(40), 1)).toEqual({ ok: true, value: 1n });
+    expect(m.load(pid, p + 3n * P, 1)).toMatchObject({ ok: false });
+  });
+
   it('MREMAP_DONTUNMAP leaves the old range mapped and empty, and it reads zeros', () => {
     const { m, pid, at } = reserved();
     const p = fixed(m, pid, at(0), 2);

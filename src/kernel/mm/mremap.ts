@@ -326,6 +326,10 @@ function mremapTo(k: Kernel, mm: MmStruct, vrm: Vrm): KRet {
     const r = shrinkVma(k, mm, vrm, true);
     if (r !== 0) return r;
     vrm.oldLen = vrm.newLen;
+    // Deviation: Linux leaves vrm->delta as it was, so vrm_calc_charge() charges the
+    // pages just unmapped a second time and Committed_AS keeps them for good; the
+    // model charges nothing for the move, keeping committed equal to its VM_ACCOUNT VMAs.
+    vrm.delta = 0;
   }
   if (vrm.flags & MREMAP_DONTUNMAP && !mayExpandVm(k, mm, vrm.vma!.flags, vrm.oldLen / mm.pageSize)) return 'ENOMEM';
   const r = vrmSetNewAddr(k, mm, vrm);
