@@ -209,6 +209,22 @@ describe("host conformance: file mappings and the page cache", () => {
     expect(stepOf(c, 7).host.minflt).toBe(0);
   });
 
+  it("fault-around leaves the page with the readahead mark to a real fault", async () => {
+    // Read-around of 8 MiB (read_ahead_kb) from page 0 marks page 2048 - 512 = 1536.
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      op(2, 0, "ftruncate", ref(1), 4096 * PS),
+      op(3, 0, "fsync", ref(1)),
+      op(4, 0, "posix_fadvise", ref(1), 0, 0, POSIX_FADV_DONTNEED),
+      op(5, 0, "mmap", 0, 4096 * PS, R, MAP_SHARED, ref(1), 0),
+      op(6, 0, "load8", ref(5)),
+      op(7, 0, "load8", ref(5, 1543 * PS)),
+      op(8, 0, "load8", ref(5, 1536 * PS)),
+    ]);
+    expectSame(c, ["ret", "errno", "error", "value", "signal", "minflt", "majflt"]);
+    expect(stepOf(c, 8).host.minflt + stepOf(c, 8).host.majflt).toBe(1);
+  });
+
   it("msync(MS_SYNC) write-protects: the next store costs one more fault", async () => {
     const c = await run([
       op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),

@@ -9,7 +9,7 @@ import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE, pteFlagNames } from '../arch/pte.js';
 import { filemapFault, pagesOf } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
-import { PG_anon, PG_locked, PG_uptodate, ZERO_PFN } from './page-alloc.js';
+import { PG_anon, PG_locked, PG_readahead, PG_uptodate, ZERO_PFN } from './page-alloc.js';
 import { pteAlloc, type PageTable } from './pgtable.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
 import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
@@ -160,7 +160,9 @@ function doFaultAround(vmf: Vmf): boolean {
     const pfn = as.pages.get(index);
     if (pfn === undefined) continue;
     const f = p.flags[pfn]!;
-    if (!(f & PG_uptodate) || f & PG_locked) continue;
+    // next_uptodate_folio(): not uptodate, carrying the readahead mark, or locked: left
+    // for a real fault (which starts the async readahead the mark asks for).
+    if (!(f & PG_uptodate) || f & (PG_readahead | PG_locked)) continue;
     p.get(pfn);
     folioAddRmap(k, mm, pfn);
     setPte(k, mm, t, baseVpn + pte, pfn, (prot | shmemWritable) & ~(pte === pteOff ? 0 : old));
