@@ -197,9 +197,27 @@ function canDoMlock(k: Kernel): boolean {
   return k.settings.memlockRlimit !== 0 || k.settings.privileged;
 }
 
-/** mm->locked_vm in pages, recomputed from the VMAs. */
+/**
+ * Pages mm->locked_vm holds beyond its VM_LOCKED VMAs, for good: MREMAP_DONTUNMAP
+ * of a locked mapping counts the new VMA in and clears VM_LOCKED on the old one
+ * without taking it off (dontunmap_complete(): "Because we won't unmap we don't
+ * need to touch locked_vm"). Seen on Linux 6.18 as VmLck.
+ */
+const lockedVmStale = new WeakMap<MmStruct, number>();
+
+/** The part of locked_vm no VMA accounts for (see lockedVmStale). */
+export function lockedVmStalePages(mm: MmStruct): number {
+  return lockedVmStale.get(mm) ?? 0;
+}
+
+/** Record pages left in locked_vm by a VMA that lost VM_LOCKED without being unlocked. */
+export function addLockedVmStale(mm: MmStruct, pages: number): void {
+  lockedVmStale.set(mm, lockedVmStalePages(mm) + pages);
+}
+
+/** mm->locked_vm in pages: the VM_LOCKED VMAs plus what stayed behind. */
 export function lockedVmPages(mm: MmStruct): number {
-  let n = 0;
+  let n = lockedVmStalePages(mm);
   for (const v of mm.vmas) if (v.flags & VM_LOCKED) n += (v.end - v.start) / mm.pageSize;
   return n;
 }

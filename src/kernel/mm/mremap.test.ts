@@ -130,6 +130,17 @@ describe('mremap moves', () => {
     expect(m.process(pid)!.mm.vmas.lookup(Number(p))!.anonVma).toBeNull();
   });
 
+  it('DONTUNMAP of a locked mapping: the old VMA is unlocked but stays in VmLck, as locked_vm on Linux', () => {
+    const { m, pid, at } = reserved();
+    const p = fixed(m, pid, at(0), 2, RW, ANON | MAP_LOCKED);
+    const q = ok(m.mremap(pid, p, 2n * P, 2n * P, MREMAP_DONTUNMAP | MREMAP_MAYMOVE, at(64)));
+    expect(m.process(pid)!.mm.vmas.lookup(Number(q))!.flags & 0x2000).toBe(0x2000);
+    expect(m.process(pid)!.mm.vmas.lookup(Number(p))!.flags & 0x2000).toBe(0);
+    expect(/VmLck:\s+(\d+)/.exec(m.status(pid)!)![1]).toBe('16');
+    ok(m.munmap(pid, p, 2n * P));
+    expect(/VmLck:\s+(\d+)/.exec(m.status(pid)!)![1]).toBe('16');
+  });
+
   it('pages shared copy-on-write with a child stay shared after the move', () => {
     const { m, pid, at } = reserved();
     const p = fixed(m, pid, at(0), 1);

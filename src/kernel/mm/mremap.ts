@@ -12,6 +12,7 @@
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
 import { MAP_FIXED, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../uapi.js';
+import { addLockedVmStale } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
 import { getUnmappedArea, isErr, type KRet, mayExpandVm, mlockFutureOk, populateRange, u64, vmEnoughMemory } from './mmap.js';
 import { pteAlloc, pteLookup } from './pgtable.js';
@@ -245,6 +246,8 @@ function unmapSourceVma(k: Kernel, mm: MmStruct, vrm: Vrm): void {
 function dontunmapComplete(mm: MmStruct, vrm: Vrm, newVma: Vma): void {
   const vma = mm.vmas.lookup(vrm.addr);
   if (vma === null) return;
+  // locked_vm keeps the whole old VMA although it is no longer locked.
+  if (vma.flags & VM_LOCKED) addLockedVmStale(mm, (vma.end - vma.start) / mm.pageSize);
   vma.flags &= ~VM_LOCKED_MASK;
   if (vma !== newVma && vma.start === vrm.addr && vma.end === vrm.addr + vrm.oldLen && vma.anonVma !== null) {
     // unlink_anon_vmas()

@@ -16,6 +16,7 @@ import {
   vmFlagsMnemonics,
 } from '../mm/vm-flags.js';
 import { dataVmPages, totalVmPages } from '../mm/mmap.js';
+import { lockedVmStalePages } from '../mm/mlock.js';
 
 const PSS_SHIFT = 12;
 
@@ -243,7 +244,7 @@ export function vmSizes(k: Kernel, mm: MmStruct): Record<string, number> {
     if (v.flags & VM_LOCKED) locked += n;
   }
   void k;
-  return { total: totalVmPages(mm), data: dataVmPages(mm), exec, stack, locked };
+  return { total: totalVmPages(mm), data: dataVmPages(mm), exec, stack, locked: locked + lockedVmStalePages(mm) };
 }
 
 /** The Vm* and Rss* lines of /proc/PID/status (task_mem()). */
