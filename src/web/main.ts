@@ -128,6 +128,10 @@ function goTo(n: number, force = false): void {
     const tgid = app.machine.task(fault.pid)?.process.tgid;
     if (tgid !== undefined && live.includes(tgid)) app.pid = tgid;
     app.addr = BigInt(fault.addr);
+  } else {
+    // No fault: look at the VMA the step made or changed (mmap, mprotect, brk).
+    const vmaEvent = rec?.events?.find((e) => e.type === 'vma_new' || e.type === 'vma_change');
+    if (vmaEvent !== undefined && (vmaEvent.type === 'vma_new' || vmaEvent.type === 'vma_change')) app.addr = BigInt(vmaEvent.start);
   }
   if (app.pid === null || !live.includes(app.pid)) app.pid = live[0] ?? null;
   if (app.addr === null) {

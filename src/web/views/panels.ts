@@ -34,7 +34,7 @@ export function renderWalk(walk: PageWalk | null, arch: { pageShift: number; bit
   return h('div', { class: 'walk' },
     h('p', {}, h('strong', {}, hex(walk.addr)), vmaText ? ` in ${vmaText}` : ' (no VMA here)', h('span', { class: 'muted' }, `  page offset ${hex(off)}`)),
     h('table', { class: 'grid' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'level'), h('th', {}, 'index'), h('th', {}, 'address bits'), h('th', {}, 'table'), h('th', {}, 'entry'))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'level'), h('th', {}, 'index'), h('th', {}, 'VA bits'), h('th', {}, 'table'), h('th', {}, 'entry'))),
       h('tbody', {}, rows)),
     walk.pte === null
       ? h('p', { class: 'pte none' }, 'No present PTE: an access here faults.')
