@@ -1,6 +1,6 @@
 /**
  * Property tests: random sequences of mmap, munmap, mprotect, msync,
- * mincore, ftruncate, pwrite, pread, loads and stores, run on a paranoid
+ * mincore, ftruncate, pwrite, pread, loads, stores, fork and exit, run on a paranoid
  * Machine (every invariant re-validated after each step) and on the flat
  * reference model (test/reference-model.ts); after every step the results,
  * the outcome of each access and the per-page protection shown by
@@ -95,15 +95,22 @@ const opArb = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('pwrite' as const), fd: fc.constantFrom(3, 4, 4, 3, 6), pos: fileOffset, data: fileData }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4, 5, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), count: fc.integer({ min: 0, max: 3 * PAGE }) }) },
   { weight: 8, arbitrary: fc.record({ op: fc.constant('load' as const), t: target, size: accessSize, o: inPage }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('loadRecent' as const), back: fc.nat(7), size: accessSize }) },
+  { weight: 8, arbitrary: fc.record({ op: fc.constant('loadRecent' as const), back: fc.nat(7), size: accessSize }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const) }) },
   { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), t: target, size: accessSize, o: inPage, value: fc.oneof(fc.constant(0n), fc.noBias(fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }))) }) },
 );
-type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+/** Each step runs in one of the processes (a fork op makes up to three). */
+const stepArb = fc.tuple(opArb, fc.nat(5)).map(([o, proc]) => ({ ...o, proc }));
+type Op = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
 
 // --- the harness ---
 
 interface World {
   m: Machine;
+  /** The processes: the first one and its forked children, each with its reference. */
+  procs: { pid: number; ref: RefModel }[];
+  /** The process the current step runs in. */
   pid: number;
   ref: RefModel;
   /** Mappings the model placed (non-fixed mmap): start addresses. */
@@ -143,7 +150,7 @@ function makeWorld(): World {
     const perms = mm[3]!;
     const p = (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0);
     for (let a = start; a < end; a += P) {
-      ref.pages.set(Number(a / P), { prot: p, kind: 'anon-private', object: null, index: 0, copy: null, copyUnknown: null, mayProt: PROT_READ | PROT_WRITE | PROT_EXEC });
+      ref.pages.set(Number(a / P), { prot: p, kind: 'anon-private', object: null, index: 0, copy: null, copyUnknown: null, mayProt: PROT_READ | PROT_WRITE | PROT_EXEC, wipeOnFork: false });
     }
   }
   // VM_MAY* from smaps' VmFlags ([vvar] and [vvar_vclock] have only mr).
@@ -156,7 +163,7 @@ function makeWorld(): World {
     const may = (f.includes('mr') ? PROT_READ : 0) | (f.includes('mw') ? PROT_WRITE : 0) | (f.includes('me') ? PROT_EXEC : 0);
     for (let a = BigInt('0x' + mm[1]); a < BigInt('0x' + mm[2]); a += P) ref.pages.get(Number(a / P))!.mayProt = may;
   }
-  return { m, pid, ref, regions: [], recent: [] };
+  return { m, procs: [{ pid, ref }], pid, ref, regions: [], recent: [] };
 }
 
 function addrOf(w: World, t: Target): bigint {
@@ -178,9 +185,9 @@ function refOutcome(r: RefOutcome): string {
 }
 
 /** The protection of each window page as /proc/PID/maps shows it ('' when unmapped). */
-function windowPerms(w: World): string[] {
+function windowPerms(w: World, pid: number): string[] {
   const out: string[] = new Array<string>(WIN_PAGES).fill('');
-  for (const line of w.m.maps(w.pid)!.split('\n')) {
+  for (const line of w.m.maps(pid)!.split('\n')) {
     const mm = /^([0-9a-f]+)-([0-9a-f]+) (....) /.exec(line);
     if (mm === null) continue;
     const s = BigInt('0x' + mm[1]);
@@ -223,10 +230,26 @@ function knownBug(w: World, op: Op): string | null {
 }
 
 function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
+  const cur = w.procs[op.proc % w.procs.length]!;
+  w.pid = cur.pid;
+  w.ref = cur.ref;
   const { m, pid, ref } = w;
   if (avoidKnownBugs && knownBug(w, op) !== null) return;
   const where = `op ${i} ${JSON.stringify(op, (_k, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v instanceof Uint8Array ? `<${v.length} bytes>` : v))}`;
   switch (op.op) {
+    case 'fork': {
+      if (w.procs.length >= 3) break;
+      const r = m.fork(pid);
+      expect(r.ok, where).toBe(true);
+      if (r.ok) w.procs.push({ pid: Number(r.value), ref: ref.fork() });
+      break;
+    }
+    case 'exit':
+      if (cur === w.procs[0]) break;
+      m.exitGroup(pid);
+      ref.exit();
+      w.procs.splice(w.procs.indexOf(cur), 1);
+      break;
     case 'mmapFixed': {
       const addr = addrOf(w, op.t);
       const expected = ref.judgeMmap(addr, op.len, op.prot, op.flags, op.fd, op.off);
@@ -326,13 +349,15 @@ function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
       break;
     }
   }
-  expect(windowPerms(w), `${where}: /proc/PID/maps disagrees with the reference`).toEqual(refWindowPerms(ref));
+  for (const p of w.procs) {
+    expect(windowPerms(w, p.pid), `${where}: /proc/${p.pid}/maps disagrees with the reference`).toEqual(refWindowPerms(p.ref));
+  }
 }
 
 describe('the model against the flat reference model', () => {
   it('agrees on every result, access outcome and page protection over random sequences', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 50, maxLength: 200 }), (ops) => {
+      fc.property(fc.array(stepArb, { minLength: 50, maxLength: 200 }), (ops) => {
         const w = makeWorld();
         ops.forEach((op, i) => step(w, op, i));
       }),
@@ -446,7 +471,7 @@ describe('confirmed model bugs', () => {
 
   it.fails('the reference property without stepping around the mprotect bug', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 50, maxLength: 200 }), (ops) => {
+      fc.property(fc.array(stepArb, { minLength: 50, maxLength: 200 }), (ops) => {
         const w = makeWorld();
         ops.forEach((op, i) => step(w, op, i, false));
       }),

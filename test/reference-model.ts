@@ -60,6 +60,8 @@ export interface RefPage {
    * PROT_WRITE for shared mappings of read-only descriptors; [vvar] has only PROT_READ).
    */
   mayProt: number;
+  /** VM_WIPEONFORK (MAP_DROPPABLE): a forked child sees the page as new, zero. */
+  wipeOnFork: boolean;
 }
 
 export interface RefObject {
@@ -93,9 +95,45 @@ function pageAlign(len: bigint): bigint {
 
 export class RefModel {
   readonly pages = new Map<number, RefPage>();
-  readonly objects = new Map<number, RefObject>();
-  readonly fds = new Map<number, RefFd>();
-  private nextObject = 1000;
+  /** Files and shmem objects, shared by a process and its forked children. */
+  readonly objects: Map<number, RefObject>;
+  /** The descriptor table (fork copies it; the tests never change it after a fork). */
+  readonly fds: Map<number, RefFd>;
+  /** Every process sharing these objects: truncation reaches all their mappings. */
+  private readonly family: RefModel[];
+  private readonly ids: { next: number };
+
+  constructor(parent?: RefModel) {
+    this.objects = parent?.objects ?? new Map();
+    this.fds = parent === undefined ? new Map() : new Map(parent.fds);
+    this.family = parent?.family ?? [];
+    this.ids = parent?.ids ?? { next: 1000 };
+    this.family.push(this);
+  }
+
+  /**
+   * fork(): the child gets the same pages; private pages keep their contents but from now
+   * on each process's stores are its own (copy-on-write), shared pages stay shared, and
+   * MAP_DROPPABLE pages (VM_WIPEONFORK) start over as zero in the child.
+   */
+  fork(): RefModel {
+    const child = new RefModel(this);
+    for (const [vpn, p] of this.pages) {
+      const q: RefPage = { ...p, copy: p.copy?.slice() ?? null, copyUnknown: p.copyUnknown?.slice() ?? null };
+      if (p.wipeOnFork) {
+        q.copy = null;
+        q.copyUnknown = null;
+      }
+      child.pages.set(vpn, q);
+    }
+    return child;
+  }
+
+  /** exit(): the process's mappings go away; the objects stay with the others. */
+  exit(): void {
+    this.pages.clear();
+    this.family.splice(this.family.indexOf(this), 1);
+  }
 
   // --- files ---
 
@@ -169,7 +207,7 @@ export class RefModel {
     o.size = n;
     // unmap_mapping_range(mapping, round_up(newsize), 0, even_cows=1): COW copies go too.
     const hole = Math.ceil(n / PAGE);
-    for (const p of this.pages.values()) {
+    for (const p of this.family.flatMap((r) => [...r.pages.values()])) {
       if (p.kind === 'file-private' && p.object === f.object && p.index >= hole) {
         p.copy = null;
         p.copyUnknown = null;
@@ -241,10 +279,11 @@ export class RefModel {
     let object: number | null = null;
     let index0 = 0;
     let mayProt = PROT_READ | PROT_WRITE | PROT_EXEC;
+    const wipeOnFork = anon && (fl & MAP_TYPE) === MAP_DROPPABLE;
     let kind: PageKind;
     if (anon) {
       if (shared) {
-        object = this.nextObject++;
+        object = this.ids.next++;
         this.objects.set(object, { data: new Uint8Array(0), unknown: new Uint8Array(0), size: npages * PAGE, isFile: false });
         kind = 'anon-shared';
       } else {
@@ -259,7 +298,7 @@ export class RefModel {
     }
     const base = at / PAGE;
     for (let i = 0; i < npages; i++) {
-      this.pages.set(base + i, { prot: p, kind, object, index: index0 + i, copy: null, copyUnknown: null, mayProt });
+      this.pages.set(base + i, { prot: p, kind, object, index: index0 + i, copy: null, copyUnknown: null, mayProt, wipeOnFork });
     }
     // MAP_POPULATE faults every page in, writing for private writable mappings: file pages
     // within the file get their private copies now; the first failing fault stops it.
