@@ -642,5 +642,5 @@ export const SMAPS_ACCOUNTING = ["Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Sha
 /** Keep the VMA header lines and the named fields of normalised smaps lines. */
 export function pickSmaps(lines: readonly string[] | undefined, keys: readonly string[] = SMAPS_ACCOUNTING): string[] {
   if (lines === undefined) return [];
-  return lines.filter((l) => /^(\$|F)/.test(l) || keys.includes(l.slice(0, l.indexOf(":"))));
+  return lines.filter((l) => /^(\$\d+[+-]0x|F[+-]0x|0x)[0-9a-f]*-/.test(l) || keys.includes(l.slice(0, l.indexOf(":"))));
 }
