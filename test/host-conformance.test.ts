@@ -616,3 +616,87 @@ describe("documented deviation: large page-cache folios (docs/deviations.md)", (
     expect(total("model")).toBe(64);
   });
 });
+
+describe("host conformance: probes 2", () => {
+  it("mincore of cached but unmapped file pages, untouched anon and shmem; read() into a private mapping", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 4),
+      op(3, 0, "mmap", 0, 6 * PS, R, MAP_PRIVATE, ref(1), 0),
+      op(4, 0, "mincore", ref(3), 6 * PS),
+      op(5, 0, "mmap", 0, 2 * PS, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+      op(6, 0, "mincore", ref(5), 2 * PS),
+      op(7, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(8, 0, "read_into", ref(1), ref(7, 100), 2 * PS),
+      op(9, 0, "lseek", ref(1), 0, 0),
+      op(10, 0, "read_into", ref(1), ref(7, 100), 2 * PS),
+      op(11, 0, "load", ref(7, 100), 4),
+      op(12, 0, "write_from", ref(1), ref(7, 3 * PS), 16),
+      op(13, 0, "pread", ref(1), 2, 2 * PS),
+      op(14, 0, "mincore", ref(7), 4 * PS),
+      op(15, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+  });
+
+  it("MAP_GROWSDOWN grows on a fault below it; MAP_STACK, MAP_NORESERVE and PROT_EXEC in VmFlags", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 2 * PS, RW, ANON | 0x100, -1, 0),
+      op(2, 0, "store8", ref(1, PS), 1),
+      op(3, 0, "load8", ref(1, -PS)),
+      op(4, 0, "store8", ref(1, -3 * PS), 1),
+      op(5, 0, "mmap", 0, 2 * PS, RW, ANON | 0x20000, -1, 0),
+      op(6, 0, "mmap", 0, 2 * PS, RW, ANON | 0x4000, -1, 0),
+      op(7, 0, "mmap", 0, 2 * PS, R | 4, ANON, -1, 0),
+      op(8, 0, "mprotect", ref(7), PS, RW | 4),
+      op(9, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+  });
+
+  it("truncate up: the old tail page reads zeros past the old end; the new pages are holes", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      op(2, 0, "pwrite", ref(1), bytes("x".repeat(100)), 0),
+      op(3, 0, "mmap", 0, 3 * PS, RW, MAP_SHARED, ref(1), 0),
+      op(4, 0, "store8", ref(3, 200), 0x41),
+      op(5, 0, "load8", ref(3, PS)),
+      op(6, 0, "ftruncate", ref(1), 3 * PS),
+      op(7, 0, "load8", ref(3, 200)),
+      op(8, 0, "load8", ref(3, 2 * PS)),
+      op(9, 0, "store8", ref(3, PS), 1),
+      op(10, 0, "pread", ref(1), 4, 198),
+      op(11, 0, "fstat", ref(1)),
+      op(12, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines", "stat"]);
+  });
+});
+
+describe("host conformance: fork", () => {
+  it("copy-on-write after fork, shared pages, and Pss split between the two", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 2 * PS, RW, ANON, -1, 0),
+      op(2, 0, "fill", ref(1), 2 * PS, 1),
+      op(3, 0, "mmap", 0, 2 * PS, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+      op(4, 0, "fill", ref(3), 2 * PS, 2),
+      op(5, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(5, 2),
+      op(6, 0, "mmap", 0, 2 * PS, R, MAP_SHARED, ref(5), 0),
+      op(7, 0, "load8", ref(6)),
+      op(8, 0, "fork", 1),
+      op(9, 1, "load8", ref(1)),
+      op(10, 1, "store8", ref(1), 9),
+      op(11, 1, "load8", ref(3)),
+      op(12, 1, "store8", ref(3, PS), 9),
+      op(13, 1, "load8", ref(6)),
+      op(14, 0, "load8", ref(3, PS)),
+      op(15, 0, "store8", ref(1), 7),
+      op(16, 0, "store8", ref(1, PS), 7),
+      op(17, 1, "load8", ref(1, PS)),
+      op(18, 1, "smaps"),
+      op(19, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"], [8]);
+  });
+});
