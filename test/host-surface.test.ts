@@ -286,6 +286,9 @@ describe.skipIf(!hostOk)('mremap on the host and the model', () => {
       op(25, 0, 'mremap', at(0), 12 * PAGE, 12 * PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, at(32 * PAGE)),
       op(26, 0, 'mremap', at(16 * PAGE), PAGE, PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, at(32 * PAGE)),
       op(27, 0, 'mremap', at(0), PAGE, PAGE, 0),
+      op(30, 0, 'mremap', at(0), PAGE, PAGE, MREMAP_FIXED | MREMAP_MAYMOVE, 0x7ffffffff000n),
+      op(31, 0, 'mremap', 0x800000000000n, PAGE, 2 * PAGE, MREMAP_MAYMOVE),
+      op(32, 0, 'mremap', at(48 * PAGE), PAGE, PAGE, MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0),
       op(28, 0, 'mremap', at(16 * PAGE), PAGE, PAGE, 0),
       op(29, 0, 'maps'),
     ];
@@ -492,6 +495,10 @@ describe.skipIf(!hostOk)('madvise on the host and the model', () => {
       op(35, 0, 'madvise', at(30 * PAGE), PAGE, MADV_POPULATE_WRITE),
       op(36, 0, 'madvise', at(16 * PAGE), 4 * PAGE, MADV_POPULATE_READ),
       op(37, 0, 'madvise', at(40 * PAGE), PAGE, MADV_COLD),
+      op(39, 0, 'madvise', 0x800000000000n, PAGE, MADV_NORMAL),
+      op(40, 0, 'madvise', 0x800000000000n, PAGE, MADV_POPULATE_READ),
+      op(41, 0, 'madvise', 0xfffffffffffff000n, 2 * PAGE, MADV_NORMAL),
+      op(42, 0, 'madvise', at(0), 0x1000000000000n, MADV_DONTDUMP),
       op(38, 0, 'smaps'),
     ];
     expect(compare(ops, [{ step: 1, len: 32 * PAGE }])).toEqual([]);
@@ -656,6 +663,10 @@ describe.skipIf(!hostOk)('the mlock family on the host and the model', () => {
       op(17, 0, 'mlockall', 4),
       op(18, 0, 'mlockall', 8),
       op(19, 0, 'mlock', at(1), 1),
+      op(23, 0, 'mlock', at(0), -PAGE),
+      op(24, 0, 'mlock', 0x800000000000n, PAGE),
+      op(25, 0, 'munlock', at(0), -PAGE),
+      op(26, 0, 'mlock2', at(0), PAGE, -1),
       op(20, 0, 'smaps'),
       op(21, 0, 'munlock', at(0), 6 * PAGE),
       op(22, 0, 'smaps'),

@@ -141,6 +141,16 @@ describe('mremap moves', () => {
     expect(/VmLck:\s+(\d+)/.exec(m.status(pid)!)![1]).toBe('16');
   });
 
+  it('a fixed DONTUNMAP move of part of a larger VMA moves that part once', () => {
+    const { m, pid, at } = reserved();
+    const p = fixed(m, pid, at(0), 8);
+    ok(m.store(pid, p + 2n * P, 1, 3n) as never);
+    expect(ok(m.mremap(pid, p + 2n * P, P, P, MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP, at(40)))).toBe(at(40));
+    expect(m.load(pid, at(40), 1)).toEqual({ ok: true, value: 3n });
+    expect(m.load(pid, p + 2n * P, 1)).toEqual({ ok: true, value: 0n });
+    expect(m.process(pid)!.mm.vmas.lookup(Number(at(41)))!.flags & 0x3).toBe(0);
+  });
+
   it('pages shared copy-on-write with a child stay shared after the move', () => {
     const { m, pid, at } = reserved();
     const p = fixed(m, pid, at(0), 1);
@@ -198,3 +208,48 @@ function pfnAt(m: ReturnType<typeof setup>['m'], pid: number, addr: bigint): num
   for (let l = 0; l < mm.divisors.length - 1; l++) t = t.children![Math.floor(vpn / mm.divisors[l]!) & mm.indexMask]!;
   return t.pfns![vpn & mm.indexMask]!;
 }
+
+describe('mremap, madvise and mlock together', () => {
+  it('random sequences on paranoid machines never throw and keep every invariant', () => {
+    let seed = 4242;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const vals = [0n, 1n, P, 2n * P, 3n * P, 0x10000n, -1n, 1n << 63n, 0xfffffffffffff000n, 1n << 47n, (1n << 47n) - P];
+    for (let round = 0; round < 80; round++) {
+      const { m, pid } = setup({ settings: { privileged: round % 2 === 0, maxMapCount: 20 + (round % 5) } });
+      const fd = Number(ok(m.openat(pid, -100, '/tmp/f', 0o102, 0o644)));
+      ok(m.ftruncate(pid, fd, 6n * P));
+      const addrs: bigint[] = [];
+      const pick = (): bigint => {
+        const r = rnd() % (vals.length + addrs.length * 3);
+        if (r < vals.length) return vals[r]!;
+        return addrs[Math.floor((r - vals.length) / 3)]! + BigInt((rnd() % 8) * 4096);
+      };
+      for (let i = 0; i < 50; i++) {
+        const k = rnd() % 12;
+        if (k === 0) {
+          const fl = [0x22, 0x21, 0x2022, 0x1, 0x2, 0x2001, 0x8002][rnd() % 7]!;
+          const r = m.mmap(pid, 0n, BigInt((1 + (rnd() % 8)) * 4096), rnd() % 8, fl, fl & 0x20 ? -1 : fd, BigInt((rnd() % 3) * 4096));
+          if (r.ok) addrs.push(r.value);
+        } else if (k === 1) {
+          const l = BigInt((1 + (rnd() % 6)) * 4096);
+          const r = rnd() % 2 ? m.mremap(pid, pick(), l, l, [3, 7, 5, 1][rnd() % 4]!, pick()) : m.mremap(pid, pick(), pick(), pick(), rnd() % 8, pick());
+          if (r.ok) addrs.push(r.value);
+        } else if (k === 2) m.madvise(pid, pick(), pick(), rnd() % 26);
+        else if (k === 3) m.mlock(pid, pick(), pick());
+        else if (k === 4) m.mlock2(pid, pick(), pick(), rnd() % 3);
+        else if (k === 5) m.munlock(pid, pick(), pick());
+        else if (k === 6) m.mlockall(pid, rnd() % 8);
+        else if (k === 7) m.munlockall(pid);
+        else if (k === 8) m.store(pid, pick(), 1, 1n);
+        else if (k === 9) m.load(pid, pick(), 1);
+        else if (k === 10) {
+          const r = m.fork(pid);
+          if (r.ok && rnd() % 2) m.exitGroup(Number(r.value));
+        } else m.munmap(pid, pick(), pick());
+      }
+    }
+  });
+});

@@ -410,7 +410,9 @@ function remapMove(k: Kernel, mm: MmStruct, vrm: Vrm): KRet {
     if (!seen) res = r;
     seen = true;
     targetAddr = r + len;
-    cursor = addr + len;
+    // The iterator goes on after the VMA as it was found (mas_pause(): index = last + 1),
+    // so a VMA that stays where it was (MREMAP_DONTUNMAP) is not visited twice.
+    cursor = lastEnd;
   }
   return res;
 }
