@@ -120,9 +120,8 @@ function goTo(n: number, force = false): void {
   const rec = step > 0 ? s.records[step - 1] : undefined;
   // Follow the step: its process, and the address it faulted on.
   const live = liveProcesses(app.machine);
-  if (rec?.pid !== undefined) {
-    for (const [model, label] of pidLabels(s)) if (label === rec.pid && live.includes(model)) app.pid = model;
-  }
+  const ran = rec?.tid === undefined ? undefined : app.machine.task(rec.tid)?.process.tgid;
+  if (ran !== undefined && live.includes(ran)) app.pid = ran;
   const fault = rec?.events?.find((e) => e.type === 'fault');
   if (fault !== undefined && fault.type === 'fault') {
     const tgid = app.machine.task(fault.pid)?.process.tgid;

@@ -45,20 +45,15 @@ export function openSession(source: string, file = '<input>'): Session {
   return { file, source, diagnostics, malformed: false, statements, records: run.records, cuts, final: run.machine };
 }
 
-/**
- * The scenario's pid labels by model pid: the first label in the file is the
- * spawned process; children are named in the interpreter's notes.
- */
+/** The scenario's pid labels by model pid, from the task each record ran on (threads count for their process). */
 export function pidLabels(s: Session): Map<number, number> {
   const out = new Map<number, number>();
-  const first = s.statements.find((st) => st.pid !== undefined)?.pid;
-  const spawned = s.final === null ? undefined : [...s.final.processes.keys()][0];
-  if (first !== undefined && spawned !== undefined) out.set(spawned, first);
+  const m = s.final;
+  if (m === null) return out;
   for (const r of s.records) {
-    for (const n of r.notes) {
-      const m = /^scenario pid (\d+) is the model's task (\d+)$/.exec(n);
-      if (m !== null) out.set(Number(m[2]), Number(m[1]));
-    }
+    if (r.pid === undefined || r.tid === undefined) continue;
+    const tgid = m.processes.has(r.tid) ? r.tid : m.task(r.tid)?.process.tgid;
+    if (tgid !== undefined && !out.has(tgid)) out.set(tgid, r.pid);
   }
   return out;
 }

@@ -213,6 +213,9 @@ describe('mmsim explore in chromium', () => {
     await page.keyboard.press('ArrowRight');
     expect(await page.locator('#step-host .events').textContent()).toContain('copy-on-write');
     expect(await shared.count()).toBe(1);
+    // The views follow the process that ran the step, named as in the file.
+    expect(await page.locator('#pid').inputValue()).toBe(String(pids[1]));
+    expect(await page.locator('#pid option:checked').textContent()).toBe(`${pids[1]} (200 in the file, child of ${pids[0]})`);
 
     expect(await page.locator('#aspace-host svg').getAttribute('class')).toContain('compressed');
     const labels = await page.locator('#aspace-host .vma-label').allTextContents();
