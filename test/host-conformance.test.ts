@@ -6,6 +6,7 @@
  * or to the step that created the region). Known, deliberate deviations are
  * kept out of the asserted set and listed in docs/deviations.md.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type Comparison, type StepView, compareOps, differences, formatComparison, pickSmaps } from "../src/oracle/compare.js";
 import { type Op, bytes, op, ref } from "../src/oracle/runner-protocol.js";
@@ -698,5 +699,25 @@ describe("host conformance: fork", () => {
       op(19, 0, "smaps"),
     ]);
     expectSame(c, [...CORE, "lines"], [8]);
+  });
+});
+
+describe("host conformance: overcommit", () => {
+  it("the heuristic (mode 0) refuses one private writable mapping larger than RAM, not one a bit smaller", async () => {
+    const total = BigInt(/^MemTotal:\s*(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"))![1]!) * 1024n;
+    const G = 1n << 30n;
+    const c = await run([
+      op(1, 0, "mmap", 0, total + BigInt(PS), RW, ANON, -1, 0),
+      op(2, 0, "mmap", 0, total - G, RW, ANON, -1, 0),
+      op(3, 0, "munmap", ref(2), total - G),
+      op(4, 0, "mmap", 0, 64n * G, R, ANON, -1, 0),
+      op(5, 0, "mmap", 0, 64n * G, RW, ANON | 0x4000, -1, 0),
+      op(6, 0, "mmap", 0, 64n * G, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+      op(7, 0, "mmap", 0, 64n * G, RW, MAP_SHARED | MAP_ANONYMOUS | 0x4000, -1, 0),
+    ]);
+    expectSame(c, ["ret", "errno", "error"]);
+    expect(stepOf(c, 1).host.errno).toBe("ENOMEM");
+    expect(stepOf(c, 6).host.errno).toBe("ENOMEM");
+    expect(stepOf(c, 7).host.errno).toBeNull();
   });
 });

@@ -132,7 +132,20 @@ export function hostModelSettings(): Partial<Settings> {
   if (st !== undefined && st !== null) s.stackRlimit = Number(st);
   const ml = h.memlockRlimit.value?.soft;
   if (ml !== undefined) s.memlockRlimit = ml === null ? Infinity : Number(ml);
+  // The overcommit heuristic compares a request with totalram_pages (+ swap).
+  const memTotal = hostMemTotal();
+  if (memTotal !== null) s.memTotal = memTotal;
   return s;
+}
+
+/** /proc/meminfo MemTotal in bytes (totalram_pages), or null. */
+function hostMemTotal(): number | null {
+  try {
+    const m = /^MemTotal:\s*(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** x86 CPUs with protection keys list `pku` and `ospke` in /proc/cpuinfo; smaps then has a ProtectionKey line. */

@@ -256,6 +256,12 @@ function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, le
     overlap += (Math.min(end, v.end) - Math.max(addr, v.start)) / ps;
   }
   if (!mayExpandVm(k, mm, flags, npages - overlap)) return 'ENOMEM';
+  // shmem_zero_setup() -> __shmem_file_setup() -> shmem_acct_size(): shared anonymous
+  // memory is charged for its whole size unless VM_NORESERVE (Linux 6.18: a 64 GiB
+  // MAP_SHARED|MAP_ANONYMOUS mapping on a 24 GiB machine is ENOMEM in mode 0).
+  // Deviation: only the check is made; the charge is not added to committedPages
+  // (which counts VM_ACCOUNT VMAs), so Committed_AS and mode 2's later checks leave it out.
+  if (file === null && (flags & VM_SHARED) !== 0 && (flags & VM_NORESERVE) === 0 && !vmEnoughMemory(k, mm, npages)) return 'ENOMEM';
   if (overlap > 0) {
     const r = doVmiAlignMunmap(k, mm, addr, end);
     if (r !== 0) return r;
