@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type HostFs, type HostStat, decodeDev, nodeHost } from '../src/replay/host.js';
+import { type HostFs, type HostStat, decodeDev, emptyHost, nodeHost } from '../src/replay/host.js';
 import { replayLog } from '../src/replay/replay.js';
 import { runReplay } from '../src/cli/replay.js';
 
@@ -170,6 +170,28 @@ describe('mmsim replay never throws', () => {
     expect(r.other).toEqual({ frobnicate: 1 });
     expect(r.diagnostics.some((d) => d.file === 'bad.log' && d.line === 4 && d.column > 1)).toBe(true);
     expect(r.agree).toBeGreaterThanOrEqual(2);
+  });
+
+  it('threads-stderr.log: unprefixed lines belong to the first [pid N] that no clone created', () => {
+    const r = replayLog(fs.readFileSync(path.join(__dirname, 'fixtures', 'strace', 'threads-stderr.log'), 'latin1'), { host: emptyHost });
+    expect(r.skipped.filter((s) => /not known/.test(s.why))).toEqual([]);
+    expect(r.mapsPid).toBe(3416);
+    expect(r.modelled).toBeGreaterThan(100);
+  });
+
+  it('signals.log: pipe2 descriptors get stand-ins, so later descriptors stay in step and pipe I/O is not compared', () => {
+    const text = fs.readFileSync(path.join(__dirname, 'fixtures', 'strace', 'signals.log'), 'latin1');
+    const pipeLine = text.split('\n').findIndex((l) => l.includes('pipe2(')) + 1;
+    const r = replayLog(text, { host: emptyHost });
+    expect(r.other['pipe2']).toBeGreaterThan(0);
+    expect(r.disagreements.filter((d) => d.line > pipeLine && (d.call === 'read' || d.call === 'write'))).toEqual([]);
+    expect(r.skipped.filter((s) => s.call === 'read' || s.call === 'write').length).toBeGreaterThan(0);
+  });
+
+  it('cat-t-v-xx.log (traced without execve): the break is still inferred from the first brk()', () => {
+    const r = replayLog(fs.readFileSync(path.join(__dirname, 'fixtures', 'strace', 'cat-t-v-xx.log'), 'latin1'), { host: emptyHost });
+    expect(r.exec[0]!.path).toBe('(no execve in the log)');
+    expect(r.disagreements.filter((d) => d.call === 'brk')).toEqual([]);
   });
 
   for (const f of fs.readdirSync(path.join(__dirname, 'fixtures', 'strace')).filter((x) => x.endsWith('.log'))) {

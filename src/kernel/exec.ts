@@ -87,6 +87,12 @@ export interface ExecRequest {
   specials: SpecialMapping[];
   /** mmap_base when bases.mmapBase is absent. */
   defaultMmapBase: number;
+  /**
+   * Build everything but the executable's own mappings (its file is not
+   * available, as when a log is replayed on another machine); exe.phdrs is
+   * then ignored. Not something Linux does.
+   */
+  withoutExecutable?: boolean;
 }
 
 export interface ExecLayout {
@@ -228,8 +234,9 @@ export function loadElfBinary(k: Kernel, task: Task, req: ExecRequest): ExecResu
   const ps = k.arch.pageSize;
   const ld = new Loader(k, task);
   const exe = req.exe;
-  const exeFile = openImage(k, exe);
-  if (exeFile === null) return { ok: false, errno: 'ENOENT', reason: `${exe.path} is not in the model's file system` };
+  const partial = req.withoutExecutable === true;
+  const exeFile = partial ? null : openImage(k, exe);
+  if (exeFile === null && !partial) return { ok: false, errno: 'ENOENT', reason: `${exe.path} is not in the model's file system` };
   mm.mmapBase = req.bases.mmapBase ?? req.defaultMmapBase;
 
   // setup_arg_pages(): the stack VMA, 128 KiB beyond the arguments.
@@ -241,8 +248,8 @@ export function loadElfBinary(k: Kernel, task: Task, req: ExecRequest): ExecResu
   mm.startStack = stackTop - ps;
 
   // The executable's PT_LOAD segments.
-  const loads = exe.phdrs.filter((p) => p.type === PT_LOAD);
-  if (loads.length === 0) return { ok: false, errno: 'ENOEXEC', reason: `${exe.path} has no PT_LOAD segment` };
+  const loads = partial ? [] : exe.phdrs.filter((p) => p.type === PT_LOAD);
+  if (loads.length === 0 && !partial) return { ok: false, errno: 'ENOEXEC', reason: `${exe.path} has no PT_LOAD segment` };
   let loadBias = 0;
   let totalSize = 0;
   let flagsFirst = MAP_PRIVATE | MAP_FIXED;
@@ -265,7 +272,7 @@ export function loadElfBinary(k: Kernel, task: Task, req: ExecRequest): ExecResu
     if ((p.offset - p.vaddr) % ps !== 0) {
       return { ok: false, errno: 'EINVAL', reason: `${exe.path}: PT_LOAD at vaddr 0x${p.vaddr.toString(16)} has file offset 0x${p.offset.toString(16)}, not congruent modulo the ${ps / 1024} KiB page size (p_align 0x${p.align.toString(16)}); elf_map() fails` };
     }
-    const r = ld.elfLoad(exeFile, loadBias + p.vaddr, p, prot, first ? flagsFirst : MAP_PRIVATE | MAP_FIXED, first ? totalSize : 0);
+    const r = ld.elfLoad(exeFile!, loadBias + p.vaddr, p, prot, first ? flagsFirst : MAP_PRIVATE | MAP_FIXED, first ? totalSize : 0);
     if (isErr(r)) return { ok: false, errno: r, reason: `${exe.path}: mapping PT_LOAD at vaddr 0x${p.vaddr.toString(16)} failed with ${r}` };
     first = false;
     if (p.flags & PF_X && p.vaddr < startCode) startCode = p.vaddr;

@@ -157,9 +157,10 @@ export class Machine {
    * closed, and a new one is built from the program headers given (the caller
    * reads the files; they must exist in the model's file system). On failure
    * the process keeps running in an empty address space, as after the point
-   * of no return.
+   * of no return. withoutExecutable: build all but the executable's own
+   * mappings (its file is not available).
    */
-  execve(tid: number, exe: ElfImage, interp: ElfImage | null, bases: ExecBases = {}): ExecResult {
+  execve(tid: number, exe: ElfImage, interp: ElfImage | null, bases: ExecBases = {}, withoutExecutable = false): ExecResult {
     const task = this.tasks.get(tid);
     if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH', reason: `no thread ${tid}` };
     const proc = task.process;
@@ -177,7 +178,7 @@ export class Machine {
     proc.files.fds.forEach((e, fd) => {
       if (e !== undefined && e.cloexec) fsc.sysClose(k, task, fd);
     });
-    const r = loadElfBinary(k, task, { exe, interp, bases, specials: vdsoLayout(k.arch), defaultMmapBase: this.mmapBase() });
+    const r = loadElfBinary(k, task, { exe, interp, bases, specials: vdsoLayout(k.arch), defaultMmapBase: this.mmapBase(), withoutExecutable });
     this.check();
     return r;
   }

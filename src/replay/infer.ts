@@ -104,6 +104,8 @@ export function inferBases(exe: ElfImage, interp: ElfImage | null, facts: LogFac
         const base = a - iRelro + iFirst;
         if (base < 0 || base % ps !== 0) continue;
         if (bases.loadBias !== undefined && base < bases.loadBias + exeTotal && bases.loadBias < base + iTotal) continue;
+        // The interpreter is in the mmap area, which lies above the heap.
+        if (facts.firstBrk !== null && base < facts.firstBrk) continue;
         bases.interpBase = base;
         bases.mmapBase = base + iTotal;
         used.add(a);

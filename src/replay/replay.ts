@@ -232,6 +232,10 @@ interface ProcState {
 }
 
 const PSEUDO_PREFIXES = ['/proc/', '/sys/', '/dev/'];
+/** The x86_64 glibc interpreter, assumed when the executable itself is not available. */
+const GUESSED_INTERP = '/lib64/ld-linux-x86-64.so.2';
+/** Unmodelled calls that return new descriptors: they get a stand-in so descriptor numbers stay in step. */
+const FD_MAKERS = new Set(['socket', 'eventfd', 'eventfd2', 'epoll_create', 'epoll_create1', 'timerfd_create', 'signalfd', 'signalfd4', 'inotify_init', 'inotify_init1', 'fanotify_init', 'pidfd_open', 'userfaultfd', 'perf_event_open', 'accept', 'accept4', 'bpf', 'io_uring_setup', 'memfd_secret']);
 
 export class Replayer {
   readonly m: Machine;
@@ -341,8 +345,18 @@ export class Replayer {
       this.m.k.vfs.ensureDir(this.cwd);
       const proc = this.m.process(tid)!;
       proc.cwd = this.cwd;
+      const cur = this.statements[this.index];
+      if (cur !== undefined && !(cur.kind === 'call' && cur.name === 'execve')) this.implicitExec(tid, pid);
     }
-    return this.tids.get(this.key(pid));
+    let tid = this.tids.get(this.key(pid));
+    if (tid === undefined && pid !== undefined && this.firstPid === -1) {
+      // The log named no pid until a second process appeared (strace -f to stderr): the first pid named
+      // that no clone created is the initial process.
+      this.firstPid = pid;
+      tid = this.tids.get(-1)!;
+      this.tids.set(pid, tid);
+    }
+    return tid;
   }
 
   private proc(tid: number): Process {
@@ -374,6 +388,7 @@ export class Replayer {
     this.report.calls++;
     if (!MODELLED.has(s.name)) {
       this.report.other[s.name] = (this.report.other[s.name] ?? 0) + 1;
+      this.standIns(s);
       return;
     }
     const tid = this.tidOf(s.pid);
@@ -382,6 +397,33 @@ export class Replayer {
       return;
     }
     this.call(s, tid);
+  }
+
+  /**
+   * pipe/pipe2/socket/eventfd... are not modelled, but the descriptors they
+   * return are: each gets a stand-in (a character device, whose reads and
+   * writes are not compared) so that later descriptor numbers stay in step.
+   */
+  private standIns(s: CallStmt): void {
+    const l = loggedOf(s);
+    if (l.kind !== 'value') return;
+    let fds: number[] = [];
+    if ((s.name === 'pipe' || s.name === 'pipe2') && s.args[0]?.kind === 'array') fds = s.args[0].elements.map((e) => Number(evalInt(e) ?? -1n));
+    else if (s.name === 'socketpair' && s.args[3]?.kind === 'array') fds = s.args[3].elements.map((e) => Number(evalInt(e) ?? -1n));
+    else if (FD_MAKERS.has(s.name)) fds = [Number(l.value)];
+    if (fds.length === 0) return;
+    const tid = this.tidOf(s.pid);
+    if (tid === undefined || this.m.task(tid) === undefined) return;
+    const st = this.st(tid);
+    const dev = `/dev/mmsim-${s.name}`;
+    this.m.k.vfs.charDevice(dev);
+    for (const fd of fds) {
+      if (fd < 0) continue;
+      const r = this.m.openat(tid, -100, dev, uapi.O_RDWR, 0);
+      if (!r.ok) continue;
+      st.fds.set(fd, Number(r.value));
+      st.pseudo.add(fd);
+    }
   }
 
   private exitTid(logPid: number, tid: number, killed: boolean): void {
@@ -637,6 +679,13 @@ export class Replayer {
       if (v === undefined) return this.unreadable(s);
       args.push(i === 0 && ['mremap', 'madvise', 'mlock', 'mlock2', 'munlock'].includes(s.name) ? BigInt(this.translate(tid, Number(BigInt.asUintN(64, v)))) : v);
     }
+    const l = loggedOf(s);
+    if (s.name === 'mremap' && l.kind === 'value' && args.length >= 4 && (args[3]! & 3n) === 1n && Number(l.value) !== Number(args[0]!) && this.ps === this.logPageSize) {
+      // MREMAP_MAYMOVE and the kernel moved it: move it to the same place (MREMAP_FIXED), as mmap placement does.
+      args[3] = args[3]! | 2n;
+      args[4] = l.value;
+      this.report.placements.push({ line: s.loc.line, call: 'mremap', logged: hex(l.value), model: 'placed there with MREMAP_FIXED (the model\'s own choice is not asked)' });
+    }
     const r = (fn as (...x: unknown[]) => unknown).call(this.m, tid, ...args) as SysResult;
     if (r === null || typeof r !== 'object' || typeof r.ok !== 'boolean') {
       this.skip(s, `the model's ${s.name} returned no result`);
@@ -881,6 +930,31 @@ export class Replayer {
       return;
     }
     if (path === undefined) return this.unreadable(s);
+    this.exec(s, tid, path);
+  }
+
+  /**
+   * The log starts after the process's execve (strace -p, or -e trace=!execve):
+   * build what exec would have, without the executable, from what the log shows.
+   */
+  private implicitExec(tid: number, pid: number | undefined): void {
+    const line = this.statements[this.index]?.loc.line ?? 0;
+    const entry = { line, path: '(no execve in the log)', notes: [] as string[], error: `the executable is unknown: its own mappings are missing; interpreter guessed as ${GUESSED_INTERP}` as string | undefined };
+    const ip = this.modelPath(GUESSED_INTERP);
+    const ih = ip.exists ? this.host.readHead(ip.path, 1 << 16) : null;
+    const ie = ih === null ? null : readElf(ih, ip.path);
+    const interp = ie !== null && ie.ok ? ie.image : null;
+    if (interp === null) entry.error += ' (not on this machine either)';
+    this.report.exec.push(entry);
+    const exeImage: ElfImage = { path: '/', type: 'dyn', entry: 0, phdrs: [], interp: GUESSED_INTERP };
+    const facts = this.factsAfter(this.index - 1, pid);
+    const inferred = inferBases(exeImage, interp, facts, this.ps, this.mapsLines, '', interp === null ? null : ip.path);
+    entry.notes.push(...inferred.notes);
+    const r = this.m.execve(tid, exeImage, interp, inferred.bases, true);
+    if (!r.ok) entry.error += `; ${r.errno}: ${r.reason}`;
+  }
+
+  private exec(s: CallStmt, tid: number, path: string): void {
     const entry = { line: s.loc.line, path, notes: [] as string[], error: undefined as string | undefined };
     this.report.exec.push(entry);
     this.report.modelled++;
@@ -889,29 +963,52 @@ export class Replayer {
       this.disagree(s, '0', 'failed', why);
     };
     const mp = this.modelPath(path, this.proc(tid).cwd);
-    if (!mp.exists) return fail(`${path} is not on this machine: exec-time mappings are not built`);
-    const head = this.host.readHead(mp.path, 1 << 16);
+    const head = mp.exists ? this.host.readHead(mp.path, 1 << 16) : null;
     const exe = head === null ? null : readElf(head, mp.path);
-    if (exe === null || !exe.ok) return fail(exe === null ? `cannot read ${mp.path}` : exe.error);
+    let exeImage: ElfImage;
+    let partial = false;
+    if (exe === null || !exe.ok) {
+      // Without the binary, build the rest (interpreter, vDSO, stack, break) so that later calls on them still agree.
+      partial = true;
+      exeImage = { path: mp.path, type: 'dyn', entry: 0, phdrs: [], interp: GUESSED_INTERP };
+      entry.error = `${exe === null ? (mp.exists ? `cannot read ${mp.path}` : `${path} is not on this machine`) : exe.error}: its own mappings are missing; interpreter guessed as ${GUESSED_INTERP}`;
+    } else {
+      exeImage = exe.image;
+    }
     let interp: ElfImage | null = null;
     let interpName: string | null = null;
-    if (exe.image.interp !== null) {
-      const ip = this.modelPath(exe.image.interp);
+    if (exeImage.interp !== null) {
+      const ip = this.modelPath(exeImage.interp);
       const ih = ip.exists ? this.host.readHead(ip.path, 1 << 16) : null;
       const ie = ih === null ? null : readElf(ih, ip.path);
-      if (ie === null || !ie.ok) return fail(`interpreter ${exe.image.interp}: ${ie === null ? 'not on this machine' : ie.error}`);
-      interp = ie.image;
-      interpName = ip.path;
+      if (ie !== null && ie.ok) {
+        interp = ie.image;
+        interpName = ip.path;
+      } else if (!partial) {
+        return fail(`interpreter ${exeImage.interp}: ${ie === null ? 'not on this machine' : ie.error}`);
+      } else {
+        entry.error += ` (not on this machine either)`;
+      }
     }
     const facts = this.factsAfter(this.index, s.pid);
-    const inferred = inferBases(exe.image, interp, facts, this.ps, this.mapsLines, mp.path, interpName);
+    const inferred = inferBases(exeImage, interp, facts, this.ps, this.mapsLines, mp.path, interpName);
     entry.notes.push(...inferred.notes);
-    const r = this.m.execve(tid, exe.image, interp, inferred.bases);
+    const r = this.m.execve(tid, exeImage, interp, inferred.bases, partial);
     // The mm is new: address translations of the old image are gone.
     this.st(tid).moved = [];
-    if (!r.ok) return fail(`${r.errno}: ${r.reason}`);
+    if (!r.ok) {
+      if (partial) entry.error += `; ${r.errno}: ${r.reason}`;
+      return partial ? this.uncount(s, entry.error!) : fail(`${r.errno}: ${r.reason}`);
+    }
     entry.notes.push(`entry 0x${r.layout.entry.toString(16)}`);
+    if (partial) return this.uncount(s, entry.error!);
     this.report.agree++;
+  }
+
+  /** A call counted as modelled that turned out not comparable. */
+  private uncount(s: CallStmt, why: string): void {
+    this.report.modelled--;
+    this.skip(s, why);
   }
 
   /** What the log shows of the exec'd process until its next execve or exit: mprotect targets and the first brk. */
