@@ -118,7 +118,7 @@ describe('mmsim explore in chromium', () => {
     expect(added.length).toBe(1);
     const row = page.locator(`#frames-host tr[data-pfn="${added[0]}"]`);
     expect(await row.getAttribute('data-kind')).toBe('anon');
-    await expect.poll(() => row.getAttribute('class')).toContain('changed');
+    await expect.poll(() => row.getAttribute('class'), { timeout: 10_000 }).toContain('changed');
 
     const events = (await page.locator('#step-host .events').textContent()) ?? '';
     expect(events).toContain('page fault at');
@@ -165,7 +165,7 @@ describe('mmsim explore in chromium', () => {
     const page = await openPage();
     await page.fill('textarea', bad);
     const lens = page.locator('.lens.error');
-    await expect.poll(() => lens.count()).toBe(1);
+    await expect.poll(() => lens.count(), { timeout: 10_000 }).toBe(1);
     expect(await lens.getAttribute('data-line')).toBe('4');
     expect(await lens.textContent()).toContain(want[0]!.message);
     expect(await page.locator('.gutter-line.error').getAttribute('data-line')).toBe('4');
@@ -181,13 +181,13 @@ describe('mmsim explore in chromium', () => {
     // Fixing the line runs it.
     const good = bad.replace('store(p, "unterminated', 'store(p, "ok")').replace('load8(p) = 0', 'load8(p) = 111');
     await page.fill('textarea', good);
-    await expect.poll(() => page.locator('.lens.error').count()).toBe(0);
+    await expect.poll(() => page.locator('.lens.error').count(), { timeout: 10_000 }).toBe(0);
     expect(await page.locator('.lens').count()).toBe(0);
-    await expect.poll(() => page.locator('#status').textContent()).toMatch(/steps/);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/steps/);
     // An expectation the model does not meet is marked at its line too.
     await page.fill('textarea', good.replace('load8(p) = 111', 'load8(p) = 7'));
     const warn = page.locator('.lens.warning');
-    await expect.poll(() => warn.count()).toBe(1);
+    await expect.poll(() => warn.count(), { timeout: 10_000 }).toBe(1);
     expect(await warn.getAttribute('data-line')).toBe('5');
     expect(await warn.textContent()).toMatch(/expected 7, the model has 0x6f/);
     await page.close();
@@ -254,7 +254,7 @@ describe('mmsim explore in chromium', () => {
     const page = await openPage('#example=anon-heap-stack.strace');
     const text = '# mine\na = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nstore8(a, 0x2a)\nload8(a) = 42\n';
     await page.fill('textarea', text);
-    await expect.poll(() => page.locator('#status').textContent()).toMatch(/3 steps/);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/3 steps/);
     await page.click('#share');
     const link = await page.locator('#share-url').inputValue();
     expect(link).toMatch(/#s=/);
