@@ -738,19 +738,29 @@ describe("host conformance: probes 3", () => {
     expectSame(c, [...CORE, "lines"]);
   });
 
-  // Model bug: on a CPU with protection keys, mmap/mprotect with exactly PROT_EXEC
-  // gives the VMA the mm's execute-only pkey (arch/x86/mm/pkeys.c:
-  // __execute_only_pkey(), arch_override_mprotect_pkey()) and the calling thread's
-  // PKRU denies reads: a load faults with SEGV_PKUERR (access_error() ->
-  // arch_vma_access_permitted()), and smaps shows its ProtectionKey. The model has
-  // no pkeys (ProtectionKey is always 0). Flip to it() when it does.
-  it.fails("model bug: an exec-only mapping's load is SEGV_PKUERR on a PKU CPU", async () => {
+  // On a CPU with protection keys, mmap/mprotect with exactly PROT_EXEC gives the
+  // VMA the mm's execute-only pkey (arch/x86/mm/pkeys.c: __execute_only_pkey(),
+  // arch_override_mprotect_pkey()) and the PKRU denies data access: a load or a
+  // store faults with SEGV_PKUERR (access_error() -> arch_vma_access_permitted()),
+  // and smaps shows ProtectionKey 1.
+  it("an exec-only mapping's loads and stores are SEGV_PKUERR on a PKU CPU", async () => {
     const c = await run([
       op(4, 0, "mmap", 0, PS, 4, ANON, -1, 0),
       op(5, 0, "load8", ref(4)),
       op(6, 0, "smaps"),
+      op(7, 0, "mmap", 0, 2 * PS, RW, ANON, -1, 0),
+      op(8, 0, "fill", ref(7), 2 * PS, 1),
+      op(9, 0, "mprotect", ref(7), PS, 4),
+      op(10, 0, "load8", ref(7)),
+      op(13, 0, "store8", ref(7), 1),
+      op(14, 0, "maps"),
+      op(15, 0, "smaps"),
+      op(16, 0, "mprotect", ref(7), PS, RW),
+      op(17, 0, "load8", ref(7)),
+      op(18, 0, "maps"),
       op(11, 0, "mprotect", ref(4), PS, R | 4),
       op(12, 0, "load8", ref(4)),
+      op(19, 0, "smaps"),
     ]);
     expect(stepOf(c, 5).host.signal?.code).toBe("SEGV_PKUERR");
     expectSame(c, [...CORE, "lines"]);

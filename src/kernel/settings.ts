@@ -30,7 +30,11 @@ export interface Settings {
   memTotal: number;
   /** The process has CAP_IPC_LOCK and CAP_SYS_ADMIN (runs as root): mlock limits do not apply. */
   privileged: boolean;
-  /** The CPU has protection keys, so smaps shows a ProtectionKey line (x86 with PKU). */
+  /**
+   * The CPU has protection keys (x86 with PKU): smaps shows a ProtectionKey
+   * line, and a mapping of exactly PROT_EXEC gets the execute-only key, so
+   * loads and stores to it fault with SEGV_PKUERR.
+   */
   protectionKeys: boolean;
   /** kernel.randomize_va_space: the model never randomizes; kept to report the host's value. */
   randomizeVaSpace: number;

@@ -136,13 +136,14 @@ export const SIGBUS = 7;
 export const SIGSEGV = 11;
 export const SEGV_MAPERR = 1;
 export const SEGV_ACCERR = 2;
+export const SEGV_PKUERR = 4;
 export const BUS_ADRALN = 1;
 export const BUS_ADRERR = 2;
 export const BUS_OBJERR = 3;
 
 export const SIGNAL_NAMES: Readonly<Record<number, string>> = { [SIGBUS]: 'SIGBUS', [SIGSEGV]: 'SIGSEGV' };
 export const SI_CODE_NAMES: Readonly<Record<string, Readonly<Record<number, string>>>> = {
-  SIGSEGV: { [SEGV_MAPERR]: 'SEGV_MAPERR', [SEGV_ACCERR]: 'SEGV_ACCERR' },
+  SIGSEGV: { [SEGV_MAPERR]: 'SEGV_MAPERR', [SEGV_ACCERR]: 'SEGV_ACCERR', [SEGV_PKUERR]: 'SEGV_PKUERR' },
   SIGBUS: { [BUS_ADRALN]: 'BUS_ADRALN', [BUS_ADRERR]: 'BUS_ADRERR', [BUS_OBJERR]: 'BUS_OBJERR' },
 };
 

@@ -15,8 +15,8 @@ import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, PTE_USER, PTE_WRITE
 import { TLB_ENTRIES, TLB_READ, TLB_WRITE } from './tlb.js';
 import { pteLookup } from '../mm/pgtable.js';
 import { VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handleMmFault } from '../mm/memory.js';
-import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE } from '../mm/vm-flags.js';
-import { BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR } from '../uapi.js';
+import { VM_EXEC, VM_GROWSDOWN, VM_PKEY_BIT0, VM_READ, VM_WRITE } from '../mm/vm-flags.js';
+import { BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SEGV_PKUERR } from '../uapi.js';
 import { expandStack } from '../mm/stack.js';
 
 export interface Fault {
@@ -43,7 +43,9 @@ export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: bool
     vma = (vma.flags & VM_GROWSDOWN) !== 0 && expandStack(k, mm, vma, addr) ? vma : null;
   }
   if (vma === null) return signal(k, task, 'SIGSEGV', SEGV_MAPERR, addr);
-  // access_error()
+  // access_error(): arch_vma_access_permitted() first: the execute-only key denies
+  // reads and writes alike (bad_area_access_error() -> SEGV_PKUERR).
+  if (vma.flags & VM_PKEY_BIT0) return signal(k, task, 'SIGSEGV', SEGV_PKUERR, addr);
   const denied = write
     ? (vma.flags & VM_WRITE) === 0
     : k.arch.pteFormat === 'x86'
@@ -67,7 +69,7 @@ export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: bool
 
 function signal(k: Kernel, task: Task, sig: Fault['signal'], code: number, addr: number): Fault {
   if (k.tracing) {
-    const names: Record<string, string> = { SIGSEGV1: 'SEGV_MAPERR', SIGSEGV2: 'SEGV_ACCERR', SIGBUS2: 'BUS_ADRERR', SIGKILL0: 'OOM' };
+    const names: Record<string, string> = { SIGSEGV1: 'SEGV_MAPERR', SIGSEGV2: 'SEGV_ACCERR', SIGSEGV4: 'SEGV_PKUERR', SIGBUS2: 'BUS_ADRERR', SIGKILL0: 'OOM' };
     k.emit({ type: 'signal', pid: task.tid, signal: sig, code: names[sig + code] ?? String(code), addr });
   }
   return { signal: sig, code, addr };

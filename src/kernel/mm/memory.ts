@@ -14,7 +14,7 @@ import { pteAlloc, type PageTable } from './pgtable.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
 import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
 import type { Vma } from './vma.js';
-import { VM_ACCESS_FLAGS, VM_EXEC, VM_LOCKED, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
+import { VM_ACCESS_FLAGS, VM_EXEC, VM_LOCKED, VM_PKEY_BIT0, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
 import { mlockFaultedPages } from './mlock.js';
 
 /** vm_fault_t bits (include/linux/mm_types.h). */
@@ -59,6 +59,9 @@ export function vmaWantsWritenotify(vma: Vma): boolean {
 export function vmaPageProt(vma: Vma): number {
   const f = vma.flags;
   if ((f & VM_ACCESS_FLAGS) === 0) return PTE_PRESENT | PTE_PROTNONE | PTE_ACCESSED;
+  // An execute-only key: the PTE's pkey makes every data access fault. The model has no
+  // pkey bits in PTEs, so it blocks them as for PROT_NONE (instruction fetch is not modelled).
+  if (f & VM_PKEY_BIT0) return PTE_PRESENT | PTE_PROTNONE | PTE_ACCESSED;
   let bits = PTE_PRESENT | PTE_USER | PTE_ACCESSED;
   if ((f & VM_EXEC) === 0) bits |= PTE_NX;
   if ((f & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(vma)) bits |= PTE_WRITE;

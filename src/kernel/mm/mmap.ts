@@ -16,7 +16,7 @@ import type { Task } from '../sched.js';
 import {
   LEGACY_MAP_MASK, MAP_32BIT, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
   MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
-  MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_WRITE, type ErrnoName,
+  MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_WRITE, type ErrnoName,
 } from '../uapi.js';
 import { doUserAddrFault } from '../arch/mmu.js';
 import { mmPopulate } from './mlock.js';
@@ -28,7 +28,7 @@ import { Vma, vmStartGap } from './vma.js';
 import { doVmiAlignMunmap, fileGet, vmaLink, vmaMergeNewRange } from './vma-ops.js';
 import {
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS, VM_DONTDUMP, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_LOCKONFAULT,
-  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_NORESERVE, VM_SHARED, VM_STACK,
+  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_NORESERVE, VM_PKEY_BIT0, VM_SHARED, VM_STACK,
   VM_SYNC, VM_WIPEONFORK, VM_WRITE, calcVmProtBits,
 } from './vm-flags.js';
 
@@ -45,6 +45,17 @@ export function isErr(r: KRet): r is ErrnoName {
 /** Mask to an unsigned 64-bit value, as a syscall register holds it. */
 export function u64(v: bigint | number): bigint {
   return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
+}
+
+/**
+ * x86 with protection keys: arch_override_mprotect_pkey() / do_mmap() give a
+ * mapping of exactly PROT_EXEC the mm's execute-only key, which the PKRU
+ * denies data access (arch/x86/mm/pkeys.c: __execute_only_pkey()).
+ * Deviation: Linux sets that PKRU bit in the calling thread only (threads
+ * created later inherit it); here every thread of the mm is denied.
+ */
+export function execOnlyPkeys(k: Kernel): boolean {
+  return k.settings.protectionKeys && k.arch.pteFormat === 'x86';
 }
 
 /** The number of pages in a VMA range. */
@@ -357,6 +368,8 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
   if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.findIntersection(at, at + lenN) !== null) return 'EEXIST';
   const prot = Number(u64(protArg) & 0xffffffffn);
   let vmFlags = calcVmProtBits(prot) | calcVmFlagBits(flags) | mm.defFlags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  // do_mmap(): exactly PROT_EXEC takes the execute-only protection key (x86 PKU).
+  if (prot === PROT_EXEC && execOnlyPkeys(k)) vmFlags |= VM_PKEY_BIT0;
   if (flags & MAP_LOCKED && !k.settings.privileged && k.settings.memlockRlimit === 0) return 'EPERM';
   if (!mlockFutureOk(k, mm, vmFlags, lenN)) return 'EAGAIN';
   if (file !== null) {

@@ -9,13 +9,13 @@ import type { Task } from '../sched.js';
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE } from '../uapi.js';
 import { vmaPageProt, vmaWantsWritenotify } from './memory.js';
 import type { MmStruct } from './mm-struct.js';
-import { isErr, type KRet, mayExpandVm, u64, vmEnoughMemory } from './mmap.js';
+import { execOnlyPkeys, isErr, type KRet, mayExpandVm, u64, vmEnoughMemory } from './mmap.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
 import { pteLookup } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { vmaModify } from './vma-ops.js';
 import {
-  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_HUGETLB, VM_NORESERVE, VM_SHARED, VM_WRITE, calcVmProtBits,
+  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_HUGETLB, VM_NORESERVE, VM_PKEY_BIT0, VM_SHARED, VM_WRITE, calcVmProtBits,
 } from './vm-flags.js';
 
 /**
@@ -128,7 +128,10 @@ export function sysMprotect(k: Kernel, task: Task, startArg: bigint, lenArg: big
       error = 'ENOMEM';
       break;
     }
-    const newFlags = calcVmProtBits(prot) | (vma.flags & ~VM_ACCESS_FLAGS);
+    // arch_override_mprotect_pkey(): PROT_EXEC alone takes the execute-only key; any
+    // other protection of an execute-only VMA goes back to key 0.
+    const pkey = prot === PROT_EXEC && execOnlyPkeys(k) ? VM_PKEY_BIT0 : 0;
+    const newFlags = calcVmProtBits(prot) | pkey | (vma.flags & ~(VM_ACCESS_FLAGS | VM_PKEY_BIT0));
     // newflags >> 4 shifts VM_MAY* into place of VM_*: asking for more than allowed.
     if ((newFlags & ~(newFlags >> 4) & VM_ACCESS_FLAGS) !== 0) {
       error = 'EACCES';

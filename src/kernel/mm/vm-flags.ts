@@ -36,6 +36,14 @@ export const VM_MIXEDMAP = 0x10000000;
 export const VM_HUGEPAGE = 0x20000000;
 export const VM_NOHUGEPAGE = 0x40000000;
 export const VM_MERGEABLE = 0x80000000 | 0;
+/**
+ * VM_PKEY_BIT0: the VMA's protection key is 1, the execute-only key
+ * (x86 with PKU). Linux keeps pkey bits in VM_HIGH_ARCH_0.. (bit 32 up); the
+ * model's flags are 32-bit, so it uses the unused bit 11 (once VM_DENYWRITE),
+ * which smaps prints as nothing, as it prints the pkey bits. Only keys 0 and
+ * 1 exist here: there is no pkey_alloc().
+ */
+export const VM_PKEY_BIT0 = 0x800;
 
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 export const VM_STACK = VM_GROWSDOWN;

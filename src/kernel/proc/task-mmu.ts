@@ -12,7 +12,7 @@ import { PG_anon, PG_dirty, PG_referenced, PG_swapbacked } from '../mm/page-allo
 import { pteLookup } from '../mm/pgtable.js';
 import type { Vma } from '../mm/vma.js';
 import {
-  VM_EXEC, VM_HUGEPAGE, VM_LOCKED, VM_MAYSHARE, VM_NOHUGEPAGE, VM_READ, VM_STACK, VM_WRITE,
+  VM_EXEC, VM_HUGEPAGE, VM_LOCKED, VM_MAYSHARE, VM_NOHUGEPAGE, VM_PKEY_BIT0, VM_READ, VM_STACK, VM_WRITE,
   vmFlagsMnemonics,
 } from '../mm/vm-flags.js';
 import { dataVmPages, totalVmPages } from '../mm/mmap.js';
@@ -201,7 +201,7 @@ export function renderSmapsVma(k: Kernel, mm: MmStruct, vma: Vma): string {
   out += field('Size:', (vma.end - vma.start) / 1024) + field('KernelPageSize:', kps) + field('MMUPageSize:', kps);
   out += showSmapFields(mss, false);
   out += field('THPeligible:', thpEligible(k, vma) ? 1 : 0, '');
-  if (k.settings.protectionKeys) out += field('ProtectionKey:', 0, '');
+  if (k.settings.protectionKeys) out += field('ProtectionKey:', vma.flags & VM_PKEY_BIT0 ? 1 : 0, '');
   out += 'VmFlags: ' + vmFlagsMnemonics(vma.flags) + '\n';
   return out;
 }
