@@ -47,6 +47,7 @@ const mapType = fc.oneof(
 );
 const extraFlags = fc.oneof(
   { weight: 3, arbitrary: fc.constant([] as bigint[]) },
+  { weight: 1, arbitrary: fc.constant([BigInt(MAP_POPULATE)]) },
   { weight: 1, arbitrary: fc.subarray([BigInt(MAP_POPULATE), BigInt(MAP_NORESERVE), 0x400n, BigInt(MAP_NONBLOCK), 1n << 32n], { maxLength: 2 }) },
 );
 const fdArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(3, 4) }, { weight: 1, arbitrary: fc.constantFrom(5, 6, -1, 99) });
@@ -80,6 +81,12 @@ const fileData = fc.oneof(
   fc.uint8Array({ min: 1, max: 255, minLength: 1, maxLength: 32 }),
   fc.integer({ min: 1, max: 3 * PAGE }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff || 1)),
 );
+/** Sizes for ftruncate: cutting into a page just before the favourite offsets, anything, or invalid. */
+const truncLen = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 4, 12, 50, 2000)).map(([pg, o]) => BigInt(pg * PAGE + o)) },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 10 * PAGE }).map(BigInt) },
+  { weight: 1, arbitrary: fc.constantFrom(-1n, 1n << 63n) },
+);
 const accessSize = fc.constantFrom(1, 2, 4, 8) as fc.Arbitrary<1 | 2 | 4 | 8>;
 /** Offsets in the page: a few favourites, so loads meet earlier stores and write()s, and any. */
 const inPage = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 8, 16, 100, 4088) }, { weight: 1, arbitrary: fc.nat(PAGE - 1) });
@@ -91,9 +98,13 @@ const opArb = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mprotect' as const), t: target, len: anyLen, prot }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('msync' as const), t: target, len: anyLen, flags: fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 8n) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('mincore' as const), t: target, len: anyLen }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('ftruncate' as const), fd: fc.constantFrom(3, 4, 5), len: fc.oneof(fc.integer({ min: 0, max: 10 * PAGE }).map(BigInt), fc.constantFrom(-1n, 1n << 63n)) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('ftruncate' as const), fd: fc.constantFrom(3, 4, 3, 4, 5), len: truncLen }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('pwrite' as const), fd: fc.constantFrom(3, 4, 4, 3, 6), pos: fileOffset, data: fileData }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4, 5, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), count: fc.integer({ min: 0, max: 3 * PAGE }) }) },
+  { weight: 1, arbitrary: fc.oneof(
+      fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4, 5, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), count: fc.integer({ min: 0, max: 3 * PAGE }) }),
+      // The whole file: zeroed tails of truncated pages, holes, bytes beyond an old end.
+      fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4), pos: fc.constant(0), count: fc.constant(16 * PAGE) }),
+    ) },
   { weight: 8, arbitrary: fc.record({ op: fc.constant('load' as const), t: target, size: accessSize, o: inPage }) },
   { weight: 8, arbitrary: fc.record({ op: fc.constant('loadRecent' as const), back: fc.nat(7), size: accessSize }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const) }) },
