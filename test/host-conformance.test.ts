@@ -766,3 +766,31 @@ describe("host conformance: probes 3", () => {
     expectSame(c, [...CORE, "lines"]);
   });
 });
+
+describe("host conformance: brk and hints", () => {
+  it("brk grows and shrinks relative to the initial break; refusals return the old break", async () => {
+    const c = await run([
+      op(1, 0, "brk", 0),
+      op(2, 0, "brk", ref(1, 10000)),
+      op(3, 0, "store8", ref(1, 9999), 1),
+      op(4, 0, "brk", ref(1, 100)),
+      op(6, 0, "brk", ref(1)),
+      op(7, 0, "brk", 0),
+    ]);
+    expectSame(c, ["ret", "errno", "error", "signal", "minflt"]);
+    expect(stepOf(c, 2).host.ret).toBe("brk+0x2710");
+  });
+
+  it("a free, unaligned hint is rounded down and honoured; a hint over a mapping is not", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(2, 0, "mmap", ref(1, -0x40000000 + 123), 2 * PS, RW, ANON, -1, 0),
+      op(3, 0, "mmap", ref(1, PS), 2 * PS, RW, ANON, -1, 0),
+      op(4, 0, "mmap", ref(1, -0x40000000 - PS), 2 * PS, RW, ANON, -1, 0),
+      op(5, 0, "mmap", ref(1, -0x40000000 + PS), 2 * PS, R, ANON | MAP_FIXED_NOREPLACE, -1, 0),
+      op(6, 0, "mmap", ref(1, -0x40000000 + 2 * PS), 2 * PS, R, ANON | MAP_FIXED_NOREPLACE, -1, 0),
+      op(7, 0, "maps"),
+    ]);
+    expectSame(c, ["ret", "errno", "error", "lines"]);
+  });
+});

@@ -35,7 +35,9 @@
  * `INO` (0 stays 0), and file names lose the host's sandbox directory (or
  * the model's working directory). Addresses below 4 GiB that lie in no
  * created region are not randomised on either side (MAP_32BIT, fixed low
- * addresses) and are written absolute (`0x1000`).
+ * addresses) and are written absolute (`0x1000`). `brk` results are written
+ * against the break before the first op (`brk+0x2000`): the heap lies by
+ * the executable, far from the fence, on both sides.
  */
 import { readFileSync } from "node:fs";
 import { Machine, type MachineOptions } from "../kernel/machine.js";
@@ -460,6 +462,8 @@ export class Normaliser {
     private readonly fence: bigint,
     private readonly pageSize: number,
     private readonly dir: string,
+    /** The program break before the first op: brk results are written `brk+0x...` against it. */
+    private readonly brk0: bigint | null = null,
   ) {}
 
   private rel(base: string, d: bigint): string {
@@ -533,6 +537,7 @@ export class Normaliser {
     const isMap = (o.op === "mmap" || o.op === "mremap") && o.ret !== null && o.errno === null;
     let ret: string | null = o.ret === null ? null : o.ret.toString();
     if (isMap) ret = this.addr(o.ret!);
+    if (o.op === "brk" && o.ret !== null && this.brk0 !== null) ret = this.rel("brk", o.ret - this.brk0);
     const v: { -readonly [K in keyof StepView]: StepView[K] } = {
       step: o.step ?? -1,
       tid: o.tid ?? -1,
@@ -581,10 +586,12 @@ export async function compareOps(ops: readonly Op[], options: CompareOptions = {
   const hostObs: Observation[] = [];
   let hostFence: bigint;
   let sandbox: string;
+  let hostBrk: bigint;
   let pageSize: number;
   try {
     const hello = session.hello!;
     sandbox = hello.sandbox;
+    hostBrk = hello.brk;
     pageSize = hello.pageSize;
     const plan = planFence(hello.maps, pageSize);
     hostFence = plan.fence[0];
@@ -608,8 +615,8 @@ export async function compareOps(ops: readonly Op[], options: CompareOptions = {
   }
   const modelObs = ops.map((o) => mr.exec(o));
 
-  const hn = new Normaliser(hostFence, pageSize, sandbox);
-  const mn = new Normaliser(modelFence, m.arch.pageSize, m.process(mr.pid)!.cwd);
+  const hn = new Normaliser(hostFence, pageSize, sandbox, hostBrk);
+  const mn = new Normaliser(modelFence, m.arch.pageSize, m.process(mr.pid)!.cwd, mr.initialBrk);
   const steps: StepPair[] = ops.map((o, i) => ({
     step: o.step,
     op: o.op,
