@@ -794,3 +794,68 @@ describe("host conformance: brk and hints", () => {
     expectSame(c, ["ret", "errno", "error", "lines"]);
   });
 });
+
+describe("host conformance: probes 4", () => {
+  it("file mappings merge when adjacent with contiguous offsets; mprotect across anon and file VMAs", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 4),
+      op(2, 0, "mmap", 0, 2 * PS, R, MAP_SHARED, ref(1), 2 * PS),
+      op(3, 0, "mmap", 0, 2 * PS, R, MAP_SHARED, ref(1), 0),
+      op(4, 0, "mmap", 0, PS, R, MAP_SHARED, ref(1), 3 * PS),
+      op(5, 0, "mmap", 0, 2 * PS, R, ANON, -1, 0),
+      op(6, 0, "maps"),
+      op(7, 0, "mprotect", ref(5), 5 * PS, R | 4),
+      op(8, 0, "maps"),
+      op(9, 0, "mprotect", ref(5, PS), 2 * PS, R),
+      op(10, 0, "maps"),
+      op(11, 0, "munmap", ref(5, PS), 2 * PS),
+      op(12, 0, "maps"),
+      op(13, 0, "load8", ref(3, PS)),
+      op(14, 0, "load8", ref(2, PS)),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+  });
+
+  it("MAP_POPULATE of a private writable file mapping copies every page; MAP_LOCKED populates and locks", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 4),
+      op(2, 0, "mmap", 0, 4 * PS, RW, MAP_PRIVATE | 0x8000, ref(1), 0),
+      op(3, 0, "store8", ref(2), 1),
+      op(4, 0, "pread", ref(1), 1, 0),
+      op(5, 0, "mmap", 0, 4 * PS, RW, ANON | 0x2000, -1, 0),
+      op(6, 0, "store8", ref(5), 1),
+      op(7, 0, "mmap", 0, 4 * PS, R, MAP_SHARED | 0x8000, ref(1), 0),
+      op(8, 0, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"]);
+  });
+});
+
+describe("host conformance: writeback", () => {
+  it("fsync and fdatasync write-protect shared pages in every process; write() is seen through mappings", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 2),
+      op(2, 0, "mmap", 0, 2 * PS, RW, MAP_SHARED, ref(1), 0),
+      op(3, 0, "store8", ref(2), 1),
+      op(4, 0, "store8", ref(2, PS), 1),
+      op(5, 0, "fork", 1),
+      op(6, 1, "store8", ref(2), 2),
+      op(7, 1, "store8", ref(2, 1), 2),
+      op(8, 0, "fsync", ref(1)),
+      op(9, 0, "store8", ref(2), 3),
+      op(10, 1, "store8", ref(2), 4),
+      op(11, 1, "load8", ref(2, PS)),
+      op(12, 0, "fdatasync", ref(1)),
+      op(13, 1, "store8", ref(2, PS), 5),
+      op(14, 0, "load8", ref(2)),
+      op(15, 0, "pwrite", ref(1), bytes("zz"), 0),
+      op(16, 1, "load8", ref(2)),
+      op(17, 0, "smaps"),
+      op(18, 1, "smaps"),
+    ]);
+    expectSame(c, [...CORE, "lines"], [5]);
+  });
+});
