@@ -859,3 +859,27 @@ describe("host conformance: writeback", () => {
     expectSame(c, [...CORE, "lines"], [5]);
   });
 });
+
+describe("host conformance: the page holding end of file", () => {
+  it("writeback zeroes what a mapping stored past EOF in the last page", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      op(2, 0, "write", ref(1), bytes("hello world\n")),
+      op(3, 0, "mmap", 0, PS, RW, MAP_SHARED, ref(1), 0),
+      op(4, 0, "store", ref(3, 12), bytes("XYZ")),
+      op(5, 0, "load", ref(3, 10), 5),
+      op(6, 0, "msync", ref(3), PS, MS_SYNC),
+      op(7, 0, "load", ref(3, 10), 5),
+      op(8, 0, "store", ref(3, 12), bytes("XYZ")),
+      op(9, 0, "fsync", ref(1)),
+      op(10, 0, "load", ref(3, 10), 5),
+      op(11, 0, "store", ref(3, 4000), bytes("Q")),
+      op(12, 0, "ftruncate", ref(1), 4001),
+      op(13, 0, "load", ref(3, 3999), 2),
+      op(14, 0, "pread", ref(1), 2, 3999),
+    ]);
+    expectSame(c, CORE);
+    expect(stepOf(c, 5).host.bytes).toBe("640a58595a");
+    expect(stepOf(c, 7).host.bytes).toBe("640a000000");
+  });
+});

@@ -293,8 +293,14 @@ export function filemapWriteAndWait(k: Kernel, as: AddressSpace, first: number, 
     for (const [, pfn] of run) p.flags[pfn] = p.flags[pfn]! & ~PG_writeback;
     run = [];
   };
+  const eofIndex = Math.floor(inode.size / ps);
+  const eofTail = inode.size % ps;
   for (const [index, pfn] of dirty) {
     folioMkclean(k, as, index, pfn);
+    // The folio straddling i_size is zeroed past it on every writeback, since a
+    // mapping may have stored there (ext4_bio_write_folio() / block_write_full_folio():
+    // folio_zero_segment()); the mapping then reads zeros (checked on Linux 6.18).
+    if (index === eofIndex && eofTail !== 0) p.frameBytes(pfn).fill(0, eofTail);
     p.flags[pfn] = (p.flags[pfn]! & ~PG_dirty) | PG_writeback;
     as.nrDirty--;
     if (k.tracing) k.emit({ type: 'writeback', ino: inode.ino, index, pfn });
