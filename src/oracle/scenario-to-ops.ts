@@ -13,7 +13,8 @@
  * - Paths: the runner works in a flat sandbox directory and refuses other
  *   absolute paths. `/tmp/NAME` becomes the relative `NAME` (the model's
  *   working directory is compare.ts's MODEL_SANDBOX, so it sees the same
- *   names); relative names stay; any other absolute path is not expressible.
+ *   names); relative names stay; /dev/zero and /dev/null (which the runner
+ *   opens) pass unchanged; any other absolute path is not expressible.
  * - Processes: the initial pid label is task 0; `fork()`, and clone()/clone3()
  *   without CLONE_THREAD, are `fork NEWTID`; clone with CLONE_THREAD is
  *   `thread NEWTID`. The child's label is the call's written result
@@ -327,6 +328,7 @@ class Translator {
   private path(e: Expr): Uint8Array {
     const p = decoder.decode(this.str(e));
     if (p.startsWith("/tmp/") && p.length > 5 && !p.slice(5).includes("/")) return new TextEncoder().encode(p.slice(5));
+    if (p === "/dev/zero" || p === "/dev/null") return new TextEncoder().encode(p); // the runner opens these two
     if (p.startsWith("/")) throw new Skip(`the path "${p}" is outside the runner's sandbox (only /tmp/NAME and relative names are expressible for the host)`);
     if (p.split("/").includes("..")) throw new Skip(`the path "${p}" leaves the runner's sandbox`);
     return new TextEncoder().encode(p);
