@@ -883,3 +883,29 @@ describe("host conformance: the page holding end of file", () => {
     expect(stepOf(c, 7).host.bytes).toBe("640a000000");
   });
 });
+
+describe("host conformance: major faults without readahead", () => {
+  it("MADV_RANDOM: a major fault reads one page, and its retry still faults around what is cached", async () => {
+    const c = await run([
+      op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+      ...filePages(1, 32),
+      op(2, 0, "fsync", ref(1)),
+      op(3, 0, "posix_fadvise", ref(1), 0, 0, POSIX_FADV_DONTNEED),
+      op(4, 0, "posix_fadvise", ref(1), 0, 0, 1),
+      op(5, 0, "pread", ref(1), 1, 3 * PS),
+      op(6, 0, "mmap", 0, 32 * PS, R, MAP_SHARED, ref(1), 0),
+      op(15, 0, "madvise", ref(6), 32 * PS, 1),
+      op(7, 0, "load8", ref(6)),
+      op(8, 0, "load8", ref(6, 3 * PS)),
+      op(9, 0, "load8", ref(6, PS)),
+      op(10, 0, "mmap", 0, 32 * PS, RW, MAP_SHARED, ref(1), 0),
+      op(16, 0, "madvise", ref(10), 32 * PS, 1),
+      op(11, 0, "store8", ref(10, 20 * PS), 1),
+      op(12, 0, "mmap", 0, 32 * PS, RW, MAP_PRIVATE, ref(1), 0),
+      op(17, 0, "madvise", ref(12), 32 * PS, 1),
+      op(13, 0, "store8", ref(12, 25 * PS), 1),
+      op(14, 0, "mincore", ref(6), 32 * PS),
+    ]);
+    expectSame(c, CORE);
+  });
+});
