@@ -131,7 +131,7 @@ interface World {
 }
 
 function makeWorld(): World {
-  const m = new Machine({ paranoid: true, settings: { memTotal: 64 * 1024 * 1024 } });
+  const m = new Machine({ paranoid: true, settings: { memTotal: 64 * 1024 * 1024, protectionKeys: false } });
   const pid = m.spawn();
   const ref = new RefModel();
   // fd 3 and 5 are /tmp/a (read-write, read-only), fd 4 is /tmp/b, fd 6 /tmp/b write-only.

@@ -7,7 +7,7 @@
  *           private copy or none, may-write }
  *   objects: files and shared-anonymous (shmem) objects as byte arrays with a size
  *
- * Semantics (x86_64, Linux):
+ * Semantics (x86_64 without protection keys, as the Machine's default settings are):
  * - a load needs any of PROT_READ|WRITE|EXEC (x86 cannot express write-only or
  *   exec-only pages: access_error() only asks vma_is_accessible() for reads),
  *   a store needs PROT_WRITE; otherwise SIGSEGV/SEGV_ACCERR; no page: SEGV_MAPERR;
