@@ -65,7 +65,10 @@ export function pageCacheSyncRa(k: Kernel, file: File, index: number, reqCount: 
   if (index === 0 || reqCount > max || index - prevIndex <= 1) {
     ra.start = index;
     ra.size = getInitRaSize(reqCount, max);
-    ra.asyncSize = ra.size > reqCount ? ra.size - reqCount : ra.size;
+    // A request as large as the window (a VM_SEQ_READ fault asks for ra_pages) marks
+    // its middle, so that the stream continues asynchronously (Linux 6.18:
+    // `ra->size > req_count ? ra->size - req_count : ra->size >> 1`).
+    ra.asyncSize = ra.size > reqCount ? ra.size - reqCount : Math.floor(ra.size / 2);
     raSubmit(k, file, false);
     return;
   }
