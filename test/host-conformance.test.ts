@@ -930,3 +930,26 @@ describe("host conformance: readahead streams", () => {
     });
   }
 });
+
+describe("host conformance: read() readahead windows", () => {
+  for (const chunk of [1, 3, 16]) {
+    it(`sequential pread() of ${chunk} page(s) at a time: the page cache grows by the same windows`, async () => {
+      const N = 4096;
+      const ops: Op[] = [
+        op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+        op(2, 0, "ftruncate", ref(1), N * PS),
+        op(3, 0, "fsync", ref(1)),
+        op(4, 0, "posix_fadvise", ref(1), 0, 0, POSIX_FADV_DONTNEED),
+        op(5, 0, "mmap", 0, N * PS, R, MAP_SHARED, ref(1), 0),
+      ];
+      let s = 10;
+      for (let i = 0; i < 400; i += chunk) {
+        ops.push(op(s++, 0, "pread", ref(1), chunk * PS, i * PS));
+        ops.push(op(s++, 0, "mincore", ref(5), N * PS));
+      }
+      const c = await run(ops);
+      // Pages enter the page cache when their read is submitted: residency is exact.
+      expectSame(c, ["ret", "errno", "error", "bytes", "vec"]);
+    });
+  }
+});

@@ -17,6 +17,12 @@ export interface FileRaState {
   mmapMiss: number;
   /** Byte position just past the last read, for sequential detection. */
   prevPos: number;
+  /**
+   * The folio order readahead last asked for (ra->order). The model's page
+   * cache is order 0, but the order still trims each async window's end to
+   * its alignment, which decides how many pages are read.
+   */
+  order: number;
 }
 
 export class File {
@@ -35,7 +41,7 @@ export class File {
     this.fMode = fMode;
     this.flags = flags;
     this.path = path;
-    this.ra = { start: 0, size: 0, asyncSize: 0, raPages, mmapMiss: 0, prevPos: -1 };
+    this.ra = { start: 0, size: 0, asyncSize: 0, raPages, mmapMiss: 0, prevPos: -1, order: 0 };
   }
 }
 

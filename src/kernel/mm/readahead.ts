@@ -37,8 +37,22 @@ export function getNextRaSize(cur: number, max: number): number {
   return max;
 }
 
+/** MAX_PAGECACHE_ORDER on x86_64 with 4 KiB pages (PMD_ORDER). */
+const MAX_PAGECACHE_ORDER = 9;
+
+function ilog2(n: number): number {
+  return n < 1 ? 0 : Math.floor(Math.log2(n));
+}
+
+/** ffs(): the 1-based index of the lowest set bit. */
+function ffs(n: number): number {
+  return n === 0 ? 0 : Math.log2(n & -n) + 1;
+}
+
 function raSubmit(k: Kernel, file: File, async: boolean): void {
   const ra = file.ra;
+  // page_cache_ra_order(): the order actually used (Deviation: the folios stay order 0).
+  ra.order = Math.min(MAX_PAGECACHE_ORDER, ra.order, ilog2(ra.size));
   const read = readPagesIntoCache(k, file.inode.mapping, ra.start, ra.size, ra.asyncSize, async);
   k.vmstat.readaheadPages += read;
 }
@@ -63,6 +77,7 @@ export function pageCacheSyncRa(k: Kernel, file: File, index: number, reqCount: 
   }
   const prevIndex = ra.prevPos < 0 ? -1 : Math.floor(ra.prevPos / k.arch.pageSize);
   if (index === 0 || reqCount > max || index - prevIndex <= 1) {
+    ra.order = 0;
     ra.start = index;
     ra.size = getInitRaSize(reqCount, max);
     // A request as large as the window (a VM_SEQ_READ fault asks for ra_pages) marks
@@ -79,6 +94,7 @@ export function pageCacheSyncRa(k: Kernel, file: File, index: number, reqCount: 
     return;
   }
   if (miss < 0) contig *= 2;
+  ra.order = 0;
   ra.start = index;
   ra.size = Math.min(contig + reqCount, max);
   ra.asyncSize = 1;
@@ -106,6 +122,14 @@ export function pageCacheAsyncRa(k: Kernel, file: File, index: number, pfn: numb
     ra.size = getNextRaSize(start - index + reqCount, max);
     ra.asyncSize = ra.size;
   }
+  // readit: ramp the folio order up and trim the window's end to its alignment
+  // (mm/readahead.c, Linux 6.18: 4, 20, 80, 320... pages for one-page reads, not 84, 340).
+  ra.order += 2;
+  const align = 2 ** Math.min(ra.order, ffs(max) - 1);
+  const end = ra.start + ra.size;
+  const alignedEnd = Math.floor(end / align) * align;
+  if (alignedEnd > ra.start) ra.size -= end - alignedEnd;
+  ra.asyncSize = ra.size;
   raSubmit(k, file, true);
 }
 
@@ -125,6 +149,7 @@ export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: numb
   if (ra.mmapMiss < MMAP_LOTSAMISS * 10) ra.mmapMiss++;
   if (ra.mmapMiss > MMAP_LOTSAMISS) return false;
   // mmap read-around: a window of ra_pages centred on the fault.
+  ra.order = 0;
   ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
   ra.size = ra.raPages;
   ra.asyncSize = Math.floor(ra.raPages / 4);
