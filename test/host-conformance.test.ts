@@ -953,3 +953,24 @@ describe("host conformance: read() readahead windows", () => {
     });
   }
 });
+
+describe("host conformance: fault-around windows", () => {
+  it("the 64 KiB window is aligned in the address space and clamped to the VMA and the PTE table", async () => {
+    const ops: Op[] = [op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644), ...filePages(1, 64)];
+    ops.push(op(2, 0, "mmap", 0, 64 * PS, PROT_NONE, ANON, -1, 0));
+    // Odd starts: 3 pages into the reservation, file offset 5 pages; and across a 2 MiB boundary.
+    ops.push(op(3, 0, "mmap", ref(2, 3 * PS), 40 * PS, R, MAP_PRIVATE | MAP_FIXED, ref(1), 5 * PS));
+    // Below it, a reservation holding the 2 MiB boundary F - 1 MiB (F is 1 MiB past one),
+    // and a mapping across that boundary: its windows stop at the PTE table's end.
+    ops.push(op(4, 0, "mmap", 0, 0x120000, PROT_NONE, ANON, -1, 0));
+    ops.push(op(5, 0, "mmap", ref(4, 0x60000 - 8 * PS), 24 * PS, R, MAP_PRIVATE | MAP_FIXED, ref(1), 0));
+    let s = 10;
+    for (let i = 0; i < 40; i += 3) ops.push(op(s++, 0, "load8", ref(3, i * PS)));
+    for (let i = 0; i < 24; i += 5) ops.push(op(s++, 0, "load8", ref(5, i * PS)));
+    ops.push(op(s++, 0, "mincore", ref(3), 40 * PS));
+    ops.push(op(s++, 0, "smaps"));
+    const c = await run(ops);
+    expectSame(c, [...CORE, "lines"]);
+    expect(stepOf(c, 4).host.ret).toBe("F-0x160000");
+  });
+});
