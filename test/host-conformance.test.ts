@@ -974,3 +974,21 @@ describe("host conformance: fault-around windows", () => {
     expect(stepOf(c, 4).host.ret).toBe("F-0x160000");
   });
 });
+
+describe("host conformance: reusing holes", () => {
+  it("top-down placement fills the highest hole that fits; lengths round up to pages", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(2, 0, "mmap", 0, 4 * PS, R, ANON, -1, 0),
+      op(3, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(4, 0, "munmap", ref(1), 4 * PS),
+      op(5, 0, "munmap", ref(2, PS), 2 * PS),
+      op(6, 0, "mmap", 0, 3 * PS, R, ANON, -1, 0),
+      op(7, 0, "mmap", 0, PS + 1, R, ANON, -1, 0),
+      op(8, 0, "mmap", 0, 2 * PS - 100, RW, ANON, -1, 0),
+      op(9, 0, "mmap", 0, PS, PROT_NONE, ANON, -1, 0),
+      op(10, 0, "maps"),
+    ]);
+    expectSame(c, ["ret", "errno", "error", "lines"]);
+  });
+});
