@@ -210,8 +210,10 @@ export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr
   if (file !== null && file.inode.kind === 'disk') {
     // ext4's f_op->get_unmapped_area is thp_get_unmapped_area().
     r = thpGetUnmappedArea(k, mm, addr, len, pgoff * ps, flags);
-  } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0 && k.settings.thpEnabled !== 'never') {
-    // Larger anonymous mappings are THP aligned.
+  } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0) {
+    // Larger anonymous mappings are THP aligned: IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
+    // is a build-time test, so this holds even with THP "never" at run time
+    // (__get_unmapped_area(), __thp_get_unmapped_area() read no sysfs mode).
     r = thpGetUnmappedArea(k, mm, addr, len, 0, flags);
   } else {
     r = archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
