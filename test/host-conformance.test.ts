@@ -992,3 +992,22 @@ describe("host conformance: reusing holes", () => {
     expectSame(c, ["ret", "errno", "error", "lines"]);
   });
 });
+
+describe("host conformance: msync over a hole", () => {
+  for (const [name, flags] of [["MS_SYNC stops at the hole", MS_SYNC], ["MS_SYNC|MS_INVALIDATE goes on past it", MS_SYNC | 2], ["MS_ASYNC", MS_ASYNC]] as const) {
+    it(`${name} (ENOMEM either way); what was written back faults on the next store`, async () => {
+      const c = await run([
+        op(1, 0, "openat", bytes("f"), O_RDWR | O_CREAT, 0o644),
+        ...filePages(1, 3),
+        op(2, 0, "mmap", 0, 3 * PS, RW, MAP_SHARED, ref(1), 0),
+        op(3, 0, "munmap", ref(2, PS), PS),
+        op(4, 0, "store8", ref(2), 1),
+        op(5, 0, "store8", ref(2, 2 * PS), 1),
+        op(6, 0, "msync", ref(2), 3 * PS, flags),
+        op(7, 0, "store8", ref(2), 2),
+        op(8, 0, "store8", ref(2, 2 * PS), 2),
+      ]);
+      expectSame(c, CORE);
+    });
+  }
+});

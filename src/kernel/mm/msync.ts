@@ -2,7 +2,8 @@
  * msync(2) (mm/msync.c): MS_SYNC writes back the dirty pages of every shared
  * file mapping in the range (vfs_fsync_range()); MS_ASYNC does nothing
  * since dirty pages are already tracked; MS_INVALIDATE fails with EBUSY on
- * locked mappings. An unmapped hole gives ENOMEM after the rest is done.
+ * locked mappings. An unmapped hole gives ENOMEM after the rest is done
+ * (MS_ASYNC alone stops at the hole: there is nothing to do past it).
  */
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
@@ -32,7 +33,10 @@ export function sysMsync(k: Kernel, task: Task, startArg: bigint, lenArg: bigint
   for (;;) {
     if (vma === null || s >= end) return end64 > taskSize || unmapped || vma === null ? 'ENOMEM' : 0;
     if (s < vma.start) {
-      if (flags === MS_SYNC) return 'ENOMEM';
+      // A hole: MS_ASYNC alone has nothing more to do and stops; MS_SYNC goes on
+      // syncing the VMAs past it and fails at the end (mm/msync.c, Linux 6.18:
+      // `if (flags == MS_ASYNC) goto out_unlock`).
+      if (flags === MS_ASYNC) return 'ENOMEM';
       s = vma.start;
       if (s >= end) return 'ENOMEM';
       unmapped = true;
