@@ -140,6 +140,12 @@ describe('mmsim replay of mapper.log (Linux 6.18, strace 6.1)', () => {
     expect(fixed.why).toMatch(/4 KiB- but not 16 KiB-aligned/);
     // So does execve: the binaries are linked for 4 KiB pages.
     expect(r.exec[0]!.error).toMatch(/not congruent modulo the 16 KiB page size/);
+    // The program's own 4 KiB assumptions: munmap of two 4 KiB pages inside a mapping, MAP_FIXED, a file offset of 4 KiB.
+    const own = r.disagreements.filter((d) => !/ld\.so/.test(d.why)).map((d) => d.line);
+    expect(own).toEqual(expect.arrayContaining([27, 29, 35]));
+    expect(r.disagreements.find((d) => d.line === 35)!.why).toBe('file offset 0x1000 is not a multiple of 16 KiB');
+    // What ld.so does to the x86_64 libc, the executable and itself is marked as the loader's.
+    for (const line of [15, 17, 18, 21, 22, 23]) expect(r.disagreements.find((d) => d.line === line)!.why).toMatch(/^ld\.so loading or relocating an image linked for 4 KiB pages/);
     expect(r.diagnostics).toEqual([]);
   });
 

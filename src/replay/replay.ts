@@ -19,7 +19,7 @@
  * caught and reported against the line that caused it.
  */
 import { type ArchName, ARCH_PROFILES } from '../kernel/arch/profile.js';
-import { type ElfImage, PT_LOAD } from '../kernel/exec.js';
+import { type ElfImage, PT_LOAD, totalMappingSize } from '../kernel/exec.js';
 import type { File } from '../kernel/fs/file.js';
 import { Machine, type SysResult } from '../kernel/machine.js';
 import { getUnmappedArea, isErr } from '../kernel/mm/mmap.js';
@@ -485,12 +485,43 @@ export class Replayer {
     });
   }
 
+  /**
+   * Logged ranges ld.so mapped for shared libraries (and the executable's
+   * RELRO page), to tell the loader's calls from the program's own.
+   */
+  private readonly loaderRanges: [number, number][] = [];
+
+  private noteLoaderRange(s: CallStmt, tid: number, at: number, len: number): void {
+    const fdArg = s.args[4];
+    const fd = Number(BigInt.asIntN(32, evalInt(fdArg) ?? -1n));
+    const logPath = fdArg?.kind === 'fdpath' ? fdArg.path : undefined;
+    const f = fd >= 0 ? this.proc(tid).files.get(this.fd(tid, fdArg)) : undefined;
+    const p = logPath ?? f?.path ?? '';
+    const end = at + Math.ceil(len / this.logPageSize) * this.logPageSize;
+    if (/\.so(\.[0-9.]+)?$/.test(p)) this.loaderRanges.push([at, end]);
+  }
+
+  private isLoaderCall(s: CallStmt): boolean {
+    if (this.report.exec.length === 0) return false;
+    const a0 = Number(BigInt.asUintN(64, evalInt(s.args[0]) ?? 0n));
+    if (s.name === 'mmap') {
+      const f = this.proc(this.curTid).files.get(this.fd(this.curTid, s.args[4]));
+      if (f !== undefined && /\.so(\.[0-9.]+)?$/.test(f.path)) return true;
+      const fdArg = s.args[4];
+      if (fdArg?.kind === 'fdpath' && /\.so(\.[0-9.]+)?$/.test(fdArg.path)) return true;
+    }
+    return a0 !== 0 && this.loaderRanges.some(([a, b]) => a0 >= a && a0 < b);
+  }
+
   /** A reason for a failure, from the arguments, for the portability report. */
   private explain(s: CallStmt, model: string): string {
     const ps = this.ps;
     const kib = ps / 1024;
     const a0 = evalInt(s.args[0]);
     const reasons: string[] = [];
+    if (ps !== this.logPageSize && this.isLoaderCall(s)) {
+      reasons.push(`ld.so loading or relocating an image linked for ${this.logPageSize / 1024} KiB pages (an arm64 build is linked for up to 64 KiB pages; not the program's own call)`);
+    }
     if (['mmap', 'munmap', 'mprotect', 'madvise', 'msync', 'mincore', 'mremap'].includes(s.name) && a0 !== undefined && a0 !== 0n) {
       const flags = s.name === 'mmap' ? evalInt(s.args[3]) ?? 0n : 0n;
       const fixed = s.name !== 'mmap' || (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) !== 0n;
@@ -537,6 +568,15 @@ export class Replayer {
         const addr = n(0);
         const len = n(1);
         if (addr === undefined || len === undefined) return this.unreadable(s);
+        const l = loggedOf(s);
+        if (l.kind === 'value') {
+          const a0 = Number(BigInt.asUintN(64, addr));
+          const a1 = a0 + Number(BigInt.asUintN(64, len));
+          for (let i = this.loaderRanges.length - 1; i >= 0; i--) {
+            const [x, y] = this.loaderRanges[i]!;
+            if (x >= a0 && y <= Math.ceil(a1 / this.logPageSize) * this.logPageSize) this.loaderRanges.splice(i, 1);
+          }
+        }
         const r = m.munmap(tid, BigInt(this.translate(tid, Number(BigInt.asUintN(64, addr)))), len);
         this.compare(s, r, false);
         return;
@@ -873,6 +913,7 @@ export class Replayer {
     const fixed = (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) !== 0n;
     const addr = BigInt(this.translate(tid, Number(BigInt.asUintN(64, addr0))));
     const l = loggedOf(s);
+    if (l.kind === 'value') this.noteLoaderRange(s, tid, Number(l.value), Number(BigInt.asUintN(64, len)));
     if (fixed || l.kind !== 'value') {
       const r = m.mmap(tid, addr, len, prot, flags, fd, off);
       const ok = this.compare(s, r, true);
@@ -948,7 +989,7 @@ export class Replayer {
     this.report.exec.push(entry);
     const exeImage: ElfImage = { path: '/', type: 'dyn', entry: 0, phdrs: [], interp: GUESSED_INTERP };
     const facts = this.factsAfter(this.index - 1, pid);
-    const inferred = inferBases(exeImage, interp, facts, this.ps, this.mapsLines, '', interp === null ? null : ip.path);
+    const inferred = inferBases(exeImage, interp, facts, this.logPageSize, this.mapsLines, '', interp === null ? null : ip.path);
     entry.notes.push(...inferred.notes);
     const r = this.m.execve(tid, exeImage, interp, inferred.bases, true);
     if (!r.ok) entry.error += `; ${r.errno}: ${r.reason}`;
@@ -991,14 +1032,27 @@ export class Replayer {
       }
     }
     const facts = this.factsAfter(this.index, s.pid);
-    const inferred = inferBases(exeImage, interp, facts, this.ps, this.mapsLines, mp.path, interpName);
+    const inferred = inferBases(exeImage, interp, facts, this.logPageSize, this.mapsLines, mp.path, interpName);
     entry.notes.push(...inferred.notes);
+    // The executable's and the interpreter's images, where the log shows them: calls there are the loader's.
+    const b = inferred.bases;
+    if (b.loadBias !== undefined && !partial) this.loaderRanges.push([b.loadBias, b.loadBias + totalMappingSize(exeImage.phdrs, this.logPageSize)]);
+    if (b.interpBase !== undefined && interp !== null) this.loaderRanges.push([b.interpBase, b.interpBase + totalMappingSize(interp.phdrs, this.logPageSize)]);
     const r = this.m.execve(tid, exeImage, interp, inferred.bases, partial);
     // The mm is new: address translations of the old image are gone.
     this.st(tid).moved = [];
     if (!r.ok) {
       if (partial) entry.error += `; ${r.errno}: ${r.reason}`;
-      return partial ? this.uncount(s, entry.error!) : fail(`${r.errno}: ${r.reason}`);
+      if (partial) return this.uncount(s, entry.error!);
+      fail(`${r.errno}: ${r.reason}`);
+      if (this.ps !== this.logPageSize) {
+        // Portability: a build for this architecture would load; go on with the rest of the layout
+        // (the interpreter too if it loads at this page size) so that the program's own calls are judged.
+        let again = this.m.execve(tid, exeImage, interp, inferred.bases, true);
+        if (!again.ok && interp !== null) again = this.m.execve(tid, exeImage, null, inferred.bases, true);
+        entry.notes.push(again.ok ? `continuing without the executable's own mappings${interp !== null && again.layout.interpBase === null ? ' and without the interpreter' : ''}` : `continuing with an empty address space: ${again.reason}`);
+      }
+      return;
     }
     entry.notes.push(`entry 0x${r.layout.entry.toString(16)}`);
     if (partial) return this.uncount(s, entry.error!);
