@@ -1011,3 +1011,22 @@ describe("host conformance: msync over a hole", () => {
     });
   }
 });
+
+describe("host conformance: mincore edges", () => {
+  it("partial-page lengths, PROT_NONE pages that were touched, a hole in the range", async () => {
+    const c = await run([
+      op(1, 0, "mmap", 0, 4 * PS, RW, ANON, -1, 0),
+      op(2, 0, "store8", ref(1), 1),
+      op(3, 0, "store8", ref(1, 2 * PS), 1),
+      op(4, 0, "mprotect", ref(1), 4 * PS, PROT_NONE),
+      op(5, 0, "mincore", ref(1), 2 * PS + 1),
+      op(6, 0, "mincore", ref(1), 1),
+      op(7, 0, "munmap", ref(1, PS), PS),
+      op(8, 0, "mincore", ref(1), 4 * PS),
+      op(9, 0, "mincore", ref(1, 2 * PS), 2 * PS),
+      op(10, 0, "mprotect", ref(1), PS, R),
+      op(11, 0, "load8", ref(1)),
+    ]);
+    expectSame(c, CORE);
+  });
+});
