@@ -40,8 +40,23 @@ export interface DiffIo {
   color?: boolean;
 }
 
+let stdoutClosed = false;
+let epipeGuard = false;
+
+/** Ends quietly when the reader goes away (`mmsim diff f | head`). */
+function guardEpipe(): void {
+  if (epipeGuard) return;
+  epipeGuard = true;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    stdoutClosed = true;
+  });
+}
+
 const defaultIo: DiffIo = {
-  out: (s) => process.stdout.write(s + "\n"),
+  out: (s) => {
+    if (!stdoutClosed) process.stdout.write(s + "\n");
+  },
   err: (s) => process.stderr.write(s + "\n"),
 };
 
@@ -52,6 +67,7 @@ function useColor(): boolean {
 
 /** Returns the exit status. */
 export async function runDiff(argv: string[], io: DiffIo = defaultIo): Promise<number> {
+  if (io === defaultIo) guardEpipe();
   let values: { json?: boolean; help?: boolean };
   let positionals: string[];
   try {
@@ -146,7 +162,7 @@ export function cell(v: StepView, fields: readonly CompareField[]): string {
   else if (v.signal !== undefined) parts.push(`${v.signal.name} ${v.signal.code} at ${v.signal.addr}`);
   else if (v.errno !== null) parts.push(`-1 ${v.errno}`);
   else if (v.value !== undefined) parts.push(`= ${v.value}`);
-  else if (v.lines !== undefined) parts.push(`${v.lines.length} lines`);
+  else if (v.lines !== undefined) parts.push(`${v.lines.length} line${v.lines.length === 1 ? "" : "s"}`);
   else if (v.ret !== null && fields.includes("ret")) parts.push(`= ${v.ret}`);
   else if (v.ret !== null) parts.push(v.op === "fork" || v.op === "thread" ? "ok (a new task)" : "ok");
   if (v.bytes !== undefined) parts.push(showBytes(v.bytes));
