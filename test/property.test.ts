@@ -230,13 +230,9 @@ function refWindowPerms(ref: RefModel): string[] {
  * that runs without the detour). Returns the bug's name when op would hit one.
  */
 function knownBug(w: World, op: Op): string | null {
-  if (op.op === 'mprotect') {
-    const a = addrOf(w, op.t);
-    const end = a + ((op.len + P - 1n) & ~(P - 1n));
-    // Linux changes the VMAs before the first hole, then fails with ENOMEM; the model
-    // returns ENOMEM at once when the range ends past TASK_SIZE.
-    if (a % P === 0n && op.len !== 0n && end > TASK_SIZE && end < 1n << 64n) return 'mprotect-past-task-size';
-  }
+  // None left: mprotect past TASK_SIZE (fixed) was the last one.
+  void w;
+  void op;
   return null;
 }
 
@@ -429,9 +425,6 @@ describe('robustness', () => {
             case 'mprotect': r = m.mprotect(pid, a[0]!, a[1]!, a[2]!); break;
             case 'msync': r = m.msync(pid, a[0]!, a[1]!, a[2]!); break;
             case 'mincore':
-              // KNOWN BUG (see the it.fails below): a huge len makes sysMincore() allocate the
-              // whole vector up front and throw a RangeError.
-              if (BigInt.asUintN(64, a[1]!) >> 12n > 1n << 24n) continue;
               r = m.mincore(pid, a[0]!, a[1]!);
               break;
             case 'brk': r = m.brk(pid, a[0]!); break;
@@ -472,7 +465,7 @@ describe('confirmed model bugs', () => {
   // Checked on Linux 6.18: after mmap(0x10000000, 8192, RW, FIXED|PRIVATE|ANON),
   // mprotect(0x10000000, 1 << 63, PROT_NONE) = -ENOMEM and maps shows ---p.
   // The model (sysMprotect: `if (end64 > taskSize) return 'ENOMEM'`) changes nothing.
-  it.fails('mprotect over a range ending past TASK_SIZE changes the VMAs before the hole, then ENOMEM', () => {
+  it('mprotect over a range ending past TASK_SIZE changes the VMAs before the hole, then ENOMEM', () => {
     const m = new Machine({ paranoid: true });
     const pid = m.spawn();
     ok(m.mmap(pid, WIN, 2n * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0n));
@@ -480,7 +473,7 @@ describe('confirmed model bugs', () => {
     expect(m.load(pid, WIN, 1)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: 2, addr: Number(WIN) } });
   });
 
-  it.fails('the reference property without stepping around the mprotect bug', () => {
+  it('the reference property without stepping around the mprotect bug', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 50, maxLength: 200 }), (ops) => {
         const w = makeWorld();
@@ -493,7 +486,7 @@ describe('confirmed model bugs', () => {
   // mm/mincore.c fills the user vector a page of entries at a time and stops with ENOMEM
   // at the first unmapped page; Linux 6.18 returns ENOMEM for mincore(0, 0x1fffffffffff, vec).
   // The model allocates the whole vector first: new Uint8Array(2^33) throws a RangeError.
-  it.fails('mincore with a huge length returns ENOMEM instead of throwing', () => {
+  it('mincore with a huge length returns ENOMEM instead of throwing', () => {
     const m = new Machine({ paranoid: true });
     const pid = m.spawn();
     expect(show(m.mincore(pid, 0n, (1n << 45n) - 1n))).toBe('ENOMEM');
@@ -503,7 +496,7 @@ describe('confirmed model bugs', () => {
   // lengths to 64 bits (u64()); read()'s pos is not masked: a bigint below -2^64 is taken
   // as a negative file position and filemapRead() dereferences a null readPages.
   // (pread64 with the low 64 bits, 0, reads at offset 0.)
-  it.fails('read() with a position outside 64 bits does not throw', () => {
+  it('read() with a position outside 64 bits does not throw', () => {
     const m = new Machine({ paranoid: true });
     const pid = m.spawn();
     expect(() => m.read(pid, 1, 1n, -(1n << 65n))).not.toThrow();

@@ -59,13 +59,19 @@ export class BlockDevice {
   /** Read a contiguous run of pages of one inode into the given destinations. */
   readPages(ino: number, firstIndex: number, dsts: Uint8Array[]): void {
     const file = this.blocks.get(ino);
+    let stored = 0;
     for (let i = 0; i < dsts.length; i++) {
       const src = file?.get(firstIndex + i);
       const dst = dsts[i]!;
-      if (src !== undefined) dst.set(src);
-      else dst.fill(0);
+      if (src !== undefined) {
+        dst.set(src);
+        stored++;
+      } else {
+        dst.fill(0);
+      }
     }
-    this.account(false, dsts.length);
+    // A hole (never-written blocks) reads as zeros without touching the device, as ext4 maps it.
+    if (stored > 0) this.account(false, stored);
   }
 
   /** Write a contiguous run of pages; `validBytes[i]` bytes of each are kept, the rest stored as zeros. */

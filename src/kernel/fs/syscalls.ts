@@ -142,7 +142,8 @@ export function fileRead(k: Kernel, task: Task, fd: number, count: bigint, pos: 
   const empty = new Uint8Array(0);
   const f = readableFile(task, fd);
   if (typeof f === 'string') return { ret: f, data: empty };
-  if (pos !== null && BigInt.asIntN(64, pos) < 0n) return { ret: 'EINVAL', data: empty };
+  if (pos !== null) pos = BigInt.asIntN(64, pos);
+  if (pos !== null && pos < 0n) return { ret: 'EINVAL', data: empty };
   const c64 = u64(count);
   if (BigInt.asIntN(64, c64) < 0n) return { ret: 'EINVAL', data: empty };
   const n = Number(c64 > BigInt(MAX_RW_COUNT) ? BigInt(MAX_RW_COUNT) : c64);
@@ -160,7 +161,8 @@ export function fileWrite(k: Kernel, task: Task, fd: number, data: Uint8Array, p
   // A terminal or /dev/null takes everything and keeps nothing.
   if ((f.inode.mode & S_IFMT) === 0o020000) return Math.min(data.length, MAX_RW_COUNT);
   if ((f.inode.mode & S_IFMT) !== S_IFREG) return 'EINVAL';
-  if (pos !== null && BigInt.asIntN(64, pos) < 0n) return 'EINVAL';
+  if (pos !== null) pos = BigInt.asIntN(64, pos);
+  if (pos !== null && pos < 0n) return 'EINVAL';
   const bytes = data.length > MAX_RW_COUNT ? data.subarray(0, MAX_RW_COUNT) : data;
   let at = pos === null ? f.pos : Number(pos);
   if (pos === null && f.flags & O_APPEND) at = f.inode.size;

@@ -25,10 +25,19 @@ export function sysMincore(k: Kernel, task: Task, startArg: bigint, lenArg: bigi
   const limit = BigInt(mm.taskSize);
   if (start > limit || len > limit - start) return { ret: 'ENOMEM', vec: empty };
   const npages = Number((len + BigInt(ps) - 1n) / BigInt(ps));
-  const vec = new Uint8Array(npages);
+  // do_mincore() stops at the first unmapped page with ENOMEM: find how far the VMAs reach first.
+  let reach = Number(start);
+  for (let v = mm.vmas.lookup(reach); v !== null && reach < Number(start) + npages * ps; v = v.next) {
+    if (v.start > reach) break;
+    reach = v.end;
+  }
+  const mapped = Math.min(npages, Math.max(0, (reach - Number(start)) / ps));
+  // Deviation: the vector is returned rather than written to user memory, so it is capped at 2^28 entries.
+  if (mapped > 2 ** 28) return { ret: 'ENOMEM', vec: empty };
+  const vec = new Uint8Array(mapped);
   let addr = Number(start);
   for (let i = 0; i < npages; i++, addr += ps) {
-    const vma = mm.vmas.lookup(addr);
+    const vma = i < mapped ? mm.vmas.lookup(addr) : null;
     if (vma === null) return { ret: 'ENOMEM', vec: vec.subarray(0, i) };
     const vpn = addr / ps;
     const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);

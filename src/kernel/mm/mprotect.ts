@@ -106,7 +106,8 @@ export function sysMprotect(k: Kernel, task: Task, startArg: bigint, lenArg: big
   // arch_validate_prot(): only READ, WRITE, EXEC and SEM.
   if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0 || high !== 0n) return 'EINVAL';
   // Past user space no VMA can cover the range.
-  if (end64 > BigInt(mm.taskSize)) return 'ENOMEM';
+  // No TASK_SIZE check: the VMAs before the first hole change, then the hole gives ENOMEM.
+  // Past user space `end` is only compared with VMA addresses, so a double's rounding is harmless.
   let nstart = Number(start);
   const end = Number(end64);
   let vma = mm.vmas.find(nstart);

@@ -130,9 +130,8 @@ describe('[heap] naming (vma_is_initial_heap())', () => {
   // Since "mm: fix VMA heap bounds checking" (Linux 6.7), vma_is_initial_heap() is
   // vm_start < brk && vm_end > start_brk: a mapping at the break when there is no heap
   // (brk == start_brk) is not the heap. Checked on Linux 6.18: mmap(brk(0), 4096, RW,
-  // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE) shows with no name. The model
-  // (task-mmu.ts vmaName(): vma.start <= mm.brk && vma.end >= mm.startBrk) calls it [heap].
-  it.fails('a mapping placed at the break while brk == start_brk is not [heap]', () => {
+  // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE) shows with no name, and so does the model.
+  it('a mapping placed at the break while brk == start_brk is not [heap]', () => {
     const { m, pid } = setup();
     const b0 = ok(m.brk(pid, 0n));
     ok(m.mmap(pid, b0, 4096n, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0n));
@@ -141,7 +140,7 @@ describe('[heap] naming (vma_is_initial_heap())', () => {
 
   // Linux 6.18, after brk(b0 + 4096): mmap(b0 - 4096, 4096, PROT_READ, ...FIXED_NOREPLACE)
   // shows "r--p 00000000 00:00 0 " with no name, the heap above it "[heap]".
-  it.fails('a mapping that ends at start_brk is not [heap] (the same bounds bug)', () => {
+  it('a mapping that ends at start_brk is not [heap] (the same bounds bug, fixed)', () => {
     const { m, pid } = setup();
     const b0 = ok(m.brk(pid, 0n));
     ok(m.brk(pid, b0 + 4096n));

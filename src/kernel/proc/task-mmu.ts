@@ -37,7 +37,8 @@ export function vmaName(mm: MmStruct, vma: Vma): string {
     return inode.nlink === 0 ? `${vma.file.path} (deleted)` : vma.file.path;
   }
   if (vma.specialName !== null) return vma.specialName;
-  if (vma.start <= mm.brk && vma.end >= mm.startBrk) return '[heap]';
+  // vma_is_initial_heap(): strict bounds since "mm: fix VMA heap bounds checking".
+  if (vma.start < mm.brk && vma.end > mm.startBrk) return '[heap]';
   if (vma.start <= mm.startStack && vma.end >= mm.startStack) return '[stack]';
   if (vma.anonName !== null) return `[anon:${vma.anonName}]`;
   return '';
