@@ -178,6 +178,25 @@ describe('mmsim replay never throws', () => {
     expect(r.agree).toBeGreaterThanOrEqual(2);
   });
 
+  it('follows dup2/fcntl(F_DUPFD) to the model and skips refused opens of devices', () => {
+    const text = [
+      '1 openat(AT_FDCWD, "/tmp/f", O_RDWR|O_CREAT, 0644) = 3',
+      '1 dup2(3, 10) = 10',
+      '1 fcntl(10, F_DUPFD_CLOEXEC, 20) = 20',
+      '1 close(3) = 0',
+      '1 ftruncate(10, 8192) = 0',
+      '1 mmap(NULL, 8192, PROT_READ, MAP_SHARED, 20, 0) = 0x7f0000000000',
+      '1 close(10) = 0',
+      '1 close(20) = 0',
+      '1 openat(AT_FDCWD, "/dev/tty", O_RDWR) = -1 ENXIO (No such device or address)',
+    ].join('\n');
+    const r = replayLog(text, { host: emptyHost });
+    expect(r.disagreements).toEqual([]);
+    expect(r.agree).toBe(6);
+    expect(r.other).toEqual({ dup2: 1, fcntl: 1 });
+    expect(r.maps).toContain('7f0000000000-7f0000002000 r--s 00000000 fe:00');
+  });
+
   it('threads-stderr.log: unprefixed lines belong to the first [pid N] that no clone created', () => {
     const r = replayLog(fs.readFileSync(path.join(__dirname, 'fixtures', 'strace', 'threads-stderr.log'), 'latin1'), { host: emptyHost });
     expect(r.skipped.filter((s) => /not known/.test(s.why))).toEqual([]);

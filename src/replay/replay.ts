@@ -407,6 +407,23 @@ export class Replayer {
   private standIns(s: CallStmt): void {
     const l = loggedOf(s);
     if (l.kind !== 'value') return;
+    if (s.name === 'dup2' || s.name === 'dup3' || (s.name === 'fcntl' && s.args[1]?.kind === 'ident' && /^F_DUPFD/.test(s.args[1].name))) {
+      // The model has dup() only: the logged new descriptor maps to a model dup of the old one.
+      const tid = this.tidOf(s.pid);
+      if (tid === undefined || this.m.task(tid) === undefined) return;
+      const st = this.st(tid);
+      const oldFd = Number(evalInt(s.args[0]) ?? -1n);
+      const newFd = Number(l.value);
+      if (oldFd === newFd || !st.fds.has(oldFd)) return;
+      const had = st.fds.get(newFd);
+      if (had !== undefined && s.name !== 'fcntl') this.m.close(tid, had);
+      const r = this.m.dup(tid, st.fds.get(oldFd)!);
+      if (!r.ok) return;
+      st.fds.set(newFd, Number(r.value));
+      if (st.pseudo.has(oldFd)) st.pseudo.add(newFd);
+      else st.pseudo.delete(newFd);
+      return;
+    }
     let fds: number[] = [];
     if ((s.name === 'pipe' || s.name === 'pipe2') && s.args[0]?.kind === 'array') fds = s.args[0].elements.map((e) => Number(evalInt(e) ?? -1n));
     else if (s.name === 'socketpair' && s.args[3]?.kind === 'array') fds = s.args[3].elements.map((e) => Number(evalInt(e) ?? -1n));
@@ -535,7 +552,7 @@ export class Replayer {
       if (off !== undefined && Number(off) % ps !== 0) reasons.push(`file offset ${hex(off)} is not a multiple of ${kib} KiB`);
     }
     if (reasons.length === 0 && model.includes('ENOMEM')) reasons.push('the range is not (wholly) mapped in the model');
-    if (reasons.length === 0 && model.includes('EBADF')) reasons.push('the descriptor is not open in the model');
+    if (reasons.length === 0 && model.includes('EBADF')) reasons.push('the descriptor is not open in the model: made, moved or closed by a call the log does not show?');
     return reasons.join('; ');
   }
 
@@ -772,6 +789,7 @@ export class Replayer {
     }
     flags = BigInt.asUintN(32, flags);
     const mp = this.modelPath(path, dirBase ?? this.proc(tid).cwd);
+    if (mp.pseudo && loggedOf(s).kind === 'errno') return this.skip(s, 'a pseudo-file the kernel refused (devices, /proc): not modelled');
     const r = this.m.openat(tid, -100, mp.path, Number(flags), Number(mode ?? 0o644n));
     this.bindFd(s, tid, r, mp.pseudo);
   }
@@ -856,7 +874,9 @@ export class Replayer {
     const r = this.m.fstat(tid, fd);
     if (opened) this.m.close(tid, fd);
     const size = evalInt(structField(statArg, 'st_size'));
-    if (r.ok && r.stat !== undefined && size !== undefined && loggedOf(s).kind === 'value' && BigInt(r.stat.st_size) !== size) {
+    const modeExpr = structField(statArg, 'st_mode');
+    const isDir = modeExpr !== undefined && printExpr(modeExpr).includes('S_IFDIR');
+    if (r.ok && r.stat !== undefined && size !== undefined && !isDir && loggedOf(s).kind === 'value' && BigInt(r.stat.st_size) !== size) {
       this.report.modelled++;
       this.disagree(s, `st_size=${size}`, `st_size=${r.stat.st_size}`, 'the file size differs (the host file changed since the capture?)');
       return;
@@ -1003,8 +1023,16 @@ export class Replayer {
       entry.error = why;
       this.disagree(s, '0', 'failed', why);
     };
-    const mp = this.modelPath(path, this.proc(tid).cwd);
-    const head = mp.exists ? this.host.readHead(mp.path, 1 << 16) : null;
+    let mp = this.modelPath(path, this.proc(tid).cwd);
+    let head = mp.exists ? this.host.readHead(mp.path, 1 << 16) : null;
+    if (head !== null && head[0] === 0x23 && head[1] === 0x21) {
+      // binfmt_script: a '#!' script runs its interpreter (which maps nothing of the script).
+      const first = new TextDecoder('latin1').decode(head.subarray(2, Math.max(2, head.indexOf(10)))).trim();
+      const interpPath = first.split(/\s+/)[0] ?? '';
+      entry.notes.push(`a script: running its interpreter ${interpPath}`);
+      mp = this.modelPath(interpPath, this.proc(tid).cwd);
+      head = mp.exists ? this.host.readHead(mp.path, 1 << 16) : null;
+    }
     const exe = head === null ? null : readElf(head, mp.path);
     let exeImage: ElfImage;
     let partial = false;
