@@ -57,17 +57,17 @@ function elfFromReadelf(text: string): Uint8Array {
 }
 
 /** The capture machine's files as mapper.files recorded them; ELF heads from the readelf texts. */
-function recordedHost(): HostFs {
+function recordedHost(name = 'mapper'): HostFs {
   const files = new Map<string, HostStat>();
   const heads = new Map<string, Uint8Array>();
-  for (const line of read('mapper.files').trim().split('\n')) {
+  for (const line of read(`${name}.files`).trim().split('\n')) {
     const [p, real, dev, ino, size] = line.split(' ');
     const { major, minor } = decodeDev(Number(dev));
     files.set(p!, { realPath: real!, major, minor, ino: Number(ino), size: Number(size), mode: 0o100755, isFile: true, isDir: false });
   }
   const exe = [...files.values()][0]!;
-  heads.set(exe.realPath, elfFromReadelf(read('mapper.readelf')));
-  heads.set([...files.values()][1]!.realPath, elfFromReadelf(read('mapper.interp.readelf')));
+  heads.set(exe.realPath, elfFromReadelf(read(`${name}.readelf`)));
+  heads.set([...files.values()][1]!.realPath, elfFromReadelf(read(`${name}.interp.readelf`)));
   const cwd = path.dirname(exe.realPath);
   return {
     stat(p: string): HostStat | null {
@@ -158,6 +158,21 @@ describe('mmsim replay of mapper.log (Linux 6.18, strace 6.1)', () => {
     expect(j.modelled).toBe(j.agree + j.disagree);
     expect(j.disagree).toBeGreaterThan(0);
     expect(j.disagreements.every((d) => Number.isInteger(d.line) && d.line > 0)).toBe(true);
+  });
+});
+
+describe('mmsim replay of remap.log (every call traced; realloc by mremap, madvise, mlock)', () => {
+  const text = read('remap.log');
+  const maps = read('remap.maps');
+  const where = /captured with .* in (\S+): /.exec(text)![1]!;
+  it('agrees on every modelled call, counts the others, and the model would have moved each mremap where the kernel did', () => {
+    const r = replayLog(text, { cwd: where, host: recordedHost('remap'), mapsFile: maps, paranoid: true });
+    expect(r.disagreements).toEqual([]);
+    expect(r.modelled).toBe(40);
+    expect(r.agree).toBe(40);
+    expect(r.other).toEqual({ access: 1, arch_prctl: 1, set_tid_address: 1, set_robust_list: 1, rseq: 1, prlimit64: 1, getrandom: 1 });
+    expect(r.placements).toEqual([]);
+    expect(r.maps).toBe(maps);
   });
 });
 

@@ -739,9 +739,18 @@ export class Replayer {
     const l = loggedOf(s);
     if (s.name === 'mremap' && l.kind === 'value' && args.length >= 4 && (args[3]! & 3n) === 1n && Number(l.value) !== Number(args[0]!) && this.ps === this.logPageSize) {
       // MREMAP_MAYMOVE and the kernel moved it: move it to the same place (MREMAP_FIXED), as mmap placement does.
+      // The model's own choice: mremap_to()/move_vma() ask get_unmapped_area() for the new length at the VMA's file offset.
+      const mm = this.m.task(tid)!.mm;
+      const old = Number(BigInt.asUintN(64, args[0]!));
+      const vma = mm.vmas.lookup(old);
+      const newLen = Math.ceil(Number(BigInt.asUintN(64, args[2]!)) / this.ps) * this.ps;
+      if (vma !== null && newLen > 0 && newLen <= mm.taskSize) {
+        const pgoff = vma.pgoff + (old - vma.start) / this.ps;
+        const g = getUnmappedArea(this.m.k, mm, vma.file, 0, newLen, pgoff, vma.flags & 0x8 ? uapi.MAP_SHARED : 0);
+        if (g !== Number(l.value)) this.report.placements.push({ line: s.loc.line, call: 'mremap', logged: hex(l.value), model: typeof g === 'number' ? hex(g) : g });
+      }
       args[3] = args[3]! | 2n;
       args[4] = l.value;
-      this.report.placements.push({ line: s.loc.line, call: 'mremap', logged: hex(l.value), model: 'placed there with MREMAP_FIXED (the model\'s own choice is not asked)' });
     }
     const r = (fn as (...x: unknown[]) => unknown).call(this.m, tid, ...args) as SysResult;
     if (r === null || typeof r !== 'object' || typeof r.ok !== 'boolean') {
