@@ -923,7 +923,12 @@ describe("host conformance: readahead streams", () => {
         op(6, 0, "madvise", ref(5), N * PS, advice),
       ];
       for (let i = 0; i < N; i++) ops.push(op(10 + i, 0, "load8", ref(5, i * PS)));
-      const c = await run(ops);
+      // The host's count depends on timing: a fault that reaches a page whose async readahead
+      // is still in flight waits and is retried, which Linux counts as major. That happens
+      // only under load (seen once in ten runs of the full suite on two cores), so the host
+      // gets up to three tries to show its uncontended behaviour; the model must match it.
+      let c = await run(ops);
+      for (let attempt = 1; attempt < 3 && c.steps.reduce((n, p) => n + p.host.majflt, 0) !== 1; attempt++) c = await run(ops);
       // Minor faults differ: fault-around maps the host's large readahead folios whole.
       expectSame(c, ["ret", "errno", "error", "value", "signal", "majflt"]);
       expect(c.steps.reduce((n, p) => n + p.host.majflt, 0)).toBe(1);

@@ -3,6 +3,7 @@
  * The mmsim command line: one file per command, dispatched here.
  */
 import { runBench } from './bench.js';
+import { runDiff } from './diff.js';
 import { runFuzz } from './fuzz.js';
 import { runReplay } from './replay.js';
 import { runExplore } from './explore.js';
@@ -21,6 +22,7 @@ Commands:
   bench           performance benchmarks against their baselines (--json, --quick)
   fuzz            random syscalls and accesses through the model, invariants checked (--model-only)
   replay LOG      a real strace log through the model: agreement, placement, maps (--maps, --json, --arch arm64-16k)
+  diff FILE       a scenario on the host kernel and on the model, side by side (--json; exit 1 when they differ)
   help            this text
 
 Examples:
@@ -51,6 +53,11 @@ export function main(argv: string[]): number {
       return runFuzz(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     case 'bench':
       return runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
+    case 'diff':
+      void runDiff(argv.slice(1)).then((code) => {
+        process.exitCode = code;
+      });
+      return 0;
     case 'replay':
       return runReplay(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     default:

@@ -33,6 +33,7 @@
  * GOT inside the measured window.)
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -2264,6 +2265,25 @@ int main(int argc, char **argv)
 	long nofile = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 20 ? 1 << 20 : (long)rl.rlim_cur;
 	g_fd_base = nofile > 512 ? (int)nofile - 2 * MAX_TASKS - 16 : (int)nofile / 2;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	/*
+	 * Run on one CPU, inherited by every task: per-CPU state such as the LRU
+	 * batches that MADV_FREE queues pages on is then drained by the next
+	 * lru_add_drain() of any op, not left behind on another CPU.
+	 */
+	{
+		cpu_set_t cpus;
+		if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
+			for (int c = 0; c < CPU_SETSIZE; c++) {
+				if (CPU_ISSET(c, &cpus)) {
+					CPU_ZERO(&cpus);
+					CPU_SET(c, &cpus);
+					sched_setaffinity(0, sizeof cpus, &cpus);
+					break;
+				}
+			}
+		}
+	}
 
 	install_handlers();
 	setup_altstack(g_main_altstack, sizeof g_main_altstack);
