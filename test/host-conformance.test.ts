@@ -56,7 +56,7 @@ function expectSameSmaps(c: Comparison, step: number): string[] {
   const p = stepOf(c, step);
   const h = p.host.lines ?? [];
   expect(p.model.lines, formatComparison(c)).toEqual(h);
-  return h;
+  return [...h];
 }
 
 /**

@@ -186,7 +186,7 @@ function show(r: SysResult | RefResult): string {
   return r.ok ? 'ok' : r.errno;
 }
 
-function outcomeOf(r: { ok: true; value: bigint } | { ok: false; fault: { signal: string; code: number } }): string {
+function outcomeOf(r: { ok: true } | { ok: false; fault: { signal: string; code: number } }): string {
   return r.ok ? 'ok' : `${r.fault.signal}/${r.fault.code}`;
 }
 

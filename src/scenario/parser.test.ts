@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import type { CallStmt, Expr, Result, Statement } from './ast.js';
+import type { CallStmt, Expr, Loc, Result, Statement } from './ast.js';
 import { dumpExpr, dumpResult, dumpStatement } from './ast.js';
 import { formatDiagnostics } from './diagnostics.js';
 import { joinSplitCalls, parseScenario, parseStraceLine, type ParseOptions } from './parser.js';

@@ -140,7 +140,7 @@ describe('mmsim explore in chromium', () => {
     // A full-page picture with the toolbar in its place (it is sticky on screen).
     const unstick = await page.addStyleTag({ content: '.toolbar, .editor-panel { position: static !important; }' });
     await page.screenshot({ path: join(SHOTS, 'private-write-fault-full.png'), fullPage: true });
-    await unstick.evaluate((el) => el.remove());
+    await unstick.evaluate((el) => (el as Element).remove());
     for (const id of ['p-step', 'p-aspace', 'p-walk', 'p-frames', 'p-pagecache', 'p-proc', 'p-charts']) {
       await page.locator('#' + id).screenshot({ path: join(SHOTS, `panel-${id.slice(2)}.png`) });
     }
