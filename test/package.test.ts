@@ -1,0 +1,60 @@
+/**
+ * Packaging checks on the tarball `npm pack` would publish: it ships dist/
+ * (with the public entry and its types, and the CLI) and src/oracle/runner.c
+ * (the host runner is compiled from source at run time); publint finds no
+ * errors or warnings in package.json; and Are the Types Wrong finds no
+ * problems for an ESM-only package. Needs the build (npm test builds first);
+ * packs with --ignore-scripts so the build is not rerun under other tests.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
+
+mkdirSync(join(root, '.cache'), { recursive: true });
+const dir = mkdtempSync(join(root, '.cache', 'pack-'));
+let tarball = '';
+let files: string[] = [];
+
+beforeAll(() => {
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    cwd: root, encoding: 'utf8',
+  });
+  const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
+  if (!info) throw new Error(`npm pack printed no package: ${out}`);
+  tarball = join(dir, info.filename);
+  files = info.files.map((f) => f.path);
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('package', () => {
+  it('ships the built entry, its types, the CLI and the host runner source', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'src/oracle/runner.c', ...Object.values(pkg.bin)]) {
+      expect(files, f).toContain(f.replace(/^\.\//, ''));
+    }
+    expect(files.filter((f) => f.startsWith('node_modules/'))).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.test.ts')), 'tests are not shipped').toEqual([]);
+  });
+
+  it('publint reports nothing', () => {
+    const out = execFileSync(bin('publint'), ['run', tarball, '--strict'], { cwd: root, encoding: 'utf8' });
+    expect(out).toContain('All good!');
+  });
+
+  it('attw reports no problems for an ESM-only package', () => {
+    const out = execFileSync(bin('attw'), [tarball, '--profile', 'esm-only', '--format', 'json'], {
+      cwd: root, encoding: 'utf8',
+    });
+    const report = JSON.parse(out) as { analysis: { problems: unknown[] } };
+    // esm-only ignores the node10 and node16-from-CJS resolutions; nothing else may be flagged.
+    const problems = report.analysis.problems.filter((p) => {
+      const kind = (p as { kind: string; resolutionKind?: string }).resolutionKind;
+      return kind !== 'node10' && kind !== 'node16-cjs';
+    });
+    expect(problems).toEqual([]);
+  });
+});
