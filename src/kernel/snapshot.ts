@@ -9,7 +9,7 @@ import { encodePte, pteFlagNames, PTE_PRESENT } from './arch/pte.js';
 import type { AddressSpace } from './mm/filemap.js';
 import type { MmStruct } from './mm/mm-struct.js';
 import { pageFlagNames, PG_anon, PG_table, ZERO_PFN } from './mm/page-alloc.js';
-import type { PageTable } from './mm/pgtable.js';
+import { forEachPresentPte, type PageTable } from './mm/pgtable.js';
 import { vmFlagsMnemonics } from './mm/vm-flags.js';
 import { vmaName } from './proc/task-mmu.js';
 
@@ -85,15 +85,7 @@ export function snapshotVmas(mm: MmStruct): VmaSnapshot[] {
   for (const v of mm.vmas) {
     const name = vmaName(mm, v);
     let resident = 0;
-    for (let vpn = v.start / ps; vpn < v.end / ps; vpn++) {
-      const t = leafOf(mm, vpn);
-      if (t === null) {
-        const span = mm.indexMask + 1;
-        vpn = (Math.floor(vpn / span) + 1) * span - 1;
-        continue;
-      }
-      if (t.flags![vpn & mm.indexMask]! & PTE_PRESENT) resident++;
-    }
+    forEachPresentPte(mm, v.start / ps, v.end / ps, true, () => resident++);
     out.push({
       start: BigInt(v.start),
       end: BigInt(v.end),
@@ -108,15 +100,6 @@ export function snapshotVmas(mm: MmStruct): VmaSnapshot[] {
     });
   }
   return out;
-}
-
-function leafOf(mm: MmStruct, vpn: number): PageTable | null {
-  let t: PageTable | undefined = mm.pgd;
-  for (let l = 0; l < mm.divisors.length - 1; l++) {
-    t = t.children![Math.floor(vpn / mm.divisors[l]!) & mm.indexMask];
-    if (t === undefined) return null;
-  }
-  return t;
 }
 
 /** The page-table walk for one address, level by level, without side effects. */

@@ -9,11 +9,11 @@
  * in); MADV_DONTFORK VMAs are left out and MADV_WIPEONFORK ones start empty.
  */
 import type { Kernel } from '../kernel.js';
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from '../arch/pte.js';
+import { PTE_ACCESSED, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
 import { MmStruct as Mm } from './mm-struct.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
-import { forEachLeaf, freePgtables, pteAlloc, pteLookup } from './pgtable.js';
+import { forEachLeaf, forEachPresentPte, freePgtables, pteAlloc } from './pgtable.js';
 import { setPte, zapPteRange } from './pte-ops.js';
 import { folioAddRmap } from './rmap.js';
 import { Vma } from './vma.js';
@@ -59,19 +59,16 @@ function copyPageRange(k: Kernel, dst: MmStruct, src: MmStruct, vma: Vma): boole
   const cow = (vma.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
   const p = k.phys;
   let wrprotected = false;
-  for (let vpn = vma.start / ps; vpn < vma.end / ps; vpn++) {
-    const t = pteLookup(src.pgd, vpn, src.divisors, src.indexMask);
-    if (t === null) {
-      const span = src.indexMask + 1;
-      vpn = (Math.floor(vpn / span) + 1) * span - 1;
-      continue;
-    }
-    const i = vpn & src.indexMask;
+  let oom = false;
+  forEachPresentPte(src, vma.start / ps, vma.end / ps, true, (t, i, vpn) => {
+    if (oom) return;
     let fl = t.flags![i]!;
-    if (!(fl & PTE_PRESENT)) continue;
     const pfn = t.pfns![i]!;
     const dt = pteAlloc(k, dst.pgd, vpn, dst.divisors, dst.indexMask, (b) => (dst.pgtablesBytes += b));
-    if (dt === null) return false;
+    if (dt === null) {
+      oom = true;
+      return;
+    }
     if (!(fl & PTE_SPECIAL)) {
       p.get(pfn);
       folioAddRmap(k, dst, pfn);
@@ -86,9 +83,9 @@ function copyPageRange(k: Kernel, dst: MmStruct, src: MmStruct, vma: Vma): boole
     let cfl = fl & ~PTE_ACCESSED;
     if (vma.flags & VM_SHARED) cfl &= ~PTE_DIRTY;
     setPte(k, dst, dt, vpn, pfn, cfl);
-  }
+  });
   if (wrprotected) src.flushTlbRange(vma.start / ps, vma.end / ps);
-  return true;
+  return !oom;
 }
 
 /** exit_mmap(): unmap everything, free the page tables and drop every VMA's references. */

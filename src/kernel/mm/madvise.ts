@@ -11,7 +11,7 @@
  * the mapped parts (unlike mprotect and mlock, which stop at the hole).
  */
 import type { Kernel } from '../kernel.js';
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL } from '../arch/pte.js';
+import { PTE_ACCESSED, PTE_DIRTY } from '../arch/pte.js';
 import { FMODE_WRITE } from '../fs/file.js';
 import type { Task } from '../sched.js';
 import {
@@ -25,7 +25,7 @@ import { gupFault, gupTouch, pageUsable } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
 import { type KRet, u64 } from './mmap.js';
 import { PG_active, PG_anon, PG_dirty, PG_referenced, PG_swapbacked, PG_unevictable, PG_writeback } from './page-alloc.js';
-import { type PageTable, pteLookup } from './pgtable.js';
+import { type PageTable, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
 import { unmapMappingRange, zapPteRange } from './pte-ops.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
@@ -60,19 +60,7 @@ function madviseBehaviorValid(b: number): boolean {
 
 /** Visit the present, normal (not zero-page) PTEs of [start, end). */
 function forEachPresentPte(mm: MmStruct, start: number, end: number, fn: (t: PageTable, i: number, vpn: number) => void): void {
-  const ps = mm.pageSize;
-  const span = mm.indexMask + 1;
-  for (let vpn = start / ps; vpn < end / ps; vpn++) {
-    const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
-    if (t === null) {
-      vpn = (Math.floor(vpn / span) + 1) * span - 1;
-      continue;
-    }
-    const i = vpn & mm.indexMask;
-    const fl = t.flags![i]!;
-    if (!(fl & PTE_PRESENT) || fl & PTE_SPECIAL) continue;
-    fn(t, i, vpn);
-  }
+  walkPresentPtes(mm, start / mm.pageSize, end / mm.pageSize, false, fn);
 }
 
 /**

@@ -8,7 +8,7 @@
  * populate_vma_page_range() and __mm_populate() over GUP (mm/gup.c).
  */
 import type { Kernel } from '../kernel.js';
-import { PTE_ACCESSED, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from '../arch/pte.js';
+import { PTE_ACCESSED, PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
 import type { Task } from '../sched.js';
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT } from '../uapi.js';
 import { filemapReadOne, pagesOf } from './filemap.js';
@@ -17,7 +17,7 @@ import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM } from './m
 import type { MmStruct } from './mm-struct.js';
 import { type KRet, totalVmPages, u64 } from './mmap.js';
 import { PG_mlocked, PG_unevictable } from './page-alloc.js';
-import { pteLookup } from './pgtable.js';
+import { forEachPresentPte, pteLookup } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
 import { VM_ACCESS_FLAGS, VM_HUGETLB, VM_IO, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, VM_PFNMAP, VM_SHARED, VM_WRITE } from './vm-flags.js';
@@ -33,19 +33,11 @@ const U64 = (1n << 64n) - 1n;
 export function mlockVmaPages(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number, lock: boolean): void {
   const ps = mm.pageSize;
   const p = k.phys;
-  const span = mm.indexMask + 1;
-  for (let vpn = start / ps; vpn < end / ps; vpn++) {
-    const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
-    if (t === null) {
-      vpn = (Math.floor(vpn / span) + 1) * span - 1;
-      continue;
-    }
-    const fl = t.flags![vpn & mm.indexMask]!;
-    if (!(fl & PTE_PRESENT) || fl & PTE_SPECIAL) continue;
-    const pfn = t.pfns![vpn & mm.indexMask]!;
+  forEachPresentPte(mm, start / ps, end / ps, false, (t, i) => {
+    const pfn = t.pfns![i]!;
     if (lock) p.flags[pfn] = p.flags[pfn]! | PG_mlocked | PG_unevictable;
     else p.flags[pfn] = p.flags[pfn]! & ~(PG_mlocked | PG_unevictable);
-  }
+  });
   void vma;
 }
 

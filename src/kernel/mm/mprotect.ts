@@ -11,7 +11,7 @@ import { vmaPageProt, vmaWantsWritenotify } from './memory.js';
 import type { MmStruct } from './mm-struct.js';
 import { execOnlyPkeys, isErr, type KRet, mayExpandVm, u64, vmEnoughMemory } from './mmap.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
-import { pteLookup } from './pgtable.js';
+import { forEachPresentPte } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { vmaModify } from './vma-ops.js';
 import {
@@ -30,17 +30,8 @@ export function changeProtection(k: Kernel, mm: MmStruct, vma: Vma, start: numbe
   const tryWritable = (vma.flags & VM_SHARED) === 0 ? (vma.flags & VM_WRITE) !== 0 : vmaWantsWritenotify(vma);
   const keep = PTE_DIRTY | PTE_ACCESSED | PTE_SPECIAL;
   let changed = false;
-  for (let vpn = start / ps; vpn < end / ps; vpn++) {
-    const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
-    if (t === null) {
-      // Skip to the next leaf table.
-      const span = mm.indexMask + 1;
-      vpn = (Math.floor(vpn / span) + 1) * span - 1;
-      continue;
-    }
-    const i = vpn & mm.indexMask;
+  forEachPresentPte(mm, start / ps, end / ps, true, (t, i) => {
     const old = t.flags![i]!;
-    if (!(old & PTE_PRESENT)) continue;
     let fl = (old & keep) | (prot & (PTE_PRESENT | PTE_USER | PTE_NX | PTE_PROTNONE | PTE_WRITE));
     if (old & PTE_SPECIAL) fl &= ~PTE_WRITE;
     if (tryWritable && !(fl & PTE_WRITE) && !(fl & PTE_PROTNONE) && !(old & PTE_SPECIAL)) {
@@ -56,7 +47,7 @@ export function changeProtection(k: Kernel, mm: MmStruct, vma: Vma, start: numbe
       t.flags![i] = fl;
       changed = true;
     }
-  }
+  });
   if (changed) mm.flushTlbRange(start / ps, end / ps);
 }
 

@@ -9,7 +9,7 @@
  * entries yet.
  */
 import type { Kernel } from '../kernel.js';
-import { PTE_PRESENT } from '../arch/pte.js';
+import { PTE_PRESENT, PTE_SPECIAL } from '../arch/pte.js';
 
 export class PageTable {
   readonly level: number;
@@ -127,6 +127,40 @@ function freeSubtree(k: Kernel, t: PageTable, onFree: (bytes: number) => void): 
   k.phys.freePage(t.pfn);
   onFree(k.arch.pageSize);
   if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[t.level]!, pfn: t.pfn });
+}
+
+/** What a range walk needs of an address space. */
+export interface WalkRoot {
+  readonly pgd: PageTable;
+  readonly divisors: readonly number[];
+  readonly indexMask: number;
+}
+
+/**
+ * walk_page_range() with a pte_entry callback: visit every present entry of
+ * [startVpn, endVpn), skipping whole missing tables. Zero-page (special)
+ * entries are visited only with `withSpecial`.
+ */
+export function forEachPresentPte(
+  root: WalkRoot,
+  startVpn: number,
+  endVpn: number,
+  withSpecial: boolean,
+  fn: (t: PageTable, i: number, vpn: number) => void,
+): void {
+  const span = root.indexMask + 1;
+  const skip = withSpecial ? 0 : PTE_SPECIAL;
+  for (let vpn = startVpn; vpn < endVpn; vpn++) {
+    const t = pteLookup(root.pgd, vpn, root.divisors, root.indexMask);
+    if (t === null) {
+      vpn = (Math.floor(vpn / span) + 1) * span - 1;
+      continue;
+    }
+    const i = vpn & root.indexMask;
+    const fl = t.flags![i]!;
+    if (!(fl & PTE_PRESENT) || fl & skip) continue;
+    fn(t, i, vpn);
+  }
 }
 
 /** Visit every leaf table with its first vpn (for teardown and validation). */

@@ -5,11 +5,11 @@
  * no accessed bit, fills no TLB and moves no counter.
  */
 import type { Kernel } from '../kernel.js';
-import { PTE_DIRTY, PTE_ACCESSED, PTE_PRESENT, PTE_SPECIAL } from '../arch/pte.js';
+import { PTE_DIRTY, PTE_ACCESSED } from '../arch/pte.js';
 import type { MmStruct } from '../mm/mm-struct.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES } from '../mm/mm-struct.js';
 import { PG_anon, PG_dirty, PG_referenced, PG_swapbacked } from '../mm/page-alloc.js';
-import { pteLookup } from '../mm/pgtable.js';
+import { forEachPresentPte } from '../mm/pgtable.js';
 import type { Vma } from '../mm/vma.js';
 import {
   VM_EXEC, VM_HUGEPAGE, VM_LOCKED, VM_MAYSHARE, VM_NOHUGEPAGE, VM_PKEY_BIT0, VM_READ, VM_STACK, VM_WRITE,
@@ -107,16 +107,9 @@ export function smapsAccountVma(k: Kernel, mm: MmStruct, vma: Vma, mss: MemSizeS
   const ps = mm.pageSize;
   const p = k.phys;
   const locked = (vma.flags & VM_LOCKED) !== 0;
-  for (let vpn = vma.start / ps; vpn < vma.end / ps; vpn++) {
-    const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
-    if (t === null) {
-      const span = mm.indexMask + 1;
-      vpn = (Math.floor(vpn / span) + 1) * span - 1;
-      continue;
-    }
-    const fl = t.flags![vpn & mm.indexMask]!;
-    if (!(fl & PTE_PRESENT) || fl & PTE_SPECIAL) continue;
-    const pfn = t.pfns![vpn & mm.indexMask]!;
+  forEachPresentPte(mm, vma.start / ps, vma.end / ps, false, (t, i) => {
+    const fl = t.flags![i]!;
+    const pfn = t.pfns![i]!;
     const pf = p.flags[pfn]!;
     const dirty = (fl & PTE_DIRTY) !== 0;
     const young = (fl & PTE_ACCESSED) !== 0;
@@ -147,7 +140,7 @@ export function smapsAccountVma(k: Kernel, mm: MmStruct, vma: Vma, mss: MemSizeS
     } else {
       mss.shared_clean += ps;
     }
-  }
+  });
 }
 
 function field(label: string, kb: number, unit = ' kB'): string {
