@@ -21,6 +21,7 @@
 import { type ArchName, ARCH_PROFILES } from '../kernel/arch/profile.js';
 import { type ElfImage, PT_LOAD, totalMappingSize } from '../kernel/exec.js';
 import type { File } from '../kernel/fs/file.js';
+import { normalizePath as normalize } from '../kernel/fs/vfs.js';
 import { Machine, type SysResult } from '../kernel/machine.js';
 import { getUnmappedArea, isErr } from '../kernel/mm/mmap.js';
 import type { Process } from '../kernel/sched.js';
@@ -1131,16 +1132,6 @@ function rangesAt(mm: { vmas: Iterable<{ start: number; end: number }> }, start:
   const out: string[] = [];
   for (const v of mm.vmas) if (v.start < end && v.end > start) out.push(`${v.start.toString(16)}-${v.end.toString(16)}`);
   return out.join(', ');
-}
-
-function normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return '/' + out.join('/');
 }
 
 /** Replays `text` (a strace log) and returns the report. */
