@@ -14,3 +14,4 @@ export {
   snapshotFrames, snapshotFrame, snapshotPageCache, snapshotTlb, snapshotVmas, walkAddress,
   type FrameSnapshot, type PageCacheSnapshot, type PageWalk, type TlbSnapshot, type VmaSnapshot, type WalkLevel,
 } from './kernel/snapshot.js';
+export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode } from './kernel/fs/backend.js';

@@ -8,7 +8,10 @@ import { type ArchName, type ArchProfile, ARCH_PROFILES } from './arch/profile.j
 import { type Fault, Mmu } from './arch/mmu.js';
 import type { KernelEvent, KernelEventListener } from './events.js';
 import { type ExecBases, type ElfImage, type ExecResult, loadElfBinary } from './exec.js';
+import type { FsBackend } from './fs/backend.js';
 import { FdTable, File, FMODE_READ, FMODE_WRITE } from './fs/file.js';
+import { normalizePath } from './fs/vfs.js';
+import { filemapWriteAndWait } from './mm/filemap.js';
 import * as fsc from './fs/syscalls.js';
 import { Kernel } from './kernel.js';
 import { dupMmap, exitMmap } from './mm/fork.js';
@@ -40,6 +43,15 @@ export interface MachineOptions {
   settings?: Partial<Settings>;
   /** Re-validate every invariant after each syscall and access (slow; for tests). */
   paranoid?: boolean;
+  /**
+   * A file-system backend whose files appear under `fsMount` (default "/"),
+   * read lazily page by page through the simulated disk, with a
+   * copy-on-write overlay: the model never writes to it except through
+   * Machine.writeBack(). Files the model creates or seeds shadow it.
+   */
+  fs?: FsBackend;
+  /** Where the backend's root appears in the model's namespace (an absolute directory path). */
+  fsMount?: string;
 }
 
 export type AccessResult<T> = { ok: true; value: T } | { ok: false; fault: Fault };
@@ -77,6 +89,11 @@ export class Machine {
     const arch = typeof options.arch === 'string' ? ARCH_PROFILES[options.arch] : (options.arch ?? ARCH_PROFILES.x86_64);
     this.k = new Kernel(arch, { ...DEFAULT_SETTINGS, ...options.settings });
     this.paranoid = options.paranoid ?? false;
+    if (options.fs !== undefined) {
+      this.k.vfs.backend = options.fs;
+      this.k.vfs.mount = normalizePath(options.fsMount ?? '/');
+      this.k.vfs.ensureDir(this.k.vfs.mount);
+    }
   }
 
   get arch(): ArchProfile {
@@ -544,6 +561,33 @@ export class Machine {
   /** Put a file on the simulated disk as if it had been there all along (not in the page cache). */
   seedFile(path: string, data: Uint8Array, mode = 0o644): void {
     this.k.vfs.seedFile(path, data, mode);
+  }
+
+  /**
+   * Write a file's changes back to the file-system backend (the only way the
+   * model writes to it): its dirty page-cache pages go to the simulated disk
+   * first (as fsync() would), then every page changed since it was looked up
+   * or last written back (punched pages as zeros) goes to the backend's
+   * writePage(), then commit() sets the backend file's size. A file the model
+   * created is written whole. The value is the number of pages handed over;
+   * ENOENT for no such file in the model (an unlinked file is not deleted from
+   * the backend), EACCES for a path outside the backend's mount, EROFS for a
+   * backend without writePage(). Errors the backend throws propagate.
+   */
+  writeBack(path: string): SysResult {
+    const vfs = this.k.vfs;
+    const p = normalizePath(path);
+    if (vfs.backend === null || vfs.backend.writePage === undefined) return { ok: false, errno: 'EROFS' };
+    const bp = vfs.backendPath(p);
+    if (bp === undefined) return { ok: false, errno: 'EACCES' };
+    const found = vfs.materializeAll(p);
+    if (found !== 0) return { ok: false, errno: found };
+    const inode = vfs.files.get(p);
+    if (inode === undefined || inode.blockdev === null) return { ok: false, errno: 'ENOENT' };
+    filemapWriteAndWait(this.k, inode.mapping, 0, Number.MAX_SAFE_INTEGER);
+    const n = inode.blockdev.writeBackTo(inode.ino, vfs.backend, bp, inode.size);
+    this.check();
+    return { ok: true, value: BigInt(n) };
   }
 
   emit(e: KernelEvent): void {

@@ -8,6 +8,7 @@
  * Deviation: one device block per page, no request merging beyond the
  * contiguous runs the page cache submits together, no queueing.
  */
+import type { Backing, FsBackend } from './backend.js';
 
 export interface BlockDevStats {
   readRequests: number;
@@ -35,6 +36,8 @@ export class BlockDevice {
   readonly stats: BlockDevStats = { readRequests: 0, readSectors: 0, writeRequests: 0, writeSectors: 0, busyNs: 0 };
   /** Stored contents: inode number -> page index -> bytes (absent pages read as zeros). */
   private readonly blocks = new Map<number, Map<number, Uint8Array>>();
+  /** Inodes whose unwritten blocks come from an FsBackend (a copy-on-write overlay over it). */
+  private readonly backings = new Map<number, Backing>();
 
   constructor(major: number, minor: number, pageSize: number, latency: LatencyModel = DEFAULT_LATENCY) {
     this.major = major;
@@ -63,8 +66,13 @@ export class BlockDevice {
     for (let i = 0; i < dsts.length; i++) {
       const src = file?.get(firstIndex + i);
       const dst = dsts[i]!;
+      const b = src === undefined ? this.backedAt(ino, firstIndex + i) : undefined;
       if (src !== undefined) {
         dst.set(src);
+        stored++;
+      } else if (b !== undefined) {
+        dst.fill(0);
+        b.backend.readPage(b.path, firstIndex + i, dst);
         stored++;
       } else {
         dst.fill(0);
@@ -86,6 +94,7 @@ export class BlockDevice {
       const n = validBytes[i]!;
       block.set(srcs[i]!.subarray(0, n));
       file.set(firstIndex + i, block);
+      this.backings.get(ino)?.dirty.add(firstIndex + i);
     }
     this.account(true, srcs.length);
   }
@@ -100,20 +109,37 @@ export class BlockDevice {
     const block = new Uint8Array(this.pageSize);
     block.set(bytes.subarray(0, this.pageSize));
     file.set(index, block);
+    this.backings.get(ino)?.dirty.add(index);
   }
 
   /** Drop blocks at and past `fromIndex`, zeroing the tail of the block holding `size` (truncate). */
   truncate(ino: number, size: number): void {
+    const keep = Math.ceil(size / this.pageSize);
+    const tail = size % this.pageSize;
+    const b = this.backings.get(ino);
+    if (b !== undefined) {
+      // The backend's page holding the new end is copied up so its tail can be zeroed in the overlay.
+      if (tail !== 0 && this.blocks.get(ino)?.get(keep - 1) === undefined && this.backedAt(ino, keep - 1) !== undefined) {
+        const block = new Uint8Array(this.pageSize);
+        b.backend.readPage(b.path, keep - 1, block);
+        this.seed(ino, keep - 1, block);
+      }
+      b.pages = Math.min(b.pages, keep);
+      for (const idx of [...b.holes]) if (idx >= keep) b.holes.delete(idx);
+    }
     const file = this.blocks.get(ino);
     if (file === undefined) return;
-    const keep = Math.ceil(size / this.pageSize);
     for (const idx of [...file.keys()]) if (idx >= keep) file.delete(idx);
-    const tail = size % this.pageSize;
-    if (tail !== 0) file.get(keep - 1)?.fill(0, tail);
+    if (tail !== 0 && file.get(keep - 1) !== undefined) {
+      file.get(keep - 1)!.fill(0, tail);
+      b?.dirty.add(keep - 1);
+    }
   }
 
   /** Free the blocks of pages [first, last] of an inode (fallocate(FALLOC_FL_PUNCH_HOLE)): they read as zeros. */
   punchHole(ino: number, first: number, last: number): void {
+    const b = this.backings.get(ino);
+    if (b !== undefined) for (let idx = first; idx <= Math.min(last, b.pages - 1); idx++) b.holes.add(idx);
     const file = this.blocks.get(ino);
     if (file === undefined) return;
     for (const idx of [...file.keys()]) if (idx >= first && idx <= last) file.delete(idx);
@@ -122,6 +148,61 @@ export class BlockDevice {
   /** Free all of an inode's blocks (the last reference to an unlinked inode went away). */
   release(ino: number): void {
     this.blocks.delete(ino);
+    this.backings.delete(ino);
+  }
+
+  /** Back an inode's unwritten blocks with a backend file of `size` bytes (read lazily, page by page). */
+  attachBacking(ino: number, backend: FsBackend, path: string, size: number): void {
+    this.backings.set(ino, { backend, path, pages: Math.ceil(size / this.pageSize), holes: new Set(), dirty: new Set() });
+  }
+
+  backing(ino: number): Backing | undefined {
+    return this.backings.get(ino);
+  }
+
+  /** The backing a page not in the overlay reads from, if any. */
+  private backedAt(ino: number, index: number): Backing | undefined {
+    const b = this.backings.get(ino);
+    return b !== undefined && index < b.pages && !b.holes.has(index) ? b : undefined;
+  }
+
+  /**
+   * Hand an inode's changed pages to its backend (Machine.writeBack()): every
+   * overlay page (or only those changed since the last write-back, for a
+   * backed inode) and every punched page as zeros, then commit(size).
+   * Returns the pages written.
+   */
+  writeBackTo(ino: number, backend: FsBackend, path: string, size: number): number {
+    if (backend.writePage === undefined) throw new Error(`the file-system backend cannot write (${path})`);
+    const ps = this.pageSize;
+    const end = Math.ceil(size / ps);
+    let b = this.backings.get(ino);
+    if (b !== undefined && (b.backend !== backend || b.path !== path)) b = undefined;
+    const file = this.blocks.get(ino);
+    const indices = new Set<number>();
+    if (b !== undefined) {
+      for (const i of b.dirty) indices.add(i);
+      for (const i of b.holes) indices.add(i);
+    } else if (file !== undefined) {
+      for (const i of file.keys()) indices.add(i);
+    }
+    const zero = new Uint8Array(ps);
+    let n = 0;
+    for (const i of [...indices].sort((x, y) => x - y)) {
+      if (i >= end) continue;
+      const bytes = file?.get(i) ?? zero;
+      backend.writePage(path, i, bytes.subarray(0, Math.min(ps, size - i * ps)), ps);
+      n++;
+    }
+    backend.commit?.(path, size);
+    if (b !== undefined) {
+      b.dirty.clear();
+      b.holes.clear();
+      b.pages = end;
+    } else {
+      this.attachBacking(ino, backend, path, size);
+    }
+    return n;
   }
 
   /** Read stored bytes without accounting (for display and tests). */

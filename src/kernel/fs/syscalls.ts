@@ -78,6 +78,8 @@ export function sysOpenat(k: Kernel, task: Task, dirfd: number, pathBytes: strin
   }
   const path = normalizePath(base + '/' + pathBytes);
   const vfs = k.vfs;
+  const found = vfs.materializeAll(path);
+  if (found !== 0) return found;
   const acc = flags & O_ACCMODE;
   if (acc === 3 && !(flags & O_PATH)) return 'EINVAL';
   if (vfs.dirs.has(path)) {
@@ -232,10 +234,14 @@ export function sysUnlinkat(k: Kernel, task: Task, dirfd: number, pathBytes: str
     base = f.path;
   }
   const path = normalizePath(pathBytes.startsWith('/') ? pathBytes : base + '/' + pathBytes);
+  const found = k.vfs.materializeAll(path);
+  if (found !== 0) return found;
   if (k.vfs.dirs.has(path)) return 'EISDIR';
   const inode = k.vfs.files.get(path);
   if (inode === undefined) return 'ENOENT';
   k.vfs.files.delete(path);
+  // The backend's file (if any) stays; the model's namespace no longer has it.
+  k.vfs.forget(path);
   inode.nlink = 0;
   if (inode.refs === 0) {
     // No file or mapping holds it: evict() frees its pages and blocks now.

@@ -9,6 +9,7 @@
 import type { Kernel } from '../kernel.js';
 import { AddressSpace } from '../mm/filemap.js';
 import { S_IFREG } from '../uapi.js';
+import { type FsBackend, FsBackendError } from './backend.js';
 import { File, FMODE_READ, FMODE_WRITE } from './file.js';
 import { Inode } from './inode.js';
 
@@ -34,9 +35,68 @@ export class Vfs {
   readonly dirs = new Set<string>(['/', '/tmp', '/dev']);
   private nextDiskIno = 12;
   private nextShmemIno = 1024;
+  /** Files and directories below `mount` not yet looked up come from here (Machine's `fs` option). */
+  backend: FsBackend | null = null;
+  mount = '/';
+  /** Paths whose backend entry the model removed (unlinked) or replaced: never looked up again. */
+  private readonly settled = new Set<string>();
 
   constructor(k: Kernel) {
     this.k = k;
+  }
+
+  /** The backend's path for a model path, or undefined when it lies outside the mount. */
+  backendPath(path: string): string | undefined {
+    if (this.backend === null) return undefined;
+    if (this.mount === '/') return path;
+    if (path === this.mount) return '/';
+    return path.startsWith(this.mount + '/') ? path.slice(this.mount.length) : undefined;
+  }
+
+  /**
+   * Bring a backend's file or directory at `path` (normalised) into the
+   * namespace the first time it is looked up: a file becomes a disk inode
+   * whose blocks read lazily from the backend. 0 when done (found or not),
+   * or the errno the lookup fails with (EACCES for a path the backend
+   * refuses as escaping its root, EIO for another backend error).
+   */
+  materialize(path: string): 0 | 'EACCES' | 'EIO' {
+    if (this.backend === null || this.files.has(path) || this.dirs.has(path) || this.settled.has(path)) return 0;
+    const bp = this.backendPath(path);
+    if (bp === undefined) return 0;
+    let entry;
+    try {
+      entry = this.backend.lookup(bp);
+    } catch (e) {
+      return e instanceof FsBackendError && e.code === 'EESCAPE' ? 'EACCES' : 'EIO';
+    }
+    this.settled.add(path);
+    if (entry === undefined) return 0;
+    if (entry.kind === 'dir') {
+      this.ensureDir(path);
+      return 0;
+    }
+    this.ensureDir(dirname(path));
+    const inode = this.createFile(path, entry.mode ?? 0o644);
+    inode.size = entry.size;
+    this.k.disk.attachBacking(inode.ino, this.backend, bp, entry.size);
+    return 0;
+  }
+
+  /** materialize() the path and each directory above it. */
+  materializeAll(path: string): 0 | 'EACCES' | 'EIO' {
+    if (this.backend === null) return 0;
+    const parent = path === '/' ? undefined : dirname(path);
+    if (parent !== undefined) {
+      const r = this.materializeAll(parent);
+      if (r !== 0) return r;
+    }
+    return this.materialize(path);
+  }
+
+  /** A name in the namespace went (unlink): a backend entry behind it must not come back. */
+  forget(path: string): void {
+    if (this.backend !== null) this.settled.add(path);
   }
 
   private newInode(kind: 'disk' | 'shmem', mode: number): Inode {
@@ -66,6 +126,7 @@ export class Vfs {
 
   /** Create a regular file on the disk file system (the caller checked the directory). */
   createFile(path: string, mode: number): Inode {
+    if (this.backend !== null) this.settled.add(path);
     const inode = this.newInode('disk', S_IFREG | (mode & 0o7777));
     this.files.set(path, inode);
     return inode;
