@@ -12,10 +12,12 @@ export const BENCH_HELP = `Usage: mmsim bench [--json] [--quick]
 Runs the benchmarks of the model against their baselines, measured in the same run:
   mmu.load, mmu.store   8-byte loads/stores through the MMU vs a plain typed array
   vma.scaling           time per mmap+munmap pair at 65,530 live VMAs vs at 1,000
-  vma.ops               mmap+munmap pairs per second at 65,530 live VMAs
+  vma.ops               mmap+munmap pairs per second at 65,400 live VMAs vs the host kernel
   memory.sparse         memory after mapping 64 TiB MAP_NORESERVE and touching 1,000 pages
   memory.overhead       process memory per resident simulated page, 1 GiB resident
-  fault.anon, fault.file, replay: not measured yet (need host timing in the C runner)
+  fault.anon            first-touch write faults per second vs the host kernel
+  fault.file            pages read per second from a cached MAP_SHARED file (fault-around) vs the host
+  replay                strace lines per second through parse + model vs the parser alone
 
 Options:
   --json    one JSON object {"benchmarks": [...]}

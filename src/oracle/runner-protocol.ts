@@ -66,6 +66,9 @@ export const OP_SIGNATURES = {
   smaps_rollup: "",
   status: "",
   checkpoint: "",
+  bench_fault_anon: "i", // PAGES: time write-first touches of a fresh private anonymous mapping -> bench
+  bench_fault_file: "i", // PAGES: time read touches of a cached, fsynced sandbox file mapped MAP_SHARED read-only -> bench
+  bench_vma_ops: "ii", // LIVE PAIRS: time PAIRS one-page mmap+munmap pairs with LIVE one-page mappings in place -> bench
 } as const satisfies Record<string, string>;
 
 export type OpName = keyof typeof OP_SIGNATURES;
@@ -279,6 +282,17 @@ export interface RusageInfo {
   readonly threadMajflt: number;
 }
 
+/** bench_* ops: the timed part only (clock_gettime(CLOCK_MONOTONIC), getrusage deltas). */
+export interface BenchInfo {
+  readonly ns: bigint;
+  /** pages touched, or mmap+munmap pairs */
+  readonly ops: number;
+  /** bench_vma_ops: the live mappings in place (0 otherwise) */
+  readonly live: number;
+  readonly minflt: number;
+  readonly majflt: number;
+}
+
 export interface ThreadInfo {
   readonly tid: number;
   readonly pid: number;
@@ -318,6 +332,8 @@ export interface Observation {
   readonly vec?: readonly number[];
   readonly stat?: StatInfo;
   readonly rusage?: RusageInfo;
+  /** bench_fault_anon, bench_fault_file, bench_vma_ops */
+  readonly bench?: BenchInfo;
   /** fork */
   readonly child?: { readonly tid: number; readonly pid: number };
   readonly thread?: ThreadInfo;
@@ -456,6 +472,16 @@ function parseObservation(j: Json, line: string): Observation {
       maxrssKb: num(r.maxrssKb, "rusage.maxrssKb", line),
       threadMinflt: num(r.threadMinflt, "rusage.threadMinflt", line),
       threadMajflt: num(r.threadMajflt, "rusage.threadMajflt", line),
+    };
+  }
+  if (j.bench !== undefined) {
+    const b = j.bench as Json;
+    o.bench = {
+      ns: big(b.ns, "bench.ns", line),
+      ops: num(b.ops, "bench.ops", line),
+      live: num(b.live, "bench.live", line),
+      minflt: num(b.minflt, "bench.minflt", line),
+      majflt: num(b.majflt, "bench.majflt", line),
     };
   }
   if (j.child !== undefined) {

@@ -110,6 +110,7 @@ enum opcode {
 	OP_LOAD8, OP_LOAD16, OP_LOAD32, OP_LOAD64, OP_STORE8, OP_STORE16, OP_STORE32, OP_STORE64,
 	OP_LOAD, OP_STORE, OP_FILL,
 	OP_RUSAGE, OP_MAPS, OP_SMAPS, OP_SMAPS_ROLLUP, OP_STATUS, OP_CHECKPOINT,
+	OP_BENCH_FAULT_ANON, OP_BENCH_FAULT_FILE, OP_BENCH_VMA_OPS,
 	OP_COUNT
 };
 
@@ -168,6 +169,9 @@ static const struct opspec g_specs[OP_COUNT] = {
 	[OP_SMAPS_ROLLUP] = {"smaps_rollup", ""},
 	[OP_STATUS] = {"status", ""},
 	[OP_CHECKPOINT] = {"checkpoint", ""},
+	[OP_BENCH_FAULT_ANON] = {"bench_fault_anon", "i"},
+	[OP_BENCH_FAULT_FILE] = {"bench_fault_file", "i"},
+	[OP_BENCH_VMA_OPS] = {"bench_vma_ops", "ii"},
 };
 
 /* A parsed op, as sent to a remote task (the string travels after it). */
@@ -223,6 +227,9 @@ struct result {
 	int new_pid, new_ktid, new_tid;
 	uint64_t stack_lo, stack_hi, guard;
 	int exit_kind, exit_status;
+	int has_bench;        /* bench_* ops: the timed part only */
+	int64_t bench_ns, bench_ops, bench_live;
+	long bench_minflt, bench_majflt;
 	int timed_out;
 	char msg[512];
 };
@@ -1051,6 +1058,160 @@ static void do_proc_text(const char *name, struct result *res)
 	res->text_trunc = trunc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Timing ops (the host baselines of `mmsim bench`).                         */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define BENCH_MAX_PAGES (1 << 20) /* 4 GiB of 4 KiB pages */
+
+/* Times [t0, t1) and the rusage delta of the loop `body`. */
+#define BENCH_WINDOW(res, body)                                                   \
+	do {                                                                      \
+		struct rusage b0_, b1_;                                           \
+		getrusage(RUSAGE_SELF, &b0_);                                     \
+		int64_t t0_ = now_ns();                                           \
+		body;                                                             \
+		int64_t t1_ = now_ns();                                           \
+		getrusage(RUSAGE_SELF, &b1_);                                     \
+		(res)->bench_ns = t1_ - t0_;                                      \
+		(res)->bench_minflt = b1_.ru_minflt - b0_.ru_minflt;              \
+		(res)->bench_majflt = b1_.ru_majflt - b0_.ru_majflt;              \
+		(res)->has_bench = 1;                                             \
+	} while (0)
+
+static void bench_fault_anon(int64_t n, struct result *res)
+{
+	if (n <= 0 || n > BENCH_MAX_PAGES) {
+		refuse(res, "bench_fault_anon takes 1..%d pages", BENCH_MAX_PAGES);
+		return;
+	}
+	size_t len = (size_t)n * (size_t)g_page;
+	long r = syscall(SYS_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == -1) {
+		set_sys(res, r);
+		return;
+	}
+	volatile uint8_t *p = (volatile uint8_t *)r;
+	BENCH_WINDOW(res, for (int64_t i = 0; i < n; i++) p[i * g_page] = 1);
+	res->bench_ops = n;
+	syscall(SYS_munmap, r, len);
+	res->ret = 0;
+	res->has_ret = 1;
+}
+
+static void bench_fault_file(int64_t n, struct result *res)
+{
+	if (n <= 0 || n > BENCH_MAX_PAGES) {
+		refuse(res, "bench_fault_file takes 1..%d pages", BENCH_MAX_PAGES);
+		return;
+	}
+	static const char name[] = "mmsim-bench-fault-file";
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		set_sys(res, fd);
+		return;
+	}
+	size_t len = (size_t)n * (size_t)g_page;
+	memset(g_payload, 0x5a, MAX_BYTES);
+	long r = 0;
+	for (size_t off = 0; off < len && r >= 0;) {
+		size_t chunk = len - off < MAX_BYTES ? len - off : MAX_BYTES;
+		r = syscall(SYS_pwrite64, fd, g_payload, chunk, (off_t)off);
+		if (r > 0)
+			off += (size_t)r;
+		else if (r == 0)
+			r = -1;
+	}
+	if (r >= 0)
+		r = syscall(SYS_fsync, fd);
+	if (r >= 0)
+		r = syscall(SYS_mmap, 0, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (r == -1) {
+		set_sys(res, r);
+	} else {
+		volatile const uint8_t *p = (volatile const uint8_t *)r;
+		unsigned sum = 0;
+		BENCH_WINDOW(res, for (int64_t i = 0; i < n; i++) sum += p[i * g_page]);
+		res->bench_ops = n;
+		res->value = sum;
+		syscall(SYS_munmap, r, len);
+		res->ret = 0;
+		res->has_ret = 1;
+	}
+	syscall(SYS_close, fd);
+	syscall(SYS_unlinkat, AT_FDCWD, name, 0);
+}
+
+static long count_maps(void)
+{
+	int trunc = 0;
+	ssize_t n = read_proc_self("maps", g_text, MAX_TEXT, &trunc);
+	long lines = 0;
+	for (ssize_t i = 0; i < n; i++)
+		lines += g_text[i] == '\n';
+	return trunc ? -1 : lines;
+}
+
+static void bench_vma_ops(int64_t live, int64_t pairs, struct result *res)
+{
+	long have = count_maps();
+	long max = 65530;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 65530;
+		fclose(f);
+	}
+	/* +3: the pair's own mapping, and room for a split or two. */
+	if (live < 0 || pairs <= 0 || have < 0 || live + have + 3 > max) {
+		refuse(res, "bench_vma_ops: %lld live mappings on top of the runner's %ld exceed "
+		       "max_map_count %ld (or bad counts)", (long long)live, have, max);
+		return;
+	}
+	size_t page = (size_t)g_page;
+	size_t span = (size_t)(live ? live : 1) * 2 * page;
+	/* Find a free span, release it, then fill every other page of it. */
+	long base = syscall(SYS_mmap, 0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == -1) {
+		set_sys(res, base);
+		return;
+	}
+	syscall(SYS_munmap, base, span);
+	int64_t made = 0;
+	long r = 0;
+	for (; made < live; made++) {
+		r = syscall(SYS_mmap, base + (long)((size_t)made * 2 * page), page, PROT_READ,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (r == -1)
+			break;
+	}
+	if (r != -1) {
+		int failed = 0;
+		BENCH_WINDOW(res, for (int64_t i = 0; i < pairs; i++) {
+			long a = syscall(SYS_mmap, 0, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (a == -1 || syscall(SYS_munmap, a, page) != 0)
+				failed = 1;
+		});
+		res->bench_ops = pairs;
+		res->bench_live = live;
+		if (failed) {
+			res->error = "bench_vma_ops: an mmap or munmap of a pair failed";
+		} else {
+			res->ret = 0;
+			res->has_ret = 1;
+		}
+	} else {
+		set_sys(res, r);
+	}
+	syscall(SYS_munmap, base, span);
+}
+
 static void run_op(struct op *op, struct result *res)
 {
 	int64_t *a = op->a;
@@ -1366,6 +1527,15 @@ static void run_op(struct op *op, struct result *res)
 		res->ret = 0;
 		res->has_ret = 1;
 		return;
+	case OP_BENCH_FAULT_ANON:
+		bench_fault_anon(a[0], res);
+		return;
+	case OP_BENCH_FAULT_FILE:
+		bench_fault_file(a[0], res);
+		return;
+	case OP_BENCH_VMA_OPS:
+		bench_vma_ops(a[0], a[1], res);
+		return;
 	default:
 		res->error = "unknown op code";
 		return;
@@ -1444,6 +1614,10 @@ static void format_observation(const struct op *op, const struct result *res, lo
 	if (res->exit_kind)
 		jw_fmt(w, ",\"exit\":{\"status\":%d,\"kind\":\"%s\"}", res->exit_status,
 		       res->exit_kind == EXIT_PROCESS ? "process" : "thread");
+	if (res->has_bench)
+		jw_fmt(w, ",\"bench\":{\"ns\":\"%lld\",\"ops\":%lld,\"live\":%lld,\"minflt\":%ld,\"majflt\":%ld}",
+		       (long long)res->bench_ns, (long long)res->bench_ops, (long long)res->bench_live,
+		       res->bench_minflt, res->bench_majflt);
 	if (res->has_text) {
 		jw_s(w, ",\"text\":");
 		int cut = jw_str(w, g_text, res->text_len);
