@@ -13,7 +13,14 @@ import { formatDiff } from "../src/cli/diff.js";
 import { diffScenario } from "../src/oracle/scenario-diff.js";
 
 const DIR = join(import.meta.dirname, "conformance");
-const FILES = readdirSync(DIR).filter((f) => f.endsWith(".strace")).sort();
+const UNSUPPORTED = readFileSync(join(DIR, "UNSUPPORTED.md"), "utf8");
+// Scenarios `mmsim fuzz` found and shrank (test/fuzz-host.test.ts): those that
+// agree now are regression scenarios; the divergent ones are listed in
+// UNSUPPORTED.md and left out.
+const FUZZ_FOUND = readdirSync(join(DIR, "fuzz-found"))
+  .filter((f) => f.endsWith(".strace") && !UNSUPPORTED.includes(`fuzz-found/${f}`))
+  .map((f) => `fuzz-found/${f}`);
+const FILES = [...readdirSync(DIR).filter((f) => f.endsWith(".strace")).sort(), ...FUZZ_FOUND.sort()];
 
 describe("conformance corpus (host kernel vs model)", () => {
   it("has scenarios, each naming its source test", () => {

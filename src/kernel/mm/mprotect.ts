@@ -8,6 +8,7 @@ import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL
 import type { Task } from '../sched.js';
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE } from '../uapi.js';
 import { vmaPageProt, vmaWantsWritenotify } from './memory.js';
+import { populateVmaPageRange } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
 import { execOnlyPkeys, isErr, type KRet, mayExpandVm, u64, vmEnoughMemory } from './mmap.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
@@ -15,7 +16,7 @@ import { forEachPresentPte } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { vmaModify } from './vma-ops.js';
 import {
-  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_HUGETLB, VM_NORESERVE, VM_PKEY_BIT0, VM_SHARED, VM_WRITE, calcVmProtBits,
+  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_HUGETLB, VM_NORESERVE, VM_PKEY_BIT0, VM_LOCKED, VM_SHARED, VM_WRITE, calcVmProtBits,
 } from './vm-flags.js';
 
 /**
@@ -52,7 +53,7 @@ export function changeProtection(k: Kernel, mm: MmStruct, vma: Vma, start: numbe
 }
 
 /** mprotect_fixup(): apply newFlags to [start, end) inside vma. */
-function mprotectFixup(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number, newFlags: number): KRet {
+function mprotectFixup(k: Kernel, task: Task, mm: MmStruct, vma: Vma, start: number, end: number, newFlags: number): KRet {
   const oldFlags = vma.flags;
   if (newFlags === oldFlags) return 0;
   const npages = (end - start) / mm.pageSize;
@@ -75,6 +76,11 @@ function mprotectFixup(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: nu
   const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName });
   target.flags = newFlags;
   changeProtection(k, mm, target, start, end);
+  // A private VM_LOCKED VMA becoming writable: break COW now rather than on
+  // access (mprotect_fixup()'s populate_vma_page_range(); found by mmsim fuzz).
+  if ((oldFlags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && (newFlags & VM_WRITE) !== 0) {
+    populateVmaPageRange(k, task, target, start, end);
+  }
   return 0;
 }
 
@@ -131,7 +137,7 @@ export function sysMprotect(k: Kernel, task: Task, startArg: bigint, lenArg: big
     }
     const from = Math.max(nstart, vma.start);
     tmp = Math.min(vma.end, end);
-    error = mprotectFixup(k, mm, vma, from, tmp, newFlags);
+    error = mprotectFixup(k, task, mm, vma, from, tmp, newFlags);
     if (isErr(error)) break;
     nstart = tmp;
     // for_each_vma_range(): each VMA once, stopping at the end of the range.
