@@ -97,7 +97,8 @@ export function exitMmap(k: Kernel, mm: MmStruct, release: (vma: Vma) => void): 
     vmUnacct(k, vma.flags, (vma.end - vma.start) / ps);
     release(vma);
   }
-  freePgtables(k, mm.pgd, 0, mm.taskSize / ps, 0, mm.taskSize / ps, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes -= b));
+  // No ceiling (USER_PGTABLES_CEILING): the table holding the top of user space spans past TASK_SIZE.
+  freePgtables(k, mm.pgd, 0, Infinity, 0, Infinity, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes -= b));
   forEachLeaf(mm.pgd, mm.divisors, () => {
     throw new Error('BUG: page table left after exit_mmap');
   });

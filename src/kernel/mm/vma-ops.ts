@@ -248,7 +248,8 @@ export function doVmiAlignMunmap(k: Kernel, mm: MmStruct, start: number, end: nu
   for (let v: Vma | null = mm.vmas.find(start); v !== null && v.start < end; v = v.next) victims.push(v);
   if (victims.length === 0) return 0;
   const floor = victims[0]!.prev?.end ?? 0;
-  const ceiling = victims[victims.length - 1]!.next?.start ?? mm.taskSize;
+  // With no VMA above, there is no ceiling: tables spanning past TASK_SIZE may go too.
+  const ceiling = victims[victims.length - 1]!.next?.start ?? Infinity;
   for (const v of victims) {
     zapPteRange(k, mm, v.start / ps, v.end / ps);
     mm.vmas.remove(v);
