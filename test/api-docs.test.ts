@@ -1,0 +1,25 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+
+describe('API reference', () => {
+  it('is generated from the doc comments with no warning, and documents the Machine', () => {
+    const out = mkdtempSync(join(tmpdir(), 'mmsim-api-'));
+    try {
+      // typedoc.json sets treatWarningsAsErrors: a broken link or comment fails the run.
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: ROOT, stdio: 'pipe' });
+      const classes = readdirSync(join(out, 'classes'));
+      expect(classes.some((f) => f.includes('Machine'))).toBe(true);
+      const page = readFileSync(join(out, 'classes', classes.find((f) => f.includes('Machine'))!), 'utf8');
+      for (const method of ['mmap', 'munmap', 'mprotect', 'msync', 'load', 'store', 'maps', 'smaps', 'subscribe']) {
+        expect(page).toContain(`>${method}<`);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
