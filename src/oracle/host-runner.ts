@@ -15,6 +15,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  CodedError,
   parseRunnerLine,
   parseRunnerOutput,
   serializeOp,
@@ -36,18 +37,8 @@ export type HostRunnerErrorCode =
   | "RUNNER_EXITED"
   | "BAD_INPUT";
 
-export class HostRunnerError extends Error {
+export class HostRunnerError extends CodedError<HostRunnerErrorCode> {
   override readonly name = "HostRunnerError";
-  constructor(
-    readonly code: HostRunnerErrorCode,
-    message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
-  }
-  toJSON(): { code: HostRunnerErrorCode; message: string; data: Readonly<Record<string, unknown>> } {
-    return { code: this.code, message: this.message, data: this.data };
-  }
 }
 
 /** Flags after `cc`; -z now avoids lazy PLT binding inside measured windows. */

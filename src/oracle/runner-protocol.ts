@@ -120,19 +120,23 @@ export function op(step: number, tid: number, name: OpName, ...args: Arg[]): Op 
 
 export type ProtocolErrorCode = "BAD_OP" | "BAD_ARG" | "BAD_OUTPUT";
 
-/** A malformed op (caller's bug) or malformed runner output (runner's bug). */
-export class ProtocolError extends Error {
-  override readonly name = "ProtocolError";
+/** An error with a stable code and a data payload, serialisable with toJSON(). */
+export class CodedError<C extends string> extends Error {
   constructor(
-    readonly code: ProtocolErrorCode,
+    readonly code: C,
     message: string,
     readonly data: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
   }
-  toJSON(): { code: ProtocolErrorCode; message: string; data: Readonly<Record<string, unknown>> } {
+  toJSON(): { code: C; message: string; data: Readonly<Record<string, unknown>> } {
     return { code: this.code, message: this.message, data: this.data };
   }
+}
+
+/** A malformed op (caller's bug) or malformed runner output (runner's bug). */
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
+  override readonly name = "ProtocolError";
 }
 
 const INT64_MIN = -(1n << 63n);

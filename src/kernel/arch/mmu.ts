@@ -271,38 +271,35 @@ export class Mmu {
     return this.copyToUser(addr, data) === data.length;
   }
 
-  /** copy_from_user(): how many bytes were copied before a fault. */
-  copyFromUser(addr: number, out: Uint8Array): number {
+  /**
+   * Walk [addr, addr + len) page by page, translating each page for a read or
+   * a write and handing `fn` the frame's chunk, the byte offset in it, the
+   * offset into the range and the length. Returns the bytes covered before a
+   * fault (with `fault` set), or len.
+   */
+  private copyUser(addr: number, len: number, write: boolean, fn: (chunk: Uint8Array, at: number, done: number, n: number) => void): number {
     const ps = this.ps;
     let done = 0;
-    while (done < out.length) {
+    while (done < len) {
       const a = addr + done;
-      const pfn = this.translate(a, false);
+      const pfn = this.translate(a, write);
       if (pfn < 0) return done;
       const off = a - Math.floor(a * this.invPs) * ps;
-      const n = Math.min(ps - off, out.length - done);
-      const base = (pfn & CHUNK_MASK) * ps + off;
-      out.set(this.k.phys.chunks[pfn >> CHUNK_SHIFT]!.subarray(base, base + n), done);
+      const n = Math.min(ps - off, len - done);
+      fn(this.k.phys.chunks[pfn >> CHUNK_SHIFT]!, (pfn & CHUNK_MASK) * ps + off, done, n);
       done += n;
     }
     this.fault = null;
     return done;
   }
 
+  /** copy_from_user(): how many bytes were copied before a fault. */
+  copyFromUser(addr: number, out: Uint8Array): number {
+    return this.copyUser(addr, out.length, false, (chunk, at, done, n) => out.set(chunk.subarray(at, at + n), done));
+  }
+
   /** copy_to_user(): how many bytes were copied before a fault. */
   copyToUser(addr: number, data: Uint8Array): number {
-    const ps = this.ps;
-    let done = 0;
-    while (done < data.length) {
-      const a = addr + done;
-      const pfn = this.translate(a, true);
-      if (pfn < 0) return done;
-      const off = a - Math.floor(a * this.invPs) * ps;
-      const n = Math.min(ps - off, data.length - done);
-      this.k.phys.chunks[pfn >> CHUNK_SHIFT]!.set(data.subarray(done, done + n), (pfn & CHUNK_MASK) * ps + off);
-      done += n;
-    }
-    this.fault = null;
-    return done;
+    return this.copyUser(addr, data.length, true, (chunk, at, done, n) => chunk.set(data.subarray(done, done + n), at));
   }
 }
