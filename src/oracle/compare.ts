@@ -14,7 +14,7 @@
  *    MMAP_AREA_FLOOR and below `[stack]`. On the host, every gap between two
  *    of these mappings is filled with a PROT_NONE MAP_FIXED_NOREPLACE
  *    mapping, so a top-down search finds no room above the lowest one.
- * 2. A fence `[F, lowest)` is mapped MAP_SHARED|MAP_ANONYMOUS PROT_NONE with
+ * 2. A fence `[F, lowest)` of 2 to 4 MiB is mapped MAP_SHARED|MAP_ANONYMOUS PROT_NONE with
  *    MAP_FIXED_NOREPLACE (a shmem mapping merges with nothing) directly below
  *    the lowest mapping of the area, with F chosen congruent to 1 MiB
  *    modulo 2 MiB on both sides.
@@ -179,7 +179,7 @@ function parseMapsRanges(maps: string): MapsRange[] {
 
 /** The mmap area's mappings (sorted), and where the fence goes below them. */
 export function planFence(maps: string, pageSize: number): { gaps: [bigint, bigint][]; fence: [bigint, bigint] } {
-  const ps = BigInt(pageSize);
+  void pageSize; // the fence's length and phase are in bytes, whatever the page size
   const all = parseMapsRanges(maps);
   const stack = all.find((r) => r.name === "[stack]");
   const area = all.filter((r) => r.start >= MMAP_AREA_FLOOR && (stack === undefined || r.end <= stack.start) && r.name !== "[stack]");
@@ -189,7 +189,11 @@ export function planFence(maps: string, pageSize: number): { gaps: [bigint, bigi
     if (area[i]!.start > area[i - 1]!.end) gaps.push([area[i - 1]!.end, area[i]!.start]);
   }
   const lowest = area[0]!.start;
-  const top = lowest - ps;
+  // At least 2 MiB of fence: a scenario reaching a little past its topmost
+  // region (a mincore of three pages from the last one) must meet the fence on
+  // both sides, not the runner's lowest library, whose distance above F
+  // depends on ASLR (found flaky in CI when the fence was one page long).
+  const top = lowest - PMD;
   const x = top - ((((top - FENCE_PHASE) % PMD) + PMD) % PMD);
   return { gaps, fence: [x, lowest] };
 }
