@@ -4,7 +4,7 @@
  * results as values or errno names), load and store through the MMU, read
  * /proc renderings, and subscribe to the kernel's event stream.
  */
-export { Machine, type MachineOptions, type SysResult, type AccessResult } from './kernel/machine.js';
+export { Machine, type MachineOptions, type SysResult, type AccessResult, type AccessFault } from './kernel/machine.js';
 export { Mmu, type Fault } from './kernel/arch/mmu.js';
 export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './kernel/arch/profile.js';
 export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';

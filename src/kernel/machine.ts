@@ -33,7 +33,7 @@ import { renderMeminfo, renderVmstat } from './proc/meminfo.js';
 import { renderMaps, renderSmaps, renderSmapsRollup, renderStatm, renderStatusMem } from './proc/task-mmu.js';
 import { Process, Task } from './sched.js';
 import { DEFAULT_SETTINGS, type Settings } from './settings.js';
-import { type ErrnoName, errnoNumber } from './uapi.js';
+import { type ErrnoName, SEGV_MAPERR, errnoNumber } from './uapi.js';
 import { validateKernel } from './validate.js';
 
 export type SysResult = { ok: true; value: bigint } | { ok: false; errno: ErrnoName };
@@ -54,7 +54,20 @@ export interface MachineOptions {
   fsMount?: string;
 }
 
-export type AccessResult<T> = { ok: true; value: T } | { ok: false; fault: Fault };
+/**
+ * A memory access's fault as the Machine reports it: the Mmu's Fault with
+ * si_addr as a 64-bit bigint, so an access at 0xffffffffffffffff keeps
+ * every bit (a number would round it to 2^64).
+ */
+export interface AccessFault {
+  readonly signal: Fault['signal'];
+  /** si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR... (0 for SIGKILL). */
+  readonly code: number;
+  /** si_addr */
+  readonly addr: bigint;
+}
+
+export type AccessResult<T> = { ok: true; value: T } | { ok: false; fault: AccessFault };
 
 function wrap(r: KRet): SysResult {
   return isErr(r) ? { ok: false, errno: r } : { ok: true, value: BigInt(r) };
@@ -478,11 +491,13 @@ export class Machine {
     if (mmu === undefined) throw new Error(`no thread ${tid}`);
     const a = u64(addr);
     if (a >= BigInt(mmu.task.mm.taskSize)) {
-      return { ok: false, fault: { signal: 'SIGSEGV', code: 1, addr: Number(a) } };
+      // Past TASK_SIZE: bad_area_nosemaphore() without a VMA lookup.
+      return { ok: false, fault: { signal: 'SIGSEGV', code: SEGV_MAPERR, addr: a } };
     }
     const v = fn(mmu, Number(a));
     this.check();
-    return mmu.fault === null ? { ok: true, value: v } : { ok: false, fault: mmu.fault };
+    const f = mmu.fault;
+    return f === null ? { ok: true, value: v } : { ok: false, fault: { signal: f.signal, code: f.code, addr: BigInt(f.addr) } };
   }
 
   load(tid: number, addr: bigint, size: 1 | 2 | 4 | 8): AccessResult<bigint> {

@@ -196,6 +196,12 @@ export function errnoMessage(name: ErrnoName): string {
   return ERRNO[name][1];
 }
 
+/** The name of errno number n, or null when the model has no name for it. */
+export function errnoByNumber(n: number): ErrnoName | null {
+  for (const name of Object.keys(ERRNO) as ErrnoName[]) if (ERRNO[name][0] === n) return name;
+  return null;
+}
+
 export function isErrnoName(name: string): name is ErrnoName {
   return Object.prototype.hasOwnProperty.call(ERRNO, name);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Machine } from "../kernel/machine.js";
 import {
-  LOW_ABSOLUTE, MODEL_SANDBOX, ModelRunner, Normaliser, PRELUDE_STEP, compareOps, differences, formatComparison, pickSmaps, planFence,
+  HIGH_ABSOLUTE, LOW_ABSOLUTE, MODEL_SANDBOX, ModelRunner, Normaliser, PRELUDE_STEP, compareOps, differences, formatComparison, pickSmaps, planFence,
 } from "./compare.js";
 import { type Observation, bytes, op, ref } from "./runner-protocol.js";
 
@@ -50,6 +50,10 @@ describe("Normaliser", () => {
     expect(n.end(F)).toBe("$2+0x1000");
     expect(n.addr(0x40000000n)).toBe("0x40000000");
     expect(n.addr(LOW_ABSOLUTE)).toBe(`F-0x${(F - LOW_ABSOLUTE).toString(16)}`);
+    // Past any user address space (a failed mmap's -1): absolute on both sides.
+    expect(n.addr(0xffffffffffffffffn)).toBe("0xffffffffffffffff");
+    expect(n.addr(HIGH_ABSOLUTE)).toBe(`0x${HIGH_ABSOLUTE.toString(16)}`);
+    expect(n.addr(HIGH_ABSOLUTE - 1n)).toBe(`F+0x${(HIGH_ABSOLUTE - 1n - F).toString(16)}`);
   });
 
   it("keeps only maps lines that touch created regions, with inode and sandbox removed", () => {
@@ -94,6 +98,10 @@ describe("ModelRunner", () => {
     expect(g.signal).toEqual({ name: "SIGSEGV", code: "SEGV_MAPERR", addr: a.ret! + 4096n });
     expect(g.done).toBe(6);
     expect(mr.exec(op(7, 0, "load8", ref(99))).error).toMatch(/no result/);
+    // A failed call binds -1, as the host runner does: the next step runs with it.
+    expect(mr.exec(op(8, 0, "mmap", 0, 0, 3, 0x22, -1, 0)).errno).toBe("EINVAL");
+    const u = mr.exec(op(9, 0, "munmap", ref(8), 4096));
+    expect([u.ret, u.errno, u.error]).toEqual([-1n, "EINVAL", null]);
     expect(mr.exec(op(8, 0, "openat", bytes("x"), 0o102, 0o644)).ret).toBe(3n);
     expect(mr.m.process(mr.pid)!.cwd).toBe(MODEL_SANDBOX);
     expect(mr.exec(op(9, 0, "mincore", ref(1), 4096)).vec).toEqual([1]);

@@ -42,7 +42,7 @@
 import { readFileSync } from "node:fs";
 import { Machine, type MachineOptions } from "../kernel/machine.js";
 import type { Settings } from "../kernel/settings.js";
-import { AT_FDCWD, SI_CODE_NAMES } from "../kernel/uapi.js";
+import { AT_FDCWD, SEGV_MAPERR, SI_CODE_NAMES } from "../kernel/uapi.js";
 import { type HostSession, openHostSession, type RunOptions } from "./host-runner.js";
 import { readHostSettings } from "./host-settings.js";
 import { type Arg, type Observation, type Op, op } from "./runner-protocol.js";
@@ -56,6 +56,12 @@ const FENCE_PHASE = 1024n * 1024n;
  * window, fixed low addresses): written absolute, not relative to the fence.
  */
 export const LOW_ABSOLUTE = 1n << 32n;
+/**
+ * Addresses at or above this lie beyond any user address space (57-bit
+ * virtual addresses at most): the kernel half, or a failed call's -1 plus a
+ * constant. Neither side randomises them, so they are written absolute too.
+ */
+export const HIGH_ABSOLUTE = 1n << 57n;
 /** The model's working directory for a comparison (the runner's sandbox is a mkdtemp directory). */
 export const MODEL_SANDBOX = "/tmp/mmsim-model";
 /** Step numbers of the prelude (fillers and fence); scenario steps must stay below. */
@@ -274,7 +280,9 @@ export class ModelRunner {
     const after = this.m.rusage(tid) ?? before;
     obs.minflt = after.minFlt - before.minFlt;
     obs.majflt = after.majFlt - before.majFlt;
-    if (obs.ret !== null && obs.errno === null) this.results.set(o.step, obs.ret);
+    // As the runner does: a failed call's -1 is its result too, so a later
+    // step using its name runs with -1 on both sides.
+    if (obs.ret !== null) this.results.set(o.step, obs.ret);
     return obs;
   }
 
@@ -286,9 +294,9 @@ export class ModelRunner {
     }
   }
 
-  private fault(obs: { signal?: Raw["signal"] }, f: { signal: string; code: number; addr: number }): void {
+  private fault(obs: { signal?: Raw["signal"] }, f: { signal: string; code: number; addr: bigint }): void {
     const names = SI_CODE_NAMES[f.signal];
-    obs.signal = { name: f.signal, code: names?.[f.code] ?? String(f.code), addr: BigInt(f.addr) };
+    obs.signal = { name: f.signal, code: names?.[f.code] ?? String(f.code), addr: f.addr };
   }
 
   private run(o: Op, tid: number, obs: { -readonly [K in keyof Raw]: Raw[K] }): void {
@@ -408,13 +416,23 @@ export class ModelRunner {
       case "store":
       case "fill": {
         const mmu = m.mmu(tid)!;
-        const addr = Number(I(0));
+        const at = I(0);
         const buf = o.op === "load" ? new Uint8Array(Number(I(1))) : o.op === "store" ? this.str(a[1]) : new Uint8Array(Number(I(1))).fill(Number(I(2) & 0xffn));
+        if (at >= BigInt(mmu.task.mm.taskSize) && buf.length > 0) {
+          // Past TASK_SIZE (a failed call's -1): the first byte faults, and
+          // a number could not hold the address exactly.
+          if (o.op === "load") obs.bytes = new Uint8Array(0);
+          this.fault(obs, { signal: "SIGSEGV", code: SEGV_MAPERR, addr: at });
+          obs.done = 0;
+          return;
+        }
+        const addr = Number(at);
         const done = o.op === "load" ? mmu.copyFromUser(addr, buf) : mmu.copyToUser(addr, buf);
         if (o.op === "load") obs.bytes = buf.subarray(0, done);
         if (done === buf.length) obs.ret = 0n;
         else {
-          this.fault(obs, mmu.fault!);
+          const f = mmu.fault!;
+          this.fault(obs, { signal: f.signal, code: f.code, addr: BigInt(f.addr) });
           obs.done = done;
         }
         return;
@@ -474,13 +492,13 @@ export class Normaliser {
     return d === 0n ? `${base}+0x0` : d > 0n ? `${base}+0x${d.toString(16)}` : `${base}-0x${(-d).toString(16)}`;
   }
 
-  /** An address: `$N+K` inside a created region, else absolute below 4 GiB, else `F±K`. */
+  /** An address: `$N+K` inside a created region, else absolute below 4 GiB or past user space, else `F±K`. */
   addr(a: bigint): string {
     for (let i = this.regions.length - 1; i >= 0; i--) {
       const r = this.regions[i]!;
       if (a >= r.start && a < r.end) return this.rel(`$${r.step}`, a - r.start);
     }
-    if (a < LOW_ABSOLUTE) return `0x${a.toString(16)}`;
+    if (a < LOW_ABSOLUTE || a >= HIGH_ABSOLUTE) return `0x${a.toString(16)}`;
     return this.rel("F", a - this.fence);
   }
 
@@ -490,7 +508,7 @@ export class Normaliser {
       const r = this.regions[i]!;
       if (a > r.start && a <= r.end) return this.rel(`$${r.step}`, a - r.start);
     }
-    if (a <= LOW_ABSOLUTE) return `0x${a.toString(16)}`;
+    if (a <= LOW_ABSOLUTE || a > HIGH_ABSOLUTE) return `0x${a.toString(16)}`;
     return this.rel("F", a - this.fence);
   }
 

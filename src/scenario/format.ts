@@ -5,7 +5,7 @@
  * buffers quoted with strace's escapes, and whole step lines with ` = `
  * padded to column 39 (strace -a 40).
  */
-import type { Fault } from '../kernel/arch/mmu.js';
+import type { AccessFault } from '../kernel/machine.js';
 import { type ErrnoName, SI_CODE_NAMES, errnoMessage, errnoNumber } from '../kernel/uapi.js';
 import { quoteBytes } from './ast.js';
 
@@ -37,12 +37,12 @@ export function formatBytes(bytes: Uint8Array, limit = STRING_LIMIT): string {
 }
 
 /** The si_code's name for a fault, `SEGV_MAPERR`, or its number. */
-export function siCodeName(f: Fault): string {
+export function siCodeName(f: AccessFault): string {
   return SI_CODE_NAMES[f.signal]?.[f.code] ?? String(f.code);
 }
 
 /** `SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x7f0000000000}`, as in strace's `--- ... ---` line. */
-export function formatFault(f: Fault): string {
+export function formatFault(f: AccessFault): string {
   return `${f.signal} {si_signo=${f.signal}, si_code=${siCodeName(f)}, si_addr=${hex(f.addr)}}`;
 }
 

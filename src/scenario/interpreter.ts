@@ -34,9 +34,8 @@
  * model does not have is counted in RunSummary.notModelled and never fails.
  */
 import type { ArchName } from '../kernel/arch/profile.js';
-import type { Fault } from '../kernel/arch/mmu.js';
 import type { KernelEvent } from '../kernel/events.js';
-import { type AccessResult, Machine, type SysResult } from '../kernel/machine.js';
+import { type AccessFault, type AccessResult, Machine, type SysResult } from '../kernel/machine.js';
 import { AT_EMPTY_PATH, AT_FDCWD, isErrnoName, S_IFMT } from '../kernel/uapi.js';
 import {
   type ArrayExpr,
@@ -1140,7 +1139,7 @@ class Interpreter {
     }
   }
 
-  private compareSignal(rec: StepRecord, loc: Loc, signal: string, info: StructExpr | undefined, fault: Fault | null): void {
+  private compareSignal(rec: StepRecord, loc: Loc, signal: string, info: StructExpr | undefined, fault: AccessFault | null): void {
     const want = `${signal}${info ? ' ' + printExpr(info) : ''}`;
     if (fault === null) {
       this.problem(rec, loc, `expected ${want}, the access did not fault`);

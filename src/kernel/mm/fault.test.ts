@@ -35,10 +35,13 @@ describe('anonymous memory', () => {
   it('SIGSEGV with SEGV_MAPERR outside any VMA and SEGV_ACCERR on PROT_NONE', () => {
     const { m, pid } = setup();
     const p = ok(m.mmap(pid, 0n, 4096n, PROT_NONE, ANON, -1, 0n));
-    expect(m.load(pid, p, 1)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_ACCERR, addr: Number(p) } });
-    expect(m.load(pid, 0x1000n, 1)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_MAPERR, addr: 0x1000 } });
+    expect(m.load(pid, p, 1)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_ACCERR, addr: p } });
+    expect(m.load(pid, 0x1000n, 1)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_MAPERR, addr: 0x1000n } });
+    // Past TASK_SIZE, si_addr keeps all 64 bits (a failed mmap's -1 used as a pointer).
+    expect(m.load(pid, 0xffffffffffffffffn, 8)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_MAPERR, addr: 0xffffffffffffffffn } });
+    expect(m.storeBytes(pid, 0xfffffffffffffffen, new Uint8Array(4))).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_MAPERR, addr: 0xfffffffffffffffen } });
     const r = ok(m.mmap(pid, 0n, 4096n, PROT_READ, ANON, -1, 0n));
-    expect(m.store(pid, r, 1, 1n)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_ACCERR, addr: Number(r) } });
+    expect(m.store(pid, r, 1, 1n)).toEqual({ ok: false, fault: { signal: 'SIGSEGV', code: SEGV_ACCERR, addr: r } });
     expect(m.rusage(pid)).toEqual({ minFlt: 0, majFlt: 0 });
   });
 
@@ -93,7 +96,7 @@ describe('file mappings and the page cache', () => {
     const fd = makeFile(m, pid, '/tmp/short.bin', 'xyz');
     const p = mapShared(m, pid, fd, 8192);
     expect(m.load(pid, p + 100n, 1)).toEqual({ ok: true, value: 0n });
-    expect(m.load(pid, p + 4096n, 1)).toEqual({ ok: false, fault: { signal: 'SIGBUS', code: BUS_ADRERR, addr: Number(p) + 4096 } });
+    expect(m.load(pid, p + 4096n, 1)).toEqual({ ok: false, fault: { signal: 'SIGBUS', code: BUS_ADRERR, addr: p + 4096n } });
   });
 
   it('truncate removes pages past the new end: a later access raises SIGBUS, even on a private copy', () => {

@@ -46,6 +46,9 @@ const TABLE = `
   mmap 0x7ffffffff000 8192 3 0x32 -1 0                 ENOMEM
   mmap 0x7fffffffe001 4096 3 0x32 -1 0                 ENOMEM
   mmap 0xfffffffffffff000 8192 3 0x32 -1 0             ENOMEM
+  mmap 0xffffffffffffffff 4096 1 0x32 -1 0             EPERM
+  mmap 0xfffffffffffffff2 4096 1 0x100022 -1 0         EFAULT
+  mmap 0xffffffffffffffea 4096 1 0x32 -1 0             EINVAL
   mmap 0x10000000 4096 3 0x100022 -1 0                 EEXIST
   mmap 0x10002000 8192 3 0x100022 -1 0                 EEXIST
   mmap 0x10004000 4096 3 0x100022 -1 0                 ok

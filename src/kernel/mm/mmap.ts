@@ -16,7 +16,7 @@ import type { Task } from '../sched.js';
 import {
   LEGACY_MAP_MASK, MAP_32BIT, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
   MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
-  MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_WRITE, type ErrnoName,
+  MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_WRITE, type ErrnoName, errnoByNumber,
 } from '../uapi.js';
 import { doUserAddrFault } from '../arch/mmu.js';
 import { mmPopulate } from './mlock.js';
@@ -360,7 +360,14 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
   if (len === 0n) return 'ENOMEM';
   if (mm.mapCount > k.settings.maxMapCount) return 'ENOMEM';
   if (len > taskSize) return 'ENOMEM';
-  if ((flags & MAP_FIXED) !== 0 && (addr > taskSize || addr + len > taskSize)) return 'ENOMEM';
+  if ((flags & MAP_FIXED) !== 0) {
+    // __get_unmapped_area(): get_area hands a MAP_FIXED address back as is,
+    // and IS_ERR_VALUE() then reads the top 4095 values as -errno, so
+    // MAP_FIXED at (void *)-1 (a failed mmap's result) fails with EPERM.
+    // Deviation: a value whose errno the model has no name for gets EINVAL.
+    if (addr > U64 - 4095n) return errnoByNumber(Number(U64 + 1n - addr)) ?? 'EINVAL';
+    if (addr > taskSize || addr + len > taskSize) return 'ENOMEM';
+  }
   const lenN = Number(len);
   const addrHint = addr > taskSize ? mm.taskSize : Number(addr);
   const pgoffForArea = file === null ? 0 : Number(pgoff & ((1n << 52n) - 1n));
