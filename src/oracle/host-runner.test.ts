@@ -290,8 +290,11 @@ describe("runOnHost: tasks", () => {
     expect(obs(m, 7).signal).toMatchObject({ name: "SIGSEGV", code: "SEGV_ACCERR" });
     expect(obs(m, 8).minflt).toBe(0);
     expect(obs(m, 9).exit).toEqual({ status: 0, kind: "thread" });
-    // the thread's stack mapping (guard included) is what the runner reported
+    // the thread's stack (guard included) is what the runner reported, a slot
+    // of the pool it mapped before the hello, not a new mapping
     const hex = (v: bigint) => v.toString(16);
+    expect(t.guardSize).toBe(PAGE);
+    expect(t.stackEnd - t.stackStart).toBe(BigInt(PAGE + 512 * 1024));
     expect(obs(m, 10).text).toContain(`${hex(t.stackStart)}-${hex(t.stackStart + BigInt(t.guardSize))} ---p`);
     expect(obs(m, 10).text).toContain(`${hex(t.stackStart + BigInt(t.guardSize))}-${hex(t.stackEnd)} rw-p`);
   });

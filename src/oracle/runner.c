@@ -74,6 +74,8 @@
 #define REF_SLOTS (1 << 17)
 #define THREAD_PREFAULT (256 * 1024)
 #define ALTSTACK_SIZE (64 * 1024)
+#define THREAD_POOL 16              /* thread stacks mapped before the hello */
+#define THREAD_STACK (512 * 1024)
 #define JSON_RESERVE 8192
 
 #define PAGE_ALIGNED __attribute__((aligned(4096)))
@@ -266,6 +268,9 @@ static struct range g_pf[MAX_RANGES];   /* prefaulted every op */
 static int g_npf;
 
 static long g_page;
+/* The thread stack pool: THREAD_POOL slots of a guard page and THREAD_STACK bytes. */
+static uintptr_t g_thread_pool;
+static int g_thread_pool_used;
 static int g_fd_base;
 static pid_t g_controller_pid;
 static char g_sandbox[128];
@@ -976,6 +981,7 @@ struct thread_start {
 	sem_t ready;
 	pid_t ktid;
 	uintptr_t stack_lo, stack_hi, guard;
+	size_t pool_guard; /* the guard page below a pool stack (pthread reports none for it) */
 };
 
 static void *thread_main(void *arg)
@@ -997,6 +1003,8 @@ static void *thread_main(void *arg)
 		pthread_attr_getguardsize(&at, &guard);
 		pthread_attr_destroy(&at);
 	}
+	if (guard == 0)
+		guard = ts->pool_guard;
 	uintptr_t hi = (uintptr_t)lo + size;
 	T.stk_hi = hi;
 	T.stk_lo = size > THREAD_PREFAULT ? hi - THREAD_PREFAULT : (uintptr_t)lo;
@@ -1411,6 +1419,11 @@ static void run_op(struct op *op, struct result *res)
 		pthread_attr_t at;
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (g_thread_pool && g_thread_pool_used < THREAD_POOL) {
+			uintptr_t slot = g_thread_pool + (uintptr_t)g_thread_pool_used++ * (THREAD_STACK + (uintptr_t)g_page);
+			pthread_attr_setstack(&at, (void *)(slot + (uintptr_t)g_page), THREAD_STACK);
+			ts.pool_guard = (size_t)g_page;
+		}
 		pthread_t th;
 		int e = pthread_create(&th, &at, thread_main, &ts);
 		pthread_attr_destroy(&at);
@@ -2472,6 +2485,24 @@ int main(int argc, char **argv)
 		return 70;
 	}
 	g_sandbox_made = 1;
+
+	/*
+	 * Thread stacks come from a pool mapped now, before the layout the hello
+	 * reports, so a thread op maps nothing where the scenario's mappings go:
+	 * a scenario's clone() maps nothing either (a real program's pthread
+	 * stack is an mmap line of its own). Past THREAD_POOL threads in one
+	 * process, pthread maps a default stack there.
+	 */
+	{
+		size_t slot = THREAD_STACK + (size_t)g_page;
+		void *pool = mmap(NULL, THREAD_POOL * slot, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (pool != MAP_FAILED) {
+			for (int i = 0; i < THREAD_POOL; i++)
+				mprotect((char *)pool + (size_t)i * slot, (size_t)g_page, PROT_NONE);
+			g_thread_pool = (uintptr_t)pool;
+		}
+	}
 
 	/* Settle the heap now, so it is part of the layout the hello reports. */
 	void *volatile warm = malloc(64);
