@@ -36,6 +36,7 @@ export function formatEvent(e: KernelEvent): string | null {
     case 'unmapped_area': return `  get_unmapped_area(${e.len}) = ${hex(e.result)}`;
     case 'signal': return `  signal ${e.signal} (${e.code}) at ${hex(e.addr)}`;
     case 'truncate': return `  truncate inode ${e.ino}: ${e.from} -> ${e.to} bytes`;
+    case 'guard': return `  guard markers ${e.op === 'install' ? 'installed' : 'removed'} ${hex(e.start)}-${hex(e.end)}`;
     case 'syscall': return null;
     case 'syscall_return': return null;
   }

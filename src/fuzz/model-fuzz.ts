@@ -50,6 +50,13 @@ const MAPS = [
   U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_LOCKED, U.MAP_PRIVATE | U.MAP_ANONYMOUS | U.MAP_STACK, U.MAP_PRIVATE | U.MAP_32BIT | U.MAP_ANONYMOUS,
 ];
 
+const ADVICE = [
+  U.MADV_NORMAL, U.MADV_RANDOM, U.MADV_SEQUENTIAL, U.MADV_WILLNEED, U.MADV_DONTNEED, U.MADV_FREE, U.MADV_REMOVE,
+  U.MADV_DONTFORK, U.MADV_DOFORK, U.MADV_HUGEPAGE, U.MADV_NOHUGEPAGE, U.MADV_WIPEONFORK, U.MADV_KEEPONFORK,
+  U.MADV_COLD, U.MADV_PAGEOUT, U.MADV_POPULATE_READ, U.MADV_POPULATE_WRITE, U.MADV_GUARD_INSTALL, U.MADV_GUARD_REMOVE,
+];
+const MREMAP_FLAGS = [0, U.MREMAP_MAYMOVE, U.MREMAP_MAYMOVE | U.MREMAP_FIXED, U.MREMAP_MAYMOVE | U.MREMAP_DONTUNMAP, U.MREMAP_FIXED];
+
 /** Run the model fuzzer. Never throws: model exceptions become findings. */
 export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
   const rng = new Prng(opts.seed);
@@ -93,7 +100,7 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
         return d;
       };
       try {
-        const kind = rng.int(100);
+        const kind = rng.int(112);
         if (kind < 30) {
           const addr = rng.bool(0.6) ? 0n : pickAddr();
           const len = pickLen();
@@ -187,6 +194,30 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           m.exitThread(tid);
           tids.splice(tids.indexOf(tid), 1);
           for (let j = tids.length - 1; j >= 0; j--) if (m.task(tids[j]!) === undefined) tids.splice(j, 1);
+        } else if (kind >= 100 && kind < 105) {
+          const advice = rng.bool(0.9) ? rng.pick(ADVICE) : rng.u32();
+          desc = note(`madvise(${tid}, ..., ${advice})`);
+          const r = m.madvise(tid, pickAddr(), pickLen(), advice);
+          result.syscalls++;
+          if (!r.ok) result.errnos++;
+        } else if (kind >= 105 && kind < 108) {
+          const flags = rng.bool(0.9) ? rng.pick(MREMAP_FLAGS) : rng.u32();
+          desc = note(`mremap(${tid}, ..., ${flags})`);
+          const r = m.mremap(tid, pickAddr(), pickLen(), pickLen(), flags, pickAddr());
+          result.syscalls++;
+          if (r.ok) addrs.push(r.value);
+          else result.errnos++;
+        } else if (kind >= 108 && kind < 112) {
+          const which = rng.int(5);
+          desc = note(`mlock family ${which}`);
+          const r =
+            which === 0 ? m.mlock(tid, pickAddr(), pickLen())
+            : which === 1 ? m.mlock2(tid, pickAddr(), pickLen(), rng.pick([0, U.MLOCK_ONFAULT, rng.u32()]))
+            : which === 2 ? m.munlock(tid, pickAddr(), pickLen())
+            : which === 3 ? m.mlockall(tid, rng.pick([U.MCL_CURRENT, U.MCL_FUTURE, U.MCL_CURRENT | U.MCL_ONFAULT, U.MCL_FUTURE | U.MCL_ONFAULT, 0, rng.u32()]))
+            : m.munlockall(tid);
+          result.syscalls++;
+          if (!r.ok) result.errnos++;
         } else {
           const addr = pickAddr();
           const size = rng.pick([1, 2, 4, 8] as const);

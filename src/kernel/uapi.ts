@@ -78,6 +78,8 @@ export const MADV_COLD = 20;
 export const MADV_PAGEOUT = 21;
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
+export const MADV_GUARD_INSTALL = 102;
+export const MADV_GUARD_REMOVE = 103;
 
 export const MLOCK_ONFAULT = 1;
 export const MCL_CURRENT = 1;

@@ -8,7 +8,7 @@ import { PTE_PRESENT, PTE_SPECIAL } from './arch/pte.js';
 import type { AddressSpace } from './mm/filemap.js';
 import type { MmStruct } from './mm/mm-struct.js';
 import { PG_anon, PG_dirty, PG_swapbacked, PG_table, ZERO_PFN } from './mm/page-alloc.js';
-import { countTables, forEachLeaf } from './mm/pgtable.js';
+import { countTables, forEachLeaf, pteLookup } from './mm/pgtable.js';
 import { mmCounterOf } from './mm/rmap.js';
 import { VM_ACCOUNT } from './mm/vm-flags.js';
 
@@ -29,6 +29,17 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
       if (v.mm !== mm) throw new Error('BUG: VMA points at another mm');
       if (v.flags & VM_ACCOUNT) committed += (v.end - v.start) / mm.pageSize;
       if (v.file !== null && !v.file.inode.mapping.iMmap.has(v)) throw new Error('BUG: file VMA missing from i_mmap');
+    }
+    if (mm.guards !== null) {
+      if (mm.guards.size === 0) throw new Error('BUG: empty guard set not null');
+      for (const vpn of mm.guards) {
+        // A guard marker lives in a PTE slot of a VMA: its table exists and the entry is pte_none.
+        const addr = vpn * mm.pageSize;
+        if (mm.vmas.lookup(addr) === null) throw new Error(`BUG: guard marker at ${addr.toString(16)} outside any VMA`);
+        const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
+        if (t === null) throw new Error(`BUG: guard marker at ${addr.toString(16)} without a page table`);
+        if (t.flags![vpn & mm.indexMask] !== 0) throw new Error(`BUG: guard marker at ${addr.toString(16)} over a mapped PTE`);
+      }
     }
     forEachLeaf(mm.pgd, mm.divisors, (t, base) => {
       let used = 0;

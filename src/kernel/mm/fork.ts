@@ -15,6 +15,7 @@ import { MmStruct as Mm } from './mm-struct.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
 import { forEachLeaf, forEachPresentPte, freePgtables, pteAlloc } from './pgtable.js';
 import { setPte, zapPteRange } from './pte-ops.js';
+import { copyGuards } from './guard.js';
 import { folioAddRmap } from './rmap.js';
 import { Vma } from './vma.js';
 import { fileGet, vmaLink, vmUnacct } from './vma-ops.js';
@@ -49,6 +50,7 @@ export function dupMmap(k: Kernel, parent: MmStruct): MmStruct | null {
     if (src.flags & VM_WIPEONFORK) continue;
     if (src.anonVma === null && !(src.flags & (VM_PFNMAP | VM_MIXEDMAP))) continue;
     if (!copyPageRange(k, child, parent, src)) return null;
+    if (!copyGuards(k, child, parent, src.start / ps, src.end / ps)) return null;
   }
   return child;
 }
@@ -97,6 +99,7 @@ export function exitMmap(k: Kernel, mm: MmStruct, release: (vma: Vma) => void): 
     vmUnacct(k, vma.flags, (vma.end - vma.start) / ps);
     release(vma);
   }
+  mm.guards = null;
   // No ceiling (USER_PGTABLES_CEILING): the table holding the top of user space spans past TASK_SIZE.
   freePgtables(k, mm.pgd, 0, Infinity, 0, Infinity, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes -= b));
   forEachLeaf(mm.pgd, mm.divisors, () => {

@@ -15,11 +15,13 @@ import { PTE_ACCESSED, PTE_DIRTY } from '../arch/pte.js';
 import { FMODE_WRITE } from '../fs/file.js';
 import type { Task } from '../sched.js';
 import {
-  MADV_COLD, MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE, MADV_HUGEPAGE,
+  MADV_COLD, MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE, MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE, MADV_HUGEPAGE,
   MADV_KEEPONFORK, MADV_MERGEABLE, MADV_NOHUGEPAGE, MADV_NORMAL, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
   MADV_RANDOM, MADV_REMOVE, MADV_SEQUENTIAL, MADV_UNMERGEABLE, MADV_WILLNEED, MADV_WIPEONFORK,
 } from '../uapi.js';
 import { filemapRemoveFolio, readPagesIntoCache } from './filemap.js';
+import { anyGuarded, madviseGuardInstall, madviseGuardRemove } from './guard.js';
 import { VM_FAULT_ERROR, VM_FAULT_OOM } from './memory.js';
 import { gupFault, gupTouch, pageUsable } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
@@ -41,8 +43,7 @@ export const MADV_DONTNEED_LOCKED = 24;
 const U64 = (1n << 64n) - 1n;
 
 /**
- * madvise_behavior_valid(). Deviation: MADV_COLLAPSE, MADV_GUARD_INSTALL/REMOVE
- * and the memory-failure injections (MADV_HWPOISON, MADV_SOFT_OFFLINE) are not
+ * madvise_behavior_valid(). Deviation: MADV_COLLAPSE and the memory-failure injections (MADV_HWPOISON, MADV_SOFT_OFFLINE) are not
  * modelled and are rejected as unknown advice.
  */
 function madviseBehaviorValid(b: number): boolean {
@@ -52,6 +53,7 @@ function madviseBehaviorValid(b: number): boolean {
     case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ: case MADV_POPULATE_WRITE:
     case MADV_MERGEABLE: case MADV_UNMERGEABLE: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
     case MADV_DONTDUMP: case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK:
+    case MADV_GUARD_INSTALL: case MADV_GUARD_REMOVE:
       return true;
     default:
       return false;
@@ -80,7 +82,8 @@ function reclaimPteTables(k: Kernel, mm: MmStruct, startVpn: number, endVpn: num
       const cBase = base + i * span;
       if (c.children !== null) {
         walk(c, cBase);
-      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0) {
+      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0 && !anyGuarded(mm, cBase, cBase + span)) {
+        // (A table holding guard markers is not empty: it stays.)
         children[i] = undefined;
         t.used--;
         k.phys.refcount[c.pfn] = 0;
@@ -282,6 +285,10 @@ function madviseVmaBehavior(k: Kernel, task: Task, vma: Vma, start: number, end:
   const mm = task.mm;
   let flags = vma.flags;
   switch (behavior) {
+    case MADV_GUARD_INSTALL:
+      return madviseGuardInstall(k, mm, vma, start, end);
+    case MADV_GUARD_REMOVE:
+      return madviseGuardRemove(k, mm, vma, start, end);
     case MADV_REMOVE:
       dropped.v = true;
       return madviseRemove(k, vma, start, end);

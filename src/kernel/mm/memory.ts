@@ -160,6 +160,8 @@ function doFaultAround(vmf: Vmf): boolean {
     const index = vmf.pgoff + (pte - pteOff);
     if (index >= maxIdx) break;
     if (t.flags![pte] !== 0) continue;
+    // A guard marker is not pte_none: filemap_map_pages() leaves it.
+    if (mm.guards !== null && mm.guards.has(baseVpn + pte)) continue;
     const pfn = as.pages.get(index);
     if (pfn === undefined) continue;
     const f = p.flags[pfn]!;
@@ -329,7 +331,11 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
   const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index };
   const fl = table.flags![index]!;
   let ret: number;
-  if (fl === 0) {
+  if (fl === 0 && mm.guards !== null && mm.guards.has(vpn)) {
+    // handle_pte_marker(): a guard marker faults as SIGSEGV.
+    trace(vmf, 'handle_pte_marker', 'guard marker: SIGSEGV');
+    ret = VM_FAULT_SIGSEGV;
+  } else if (fl === 0) {
     ret = vma.isAnonymous ? doAnonymousPage(vmf) : doFault(vmf);
   } else if (write && !(fl & PTE_WRITE)) {
     ret = doWpPage(vmf);

@@ -36,6 +36,11 @@ export class MmStruct {
   startBrk = 0;
   brk = 0;
   startStack = 0;
+  /**
+   * Pages carrying a guard marker (MADV_GUARD_INSTALL), null while none do:
+   * see guard.ts for why a set beside the page table.
+   */
+  guards: Set<number> | null = null;
   /** RSS by counter (MM_FILEPAGES...). */
   readonly rss = [0, 0, 0, 0];
   hiwaterRss = 0;

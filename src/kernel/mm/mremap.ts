@@ -9,6 +9,7 @@
  * mremap_at(). A fixed move of equal length may span several VMAs
  * (remap_move(), Linux 6.17+); anything else must lie in one VMA (EFAULT).
  */
+import { moveGuards } from './guard.js';
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
 import { MAP_FIXED, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../uapi.js';
@@ -176,6 +177,7 @@ export function movePageTables(k: Kernel, mm: MmStruct, oldAddr: number, newAddr
   const n = len / ps;
   const span = mm.indexMask + 1;
   let moved = false;
+  moveGuards(k, mm, oldVpn, newVpn, n);
   for (let i = 0; i < n; i++) {
     const vpn = oldVpn + i;
     const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);

@@ -9,6 +9,7 @@ import { truncateInodePagesFinal } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
 import { freePgtables } from './pgtable.js';
 import { zapPteRange } from './pte-ops.js';
+import { dropGuards } from './guard.js';
 import type { AnonVma } from './rmap.js';
 import { Vma } from './vma.js';
 import { VM_ACCOUNT, VM_DONTEXPAND, VM_IGNORE_MERGE, VM_IO, VM_MIXEDMAP, VM_PFNMAP } from './vm-flags.js';
@@ -257,6 +258,7 @@ export function doVmiAlignMunmap(k: Kernel, mm: MmStruct, start: number, end: nu
     vmUnacct(k, v.flags, (v.end - v.start) / ps);
     vmaRelease(k, v);
   }
+  dropGuards(mm, start / ps, end / ps);
   freePgtables(k, mm.pgd, start / ps, end / ps, floor / ps, ceiling / ps, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes -= b));
   return 0;
 }
