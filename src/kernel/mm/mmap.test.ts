@@ -296,3 +296,17 @@ describe('brk growth and shrinking (checked on Linux 6.18)', () => {
     expect(m.load(pid, b0 + 4096n, 8)).toEqual({ ok: true, value: 0n });
   });
 });
+
+describe('THP-aligned placement of file mappings (__thp_get_unmapped_area, checked on Linux 6.18)', () => {
+  it('aligns a one-page mapping only when rounding its offset up to 2 MiB overflows loff_t', () => {
+    const { m, pid } = setup();
+    const fd = makeFile(m, pid, '/tmp/f', 'x');
+    const PMD = 2n * 1024n * 1024n;
+    const plain = ok(m.mmap(pid, 0n, 4096n, PROT_READ, MAP_SHARED, fd, 0x7ffffffff000n));
+    const top = ok(m.mmap(pid, 0n, 4096n, PROT_READ, MAP_SHARED, fd, 0x7fffffffffffe000n));
+    expect(top % PMD).toBe(0x7fffffffffffe000n % PMD);
+    expect(top).toBeLessThan(plain - 4096n); // a hole was left, as on the host
+    const next = ok(m.mmap(pid, 0n, 4096n, PROT_READ, MAP_SHARED, fd, 0x3000n));
+    expect(next).toBe(plain - 4096n); // an ordinary offset fills in below the first
+  });
+});

@@ -186,17 +186,27 @@ function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: 
 /**
  * __thp_get_unmapped_area(): ask for a PMD more than needed and place the
  * mapping so file offset and address are congruent modulo the PMD size.
+ * The range checks follow C's integer rules on loff_t and unsigned long
+ * (wrapping signed arithmetic, unsigned comparisons where an unsigned long
+ * takes part): for an offset whose round-up to the PMD size overflows loff_t
+ * (0x7fffffffffffe000), Linux does not take the early return and aligns even
+ * a one-page mapping, and so does the model.
  */
-function thpGetUnmappedArea(k: Kernel, mm: MmStruct, addr: number, len: number, off: number, flags: number): KRet {
+function thpGetUnmappedArea(k: Kernel, mm: MmStruct, addr: number, len: number, off: bigint, flags: number): KRet {
   const size = k.arch.pmdSize;
-  const offEnd = off + len;
-  const offAlign = Math.ceil(off / size) * size;
-  if (offEnd <= offAlign || offEnd - offAlign < size) return archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
+  const sizeB = BigInt(size);
+  const lenB = BigInt(len);
+  const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
+  const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
+  const offEnd = s64(off + lenB);
+  const offAlign = s64(((off - 1n) | (sizeB - 1n)) + 1n);
+  if (offEnd <= offAlign || u64(offEnd - offAlign) < sizeB) return archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
   const lenPad = len + size;
+  if (u64(off + BigInt(lenPad)) < u64(off)) return archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
   const ret = archGetUnmappedAreaTopdown(k, mm, addr, lenPad, flags);
   if (isErr(ret)) return archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
   if (ret === addr) return addr;
-  const offSub = (((off - ret) % size) + size) % size;
+  const offSub = Number(u64(off - BigInt(ret)) & (sizeB - 1n));
   // MMF_TOPDOWN and already aligned: use the top of the padded area.
   if (offSub === 0) return ret + size;
   return ret + offSub;
@@ -209,12 +219,12 @@ export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr
   let r: KRet;
   if (file !== null && file.inode.kind === 'disk') {
     // ext4's f_op->get_unmapped_area is thp_get_unmapped_area().
-    r = thpGetUnmappedArea(k, mm, addr, len, pgoff * ps, flags);
+    r = thpGetUnmappedArea(k, mm, addr, len, BigInt.asIntN(64, BigInt(pgoff) * BigInt(ps)), flags);
   } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0) {
     // Larger anonymous mappings are THP aligned: IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
     // is a build-time test, so this holds even with THP "never" at run time
     // (__get_unmapped_area(), __thp_get_unmapped_area() read no sysfs mode).
-    r = thpGetUnmappedArea(k, mm, addr, len, 0, flags);
+    r = thpGetUnmappedArea(k, mm, addr, len, 0n, flags);
   } else {
     r = archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
   }
