@@ -417,6 +417,7 @@ export class Machine {
   readInto(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
     return this.call(tid, 'read', (t) => {
       const file = t.process.files.get(fd);
+      if (file !== undefined && file.inode.chr === 'zero' && file.fMode & 1) return this.readZeroInto(t, buf, count);
       const x = fsc.fileRead(this.k, t, fd, count, pos === null ? BigInt(file?.pos ?? 0) : pos);
       if (isErr(x.ret)) return x.ret;
       if (x.data.length === 0) return 0;
@@ -426,6 +427,26 @@ export class Machine {
       if (pos === null && file !== undefined) file.pos += done;
       return done;
     });
+  }
+
+  /** read_iter_zero() into user memory: zeros until count or the first fault (EFAULT when none went). */
+  private readZeroInto(t: Task, buf: bigint, count: bigint): number | ErrnoName {
+    const c = BigInt.asIntN(64, u64(count));
+    if (c < 0n) return 'EINVAL';
+    const n = Number(c > 0x7ffff000n ? 0x7ffff000n : c);
+    const a = u64(buf);
+    if (n === 0) return 0;
+    if (a >= BigInt(t.mm.taskSize)) return 'EFAULT';
+    const mmu = this.mmu(t.tid)!;
+    const chunk = new Uint8Array(Math.min(n, 1 << 16));
+    let done = 0;
+    while (done < n) {
+      const part = chunk.subarray(0, Math.min(chunk.length, n - done));
+      const got = mmu.copyToUser(Number(a) + done, part);
+      done += got;
+      if (got < part.length) break;
+    }
+    return done === 0 ? 'EFAULT' : done;
   }
 
   write(tid: number, fd: number, data: Uint8Array, pos: bigint | null = null): SysResult {
@@ -438,6 +459,8 @@ export class Machine {
       const f = t.process.files.get(fd);
       if (f === undefined || !(f.fMode & 2)) return 'EBADF';
       const n = Number(u64(count) > 0x7ffff000n ? 0x7ffff000n : u64(count));
+      // write_null() (/dev/zero's too) takes the count without reading the buffer.
+      if (f.inode.chr === 'zero' || f.inode.chr === 'null') return n;
       const a = u64(buf);
       const bytes = new Uint8Array(n);
       const done = n === 0 ? 0 : a >= BigInt(t.mm.taskSize) ? 0 : this.mmu(tid)!.copyFromUser(Number(a), bytes);

@@ -132,6 +132,7 @@ export const MFD_EXEC = 0x10;
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
 
 /** Signals the memory subsystem raises, and their si_code values (siginfo.h). */
 export const SIGBUS = 7;

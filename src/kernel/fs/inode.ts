@@ -19,6 +19,11 @@ export class Inode {
   nlink = 1;
   /** i_count: open files plus mappings holding it. */
   refs = 0;
+  /**
+   * The character device this inode is (S_IFCHR): /dev/zero and /dev/null as
+   * drivers/char/mem.c has them, or a terminal; null for a regular file.
+   */
+  chr: 'zero' | 'null' | 'tty' | null = null;
   /** Seals for memfd (F_SEAL_*), unused by the model beyond storage. */
   seals = 0;
   readonly blockdev: BlockDevice | null;

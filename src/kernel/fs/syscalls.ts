@@ -134,6 +134,9 @@ function writableFile(task: Task, fd: number): File | 'EBADF' | 'EINVAL' {
   return f;
 }
 
+/** The most fileRead() returns from /dev/zero at once. */
+export const ZERO_READ_MAX = 16 * 1024 * 1024;
+
 export interface ReadResult {
   ret: KRet;
   data: Uint8Array;
@@ -149,6 +152,14 @@ export function fileRead(k: Kernel, task: Task, fd: number, count: bigint, pos: 
   const c64 = u64(count);
   if (BigInt.asIntN(64, c64) < 0n) return { ret: 'EINVAL', data: empty };
   const n = Number(c64 > BigInt(MAX_RW_COUNT) ? BigInt(MAX_RW_COUNT) : c64);
+  // read_iter_zero() / read_null(): zeros without end, or nothing.
+  // Deviation: the bytes are returned to the caller here, so a read of more
+  // than 16 MiB is short (Machine.readInto copies any length to user memory).
+  if (f.inode.chr === 'zero') {
+    const m = Math.min(n, ZERO_READ_MAX);
+    return { ret: m, data: new Uint8Array(m) };
+  }
+  if (f.inode.chr === 'null') return { ret: 0, data: empty };
   const at = pos === null ? f.pos : Number(pos > BigInt(MAX_FILE_SIZE) ? BigInt(MAX_FILE_SIZE) : pos);
   const data = filemapRead(k, f, at, n);
   if (data === 'OOM') return { ret: 'ENOMEM', data: empty };
@@ -179,6 +190,11 @@ export function fileWrite(k: Kernel, task: Task, fd: number, data: Uint8Array, p
 export function sysLseek(task: Task, fd: number, offset: bigint, whence: number): KRet {
   const f = task.process.files.get(fd);
   if (f === undefined) return 'EBADF';
+  // null_lseek() (/dev/zero's too): the position stays 0 whatever is asked.
+  if (f.inode.chr === 'zero' || f.inode.chr === 'null') {
+    f.pos = 0;
+    return 0;
+  }
   const off = BigInt.asIntN(64, u64(offset));
   const size = BigInt(f.inode.size);
   let pos: bigint;

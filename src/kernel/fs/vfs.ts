@@ -8,7 +8,7 @@
  */
 import type { Kernel } from '../kernel.js';
 import { AddressSpace } from '../mm/filemap.js';
-import { S_IFREG } from '../uapi.js';
+import { S_IFCHR, S_IFREG } from '../uapi.js';
 import { type FsBackend, FsBackendError } from './backend.js';
 import { File, FMODE_READ, FMODE_WRITE } from './file.js';
 import { Inode } from './inode.js';
@@ -43,6 +43,14 @@ export class Vfs {
 
   constructor(k: Kernel) {
     this.k = k;
+    // drivers/char/mem.c on devtmpfs (00:06 on the project's host; inode
+    // numbers of their own, so disk inode numbers are not shifted).
+    for (const [name, ino] of [['zero', 4], ['null', 5]] as const) {
+      const inode = new Inode(ino, 'disk', 0, 6, S_IFCHR | 0o666, null);
+      inode.mapping = new AddressSpace(k, inode);
+      inode.chr = name;
+      this.files.set(`/dev/${name}`, inode);
+    }
   }
 
   /** The backend's path for a model path, or undefined when it lies outside the mount. */
@@ -114,6 +122,7 @@ export class Vfs {
     if (inode === undefined) {
       inode = new Inode(this.nextDiskIno++, 'disk', 0, 5, 0o020620, null);
       inode.mapping = new AddressSpace(this.k, inode);
+      inode.chr = 'tty';
       this.files.set(path, inode);
       let d = dirname(path);
       while (!this.dirs.has(d)) {

@@ -40,6 +40,8 @@ export function dupMmap(k: Kernel, parent: MmStruct): MmStruct | null {
     const dst = new Vma(src.start, src.end, src.flags & ~VM_LOCKED_MASK, src.pgoff, src.file, null);
     dst.anonName = src.anonName;
     dst.specialName = src.specialName;
+    dst.anonFile = src.anonFile;
+    if (dst.anonFile !== null) fileGet(dst.anonFile);
     if (src.flags & VM_ACCOUNT) k.committedPages += (src.end - src.start) / ps;
     if (src.anonVma !== null && !(src.flags & VM_WIPEONFORK)) {
       dst.anonVma = k.newAnonVma();

@@ -267,7 +267,7 @@ function madviseUpdateVma(k: Kernel, mm: MmStruct, vma: Vma, start: number, end:
   if (newFlags === vma.flags) return 0;
   const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
   if (splits > 0 && mm.mapCount >= k.settings.maxMapCount) return 'EAGAIN';
-  const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName });
+  const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName, anonFile: vma.anonFile });
   target.flags = newFlags;
   return 0;
 }

@@ -241,7 +241,7 @@ function mlockFixup(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: numbe
   if (newFlags === oldFlags || !vmaSupportsMlock(vma)) return 0;
   const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
   if (splits > 0 && mm.mapCount >= k.settings.maxMapCount) return 'ENOMEM';
-  const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName });
+  const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName, anonFile: vma.anonFile });
   target.flags = newFlags;
   // Locking twice, or changing only VM_LOCKONFAULT, leaves the pages as they are.
   if (!(newFlags & VM_LOCKED && oldFlags & VM_LOCKED)) mlockVmaPages(k, mm, target, start, end, (newFlags & VM_LOCKED) !== 0);

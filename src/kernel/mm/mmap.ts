@@ -217,8 +217,13 @@ export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr
   if (len > mm.taskSize) return 'ENOMEM';
   const ps = mm.pageSize;
   let r: KRet;
-  if (file !== null && file.inode.kind === 'disk') {
-    // ext4's f_op->get_unmapped_area is thp_get_unmapped_area().
+  if (file !== null && file.inode.chr === 'zero' && (flags & MAP_SHARED) !== 0) {
+    // get_unmapped_area_zero(): shmem's, which with shmem huge pages off
+    // does not align.
+    r = archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
+  } else if (file !== null && file.inode.kind === 'disk') {
+    // ext4's f_op->get_unmapped_area is thp_get_unmapped_area(), and so is
+    // get_unmapped_area_zero()'s for a private /dev/zero mapping.
     r = thpGetUnmappedArea(k, mm, addr, len, BigInt.asIntN(64, BigInt(pgoff) * BigInt(ps)), flags);
   } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0) {
     // Larger anonymous mappings are THP aligned: IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
@@ -284,7 +289,8 @@ function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, le
   // MAP_SHARED|MAP_ANONYMOUS mapping on a 24 GiB machine is ENOMEM in mode 0).
   // Deviation: only the check is made; the charge is not added to committedPages
   // (which counts VM_ACCOUNT VMAs), so Committed_AS and mode 2's later checks leave it out.
-  if (file === null && (flags & VM_SHARED) !== 0 && (flags & VM_NORESERVE) === 0 && !vmEnoughMemory(k, mm, npages)) return 'ENOMEM';
+  const devZero = file !== null && file.inode.chr === 'zero';
+  if ((file === null || devZero) && (flags & VM_SHARED) !== 0 && (flags & VM_NORESERVE) === 0 && !vmEnoughMemory(k, mm, npages)) return 'ENOMEM';
   if (overlap > 0) {
     const r = doVmiAlignMunmap(k, mm, addr, end);
     if (r !== 0) return r;
@@ -295,15 +301,28 @@ function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, le
     flags |= VM_ACCOUNT;
   }
   let mapFile = file;
+  let anonFile: File | null = null;
   if (file === null && (flags & VM_SHARED) !== 0) {
     mapFile = shmemZeroSetup(k, len);
     pgoff = 0;
+  } else if (devZero && (flags & VM_SHARED) !== 0) {
+    // mmap_zero() -> shmem_zero_setup(): a fresh shmem object per mapping;
+    // the VMA keeps the offset it was asked for.
+    mapFile = shmemZeroSetup(k, len);
+  } else if (devZero) {
+    // mmap_zero_private_success(): vma_set_anonymous(), vm_file kept for /proc.
+    mapFile = null;
+    anonFile = file;
   }
-  const attrs = { flags, file: mapFile, anonName: null };
-  let vma = (flags & VM_SHARED) === 0 || file !== null ? vmaMergeNewRange(mm, addr, end, pgoff, attrs) : null;
+  const attrs = { flags, file: mapFile, anonName: null, anonFile };
+  let vma = ((flags & VM_SHARED) === 0 || file !== null) && !devZero ? vmaMergeNewRange(mm, addr, end, pgoff, attrs) : null;
   if (vma === null) {
     vma = new Vma(addr, end, flags, pgoff, mapFile, null);
     if (mapFile !== null) fileGet(mapFile);
+    if (anonFile !== null) {
+      vma.anonFile = anonFile;
+      fileGet(anonFile);
+    }
     vmaLink(mm, vma);
   }
   const total = totalVmPages(mm);
@@ -409,7 +428,8 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
       return 'EINVAL';
     }
     if ((file.fMode & FMODE_READ) === 0) return 'EACCES';
-    if ((inode.mode & 0o170000) !== 0o100000) return 'ENODEV';
+    // No f_op->mmap: ENODEV (a directory, /dev/null, a terminal); /dev/zero has mmap_zero().
+    if ((inode.mode & 0o170000) !== 0o100000 && inode.chr !== 'zero') return 'ENODEV';
     if (vmFlags & VM_GROWSDOWN) return 'EINVAL';
   } else {
     const type = flags & MAP_TYPE;

@@ -73,7 +73,7 @@ function mprotectFixup(k: Kernel, task: Task, mm: MmStruct, vma: Vma, start: num
   if (splits > 0 && mm.mapCount >= k.settings.maxMapCount) return 'ENOMEM';
   k.committedPages += charged;
   if ((oldFlags & VM_ACCOUNT) !== 0 && (newFlags & VM_ACCOUNT) === 0) k.committedPages -= npages;
-  const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName });
+  const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName, anonFile: vma.anonFile });
   target.flags = newFlags;
   changeProtection(k, mm, target, start, end);
   // A private VM_LOCKED VMA becoming writable: break COW now rather than on

@@ -95,6 +95,7 @@ function vrmUncharge(k: Kernel, vrm: Vrm): void {
 function canMergeWith(v: Vma, src: Vma, anonVma: AnonVma | null): boolean {
   if (((v.flags ^ src.flags) & ~VM_IGNORE_MERGE) !== 0) return false;
   if (v.file !== src.file || v.anonName !== src.anonName || v.specialName !== null) return false;
+  if (v.anonFile !== null || src.anonFile !== null) return false;
   if ((src.flags & VM_SPECIAL) !== 0) return false;
   return v.anonVma === null || anonVma === null || v.anonVma === anonVma;
 }
@@ -158,7 +159,9 @@ export function copyVma(mm: MmStruct, vma: Vma, addr: number, len: number, pgoff
   const fresh = new Vma(addr, addr + len, vma.flags, pgoff, vma.file, vma.anonVma);
   fresh.anonName = vma.anonName;
   fresh.specialName = vma.specialName;
+  fresh.anonFile = vma.anonFile;
   if (fresh.file !== null) fileGet(fresh.file);
+  if (fresh.anonFile !== null) fileGet(fresh.anonFile);
   if (fresh.anonVma !== null) fresh.anonVma.refs++;
   vmaLink(mm, fresh);
   return fresh;

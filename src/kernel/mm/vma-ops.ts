@@ -49,6 +49,7 @@ export function vmaLink(mm: MmStruct, vma: Vma): void {
 /** Take the references a new VMA holds (file, anon_vma). */
 function vmaTakeRefs(vma: Vma): void {
   if (vma.file !== null) fileGet(vma.file);
+  if (vma.anonFile !== null) fileGet(vma.anonFile);
   if (vma.anonVma !== null) vma.anonVma.refs++;
 }
 
@@ -58,6 +59,7 @@ export function vmaRelease(k: Kernel, vma: Vma): void {
     vma.file.inode.mapping.iMmap.delete(vma);
     filePut(k, vma.file);
   }
+  if (vma.anonFile !== null) filePut(k, vma.anonFile);
   if (vma.anonVma !== null) vma.anonVma.refs--;
 }
 
@@ -85,6 +87,7 @@ export function splitVma(mm: MmStruct, vma: Vma, addr: number, newBelow: boolean
   }
   fresh.anonName = vma.anonName;
   fresh.specialName = vma.specialName;
+  fresh.anonFile = vma.anonFile;
   vmaTakeRefs(fresh);
   fresh.mm = mm;
   mm.vmas.insert(fresh);
@@ -103,6 +106,8 @@ export interface VmaAttrs {
   flags: number;
   file: File | null;
   anonName: string | null;
+  /** The VMA's anonFile (a private /dev/zero mapping), when it has one. */
+  anonFile?: File | null;
 }
 
 /** is_mergeable_vma() */
@@ -111,6 +116,9 @@ function isMergeable(vma: Vma, attrs: VmaAttrs): boolean {
   if (vma.file !== attrs.file) return false;
   if (vma.anonName !== attrs.anonName) return false;
   if (vma.specialName !== null) return false;
+  // Deviation: a private /dev/zero VMA never merges (Linux merges one with a
+  // neighbour mapping the same file at a contiguous offset).
+  if (vma.anonFile !== null || (attrs.anonFile ?? null) !== null) return false;
   return (attrs.flags & VM_SPECIAL) === 0;
 }
 

@@ -23,6 +23,12 @@ export class Vma {
   anonVma: AnonVma | null;
   /** prctl(PR_SET_VMA_ANON_NAME) name, shown as [anon:NAME]. */
   anonName: string | null = null;
+  /**
+   * vm_file of an anonymous VMA: a MAP_PRIVATE mapping of /dev/zero, which
+   * mmap_zero() makes anonymous (vma_set_anonymous()) while /proc still
+   * shows the file. Nothing but /proc reads it.
+   */
+  anonFile: File | null = null;
   /** Set on the special mappings the kernel installs itself ([vdso], [vvar]...): their maps label. */
   specialName: string | null = null;
   /** vm_mm: the address space the VMA belongs to. */

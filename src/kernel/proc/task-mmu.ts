@@ -32,9 +32,10 @@ function hex2(n: number): string {
 
 /** The name /proc shows for a VMA, or '' (show_map_vma()'s name selection). */
 export function vmaName(mm: MmStruct, vma: Vma): string {
-  if (vma.file !== null) {
-    const inode = vma.file.inode;
-    return inode.nlink === 0 ? `${vma.file.path} (deleted)` : vma.file.path;
+  const file = vma.file ?? vma.anonFile;
+  if (file !== null) {
+    const inode = file.inode;
+    return inode.nlink === 0 ? `${file.path} (deleted)` : file.path;
   }
   if (vma.specialName !== null) return vma.specialName;
   // vma_is_initial_heap(): strict bounds since "mm: fix VMA heap bounds checking".
@@ -60,7 +61,7 @@ export function mapsLine(start: number, end: number, flags: number, offset: numb
 }
 
 function vmaMapsLine(mm: MmStruct, vma: Vma): string {
-  const f = vma.file;
+  const f = vma.file ?? vma.anonFile;
   const offset = f !== null ? vma.pgoff * mm.pageSize : 0;
   return mapsLine(vma.start, vma.end, vma.flags, offset, f?.inode.devMajor ?? 0, f?.inode.devMinor ?? 0, f?.inode.ino ?? 0, vmaName(mm, vma));
 }
