@@ -139,7 +139,7 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           result.syscalls++;
         } else if (kind < 60) {
           desc = note('openat');
-          const r = m.openat(tid, U.AT_FDCWD, rng.pick(['/tmp/a', '/tmp/b', '/tmp/c', '/nope/x', '', '/tmp']), rng.pick([U.O_RDWR | U.O_CREAT, U.O_RDONLY, U.O_WRONLY | U.O_CREAT, U.O_RDWR | U.O_TRUNC, rng.u32()]), 0o644);
+          const r = m.openat(tid, U.AT_FDCWD, rng.pick(['/tmp/a', '/tmp/b', '/tmp/c', '/nope/x', '', '/tmp', '/dev/zero', '/dev/null']), rng.pick([U.O_RDWR | U.O_CREAT, U.O_RDONLY, U.O_WRONLY | U.O_CREAT, U.O_RDWR | U.O_TRUNC, rng.u32()]), 0o644);
           result.syscalls++;
           if (r.ok) fds.push(Number(r.value));
           else result.errnos++;
