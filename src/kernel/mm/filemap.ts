@@ -124,6 +124,41 @@ export function filemapReadOne(k: Kernel, as: AddressSpace, index: number): numb
 }
 
 /**
+ * filemap_read_folio(): read a cached page that is not uptodate (one
+ * ext4_block_truncate_page() left behind) from the device.
+ */
+export function filemapReadFolio(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
+  const bytes = k.phys.frameBytes(pfn);
+  bytes.fill(0);
+  as.host.blockdev!.readPages(as.host.ino, index, [bytes]);
+  k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+  k.vmstat.pgpgin += k.arch.pageSize / 1024;
+  if (k.tracing) k.emit({ type: 'io_read', ino: as.host.ino, index, pages: 1 });
+}
+
+/**
+ * ext4_block_truncate_page(): ext4 zeroes the rest of the block holding
+ * `from` (a new end of file inside a page when shrinking; the old one when
+ * ftruncate() or a write past it grows the file), which looks the page up
+ * with FGP_CREAT: an uncached page enters the cache, not uptodate, so
+ * mincore() does not count it and the next fault on it reads it without a
+ * major fault (measured on Linux 6.18). A file system without this step
+ * (settings.diskFs 'simple') leaves the cache alone.
+ *
+ * Deviation: where the block is allocated ext4 reads it, zeroes its tail and
+ * dirties its buffer; the model zeroes the tail on the device
+ * (BlockDevice.truncate()) and leaves the page clean, to be read on use.
+ */
+export function ext4BlockTruncatePage(k: Kernel, inode: Inode, from: number): void {
+  const as = inode.mapping;
+  const ps = k.arch.pageSize;
+  if (as.isShmem || k.settings.diskFs !== 'ext4' || from % ps === 0) return;
+  const index = Math.floor(from / ps);
+  if (as.pages.has(index)) return;
+  filemapAddFolio(k, as, index);
+}
+
+/**
  * A page for a fault. `retry`: filemap_fault() dropped the mmap lock for
  * synchronous readahead and returned VM_FAULT_RETRY once the page was
  * uptodate; the caller's fault is done again (with FAULT_FLAG_TRIED).
@@ -146,6 +181,14 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
   if (pfn !== undefined) {
     if (k.tracing) k.emit({ type: 'pagecache_hit', ino: file.inode.ino, index: pgoff, pfn });
     if (!as.isShmem) doAsyncMmapReadahead(k, vma, file, pgoff, pfn);
+    if (!(k.phys.flags[pfn]! & PG_uptodate)) {
+      // page_not_uptodate: read it, dropping the mmap lock (VM_FAULT_RETRY). The
+      // retry finds it uptodate; a user fault's retry after the per-VMA-lock
+      // attempt is not FAULT_FLAG_TRIED unless that attempt was major, so the
+      // fault counts minor (checked on Linux 6.18).
+      filemapReadFolio(k, as, pgoff, pfn);
+      retry = true;
+    }
   } else if (as.isShmem) {
     // shmem_get_folio(): a new zeroed page; no I/O, so never a major fault (no swap here).
     if (k.tracing) k.emit({ type: 'pagecache_miss', ino: file.inode.ino, index: pgoff });
@@ -210,6 +253,7 @@ export function filemapRead(k: Kernel, file: File, pos: number, count: number): 
     } else if (k.phys.flags[pfn]! & PG_readahead) {
       pageCacheAsyncRa(k, file, index, pfn, last - index + 1);
     }
+    if (!(k.phys.flags[pfn]! & PG_uptodate)) filemapReadFolio(k, as, index, pfn);
     const from = Math.max(pos, index * ps);
     const to = Math.min(end, (index + 1) * ps);
     const bytes = k.phys.frameBytes(pfn);
@@ -231,6 +275,8 @@ export function filemapWrite(k: Kernel, file: File, pos: number, data: Uint8Arra
   const ps = k.arch.pageSize;
   if (data.length === 0) return 0;
   const end = pos + data.length;
+  // A write starting past end of file zeroes the old end of file's block first (ext4).
+  if (pos > inode.size) ext4BlockTruncatePage(k, inode, inode.size);
   for (let index = Math.floor(pos / ps); index * ps < end; index++) {
     const from = Math.max(pos, index * ps);
     const to = Math.min(end, (index + 1) * ps);
@@ -249,6 +295,13 @@ export function filemapWrite(k: Kernel, file: File, pos: number, data: Uint8Arra
         if (!as.isShmem) k.phys.frameBytes(pfn).fill(0);
         k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
       }
+    } else if (!(k.phys.flags[pfn]! & PG_uptodate)) {
+      // write_begin on a page that is cached but not uptodate: read what the write leaves.
+      const whole = from === index * ps && to === (index + 1) * ps;
+      if (whole) {
+        k.phys.frameBytes(pfn).fill(0);
+        k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+      } else filemapReadFolio(k, as, index, pfn);
     }
     k.phys.frameBytes(pfn).set(data.subarray(from - pos, to - pos), from - index * ps);
     markDirtyForWrite(k, pfn);
@@ -337,6 +390,7 @@ export function truncateSetsize(k: Kernel, inode: Inode, newSize: number): void 
     const pfn = as.pages.get(Math.floor(edge / ps));
     if (pfn !== undefined) k.phys.frameBytes(pfn).fill(0, tail);
     if (newSize > oldSize) inode.blockdev?.truncate(inode.ino, oldSize);
+    if (newSize !== oldSize) ext4BlockTruncatePage(k, inode, edge);
   }
 }
 

@@ -199,8 +199,8 @@ function doReadFault(vmf: Vmf): number {
     // Linux 6.18: no fault on the next page after a major one).
     if (doFaultAround(vmf)) {
       k.phys.put(page.pfn);
-      trace(vmf, 'do_read_fault', 'major: read from disk; mapped by fault-around on retry');
-      return VM_FAULT_MAJOR | VM_FAULT_NOPAGE;
+      trace(vmf, 'do_read_fault', page.major ? 'major: read from disk; mapped by fault-around on retry' : 'read a page not uptodate; mapped by fault-around on retry');
+      return (page.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_NOPAGE;
     }
   }
   trace(vmf, 'do_read_fault', page.major ? 'major: read from disk' : 'page cache hit');

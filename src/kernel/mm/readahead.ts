@@ -10,7 +10,7 @@ import type { File } from '../fs/file.js';
 import { PG_readahead } from './page-alloc.js';
 import { readPagesIntoCache } from './filemap.js';
 import type { Vma } from './vma.js';
-import { VM_RAND_READ, VM_SEQ_READ } from './vm-flags.js';
+import { VM_EXEC, VM_RAND_READ, VM_SEQ_READ } from './vm-flags.js';
 
 /** MMAP_LOTSAMISS: past this many misses, a mapping stops reading around. */
 const MMAP_LOTSAMISS = 100;
@@ -141,18 +141,33 @@ export function pageCacheAsyncRa(k: Kernel, file: File, index: number, pfn: numb
  */
 export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number): boolean {
   const ra = file.ra;
-  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return false;
+  // VM_EXEC is meant for random access already: MADV_RANDOM does not stop its read-around.
+  if ((vma.flags & (VM_RAND_READ | VM_EXEC)) === VM_RAND_READ || ra.raPages === 0) return false;
   if ((vma.flags & VM_SEQ_READ) !== 0) {
     pageCacheSyncRa(k, file, pgoff, ra.raPages);
     return true;
   }
   if (ra.mmapMiss < MMAP_LOTSAMISS * 10) ra.mmapMiss++;
   if (ra.mmapMiss > MMAP_LOTSAMISS) return false;
-  // mmap read-around: a window of ra_pages centred on the fault.
-  ra.order = 0;
-  ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
-  ra.size = ra.raPages;
-  ra.asyncSize = Math.floor(ra.raPages / 4);
+  if ((vma.flags & VM_EXEC) !== 0) {
+    // Executable mappings (Linux 6.16+): ra_pages from the fault, rounded to
+    // exec_folio_order() (0 on x86_64 and in this model), clipped to the VMA's
+    // file range, with no async part, so no PG_readahead mark.
+    const order = 0;
+    const vmaStart = vma.pgoff;
+    const vmaEnd = vma.pgoff + (vma.end - vma.start) / k.arch.pageSize;
+    ra.order = order;
+    ra.start = Math.max(pgoff - (pgoff % 2 ** order), vmaStart);
+    const raEnd = Math.min(Math.ceil((ra.start + ra.raPages) / 2 ** order) * 2 ** order, vmaEnd);
+    ra.size = raEnd - ra.start;
+    ra.asyncSize = 0;
+  } else {
+    // mmap read-around: a window of ra_pages centred on the fault.
+    ra.order = 0;
+    ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
+    ra.size = ra.raPages;
+    ra.asyncSize = Math.floor(ra.raPages / 4);
+  }
   raSubmit(k, file, false);
   return true;
 }
