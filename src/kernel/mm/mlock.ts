@@ -46,13 +46,14 @@ export function mlockVmaPages(k: Kernel, mm: MmStruct, vma: Vma, start: number, 
  * for a fault in a VM_LOCKED VMA: lock what the fault mapped (the faulting
  * page and any pages fault-around mapped in its window).
  */
-export function mlockFaultedPages(k: Kernel, mm: MmStruct, vma: Vma, vpn: number): void {
+export function mlockFaultedPages(k: Kernel, mm: MmStruct, vma: Vma, vpn: number, mappedFrom = vpn, mappedTo = vpn + 1): void {
   const ps = mm.pageSize;
-  // The fault-around window (do_fault_around()): aligned, within the page table.
+  // The fault-around window (do_fault_around()): aligned, within the page table; and
+  // whatever else the fault mapped (whole large folios).
   const window = Math.max(1, Math.min(Math.floor(k.settings.faultAroundBytes / ps), mm.indexMask + 1));
   const base = vpn - (vpn % window);
-  const from = Math.max(vma.start / ps, base);
-  const to = Math.min(vma.end / ps, base + window);
+  const from = Math.max(vma.start / ps, Math.min(base, mappedFrom));
+  const to = Math.min(vma.end / ps, Math.max(base + window, mappedTo));
   mlockVmaPages(k, mm, vma, from * ps, to * ps, true);
 }
 
