@@ -26,6 +26,14 @@ export interface Settings {
   faultAroundBytes: number;
   /** The block device's read_ahead_kb (default 128). */
   readAheadKb: number;
+  /**
+   * What the disk file system does beyond the generic page cache. 'ext4'
+   * (the default, as the oracle's /tmp): large folios in the page cache
+   * (mapping_set_large_folios()), and truncation or an extending write zeroes
+   * the block holding end of file through the page cache
+   * (ext4_block_truncate_page()). 'simple': single-page folios and no zeroing.
+   */
+  diskFs: 'ext4' | 'simple';
   /** MemTotal of the simulated machine, bytes. */
   memTotal: number;
   /** The process has CAP_IPC_LOCK and CAP_SYS_ADMIN (runs as root): mlock limits do not apply. */
@@ -53,6 +61,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   stackGuardGapPages: 256,
   faultAroundBytes: 65536,
   readAheadKb: 128,
+  diskFs: 'ext4',
   memTotal: 4 * 1024 * 1024 * 1024,
   randomizeVaSpace: 0,
   privileged: false,

@@ -5,9 +5,9 @@
  */
 import type { Kernel } from './kernel.js';
 import { PTE_PRESENT, PTE_SPECIAL } from './arch/pte.js';
-import type { AddressSpace } from './mm/filemap.js';
+import { type AddressSpace, mappingLargeFolioSupport, maxPagecacheOrder } from './mm/filemap.js';
 import type { MmStruct } from './mm/mm-struct.js';
-import { PG_anon, PG_dirty, PG_swapbacked, PG_table, ZERO_PFN } from './mm/page-alloc.js';
+import { PG_anon, PG_dirty, PG_readahead, PG_swapbacked, PG_table, PG_uptodate, ZERO_PFN } from './mm/page-alloc.js';
 import { countTables, forEachLeaf, pteLookup } from './mm/pgtable.js';
 import { mmCounterOf } from './mm/rmap.js';
 import { VM_ACCOUNT } from './mm/vm-flags.js';
@@ -85,6 +85,7 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
       if (p.flags[pfn]! & PG_dirty && !(p.flags[pfn]! & PG_swapbacked)) dirty++;
     }
     if (dirty !== owner.nrDirty) throw new Error(`BUG: inode ${owner.host.ino} nrDirty ${owner.nrDirty} but ${dirty} dirty pages`);
+    validateFolios(k, owner);
   }
   let used = 0;
   for (let pfn = 1; pfn < maxPfn; pfn++) {
@@ -100,4 +101,28 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   }
   if (used !== p.nrUsed) throw new Error(`BUG: ${p.nrUsed} frames counted in use but ${used} are`);
   void tableFrames;
+}
+
+/**
+ * Large folios: aligned to their size, no bigger than MAX_PAGECACHE_ORDER,
+ * only where the mapping supports them, every page cached, not overlapping,
+ * and the folio-wide flags (uptodate, readahead) the same on every page.
+ */
+function validateFolios(k: Kernel, as: AddressSpace): void {
+  if (as.folios.size === 0) return;
+  const p = k.phys;
+  if (!mappingLargeFolioSupport(k, as)) throw new Error(`BUG: inode ${as.host.ino} has large folios but no large folio support`);
+  const covered = new Set<number>();
+  for (const [head, order] of as.folios) {
+    const nr = 2 ** order;
+    if (order < 1 || order > maxPagecacheOrder(k.arch.pageSize) || head % nr !== 0) throw new Error(`BUG: inode ${as.host.ino} folio at ${head} of order ${order}`);
+    const pfn0 = as.pages.get(head);
+    for (let i = head; i < head + nr; i++) {
+      const pfn = as.pages.get(i);
+      if (pfn === undefined || pfn0 === undefined) throw new Error(`BUG: inode ${as.host.ino} folio at ${head} misses page ${i}`);
+      if (covered.has(i)) throw new Error(`BUG: inode ${as.host.ino} folios overlap at ${i}`);
+      covered.add(i);
+      if ((p.flags[pfn]! ^ p.flags[pfn0]!) & (PG_uptodate | PG_readahead)) throw new Error(`BUG: inode ${as.host.ino} folio at ${head}: page ${i} flags differ`);
+    }
+  }
 }

@@ -335,10 +335,7 @@ export function sysFadvise(k: Kernel, task: Task, fd: number, offset: bigint, le
       // Only whole pages inside the range are dropped.
       const startIdx = Math.ceil(offN / ps);
       const endIdx = endByte === MAX_FILE_SIZE ? Number.MAX_SAFE_INTEGER : Math.floor((endByte + 1) / ps) - 1;
-      for (const index of [...as.pages.keys()]) {
-        if (index < startIdx || index > endIdx || wasDirty.has(index)) continue;
-        invalidateMappingPages(k, as, index, index);
-      }
+      if (startIdx <= endIdx) invalidateMappingPages(k, as, startIdx, endIdx, wasDirty);
       return 0;
     }
     default:

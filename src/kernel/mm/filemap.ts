@@ -8,7 +8,7 @@ import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
 import type { Inode } from '../fs/inode.js';
 import { PG_active, PG_dirty, PG_locked, PG_lru, PG_readahead, PG_referenced, PG_swapbacked, PG_uptodate, PG_writeback } from './page-alloc.js';
-import { folioMkclean, unmapMappingRange } from './pte-ops.js';
+import { folioMarkDirty, folioMkclean, unmapMappingRange } from './pte-ops.js';
 import { doAsyncMmapReadahead, doSyncMmapReadahead, pageCacheAsyncRa, pageCacheSyncRa } from './readahead.js';
 import type { Vma } from './vma.js';
 
@@ -21,6 +21,14 @@ export class AddressSpace {
   readonly iMmap = new Set<Vma>();
   /** Dirty page-cache pages of a disk file (NR_FILE_DIRTY share). */
   nrDirty = 0;
+  /**
+   * Large folios: head index -> order, for folios of order > 0 (order-0
+   * pages are not listed). A folio of order n covers 2^n pages from its
+   * head, which is 2^n aligned; each page keeps its own frame in `pages`
+   * and the folio's flags (uptodate, readahead) on every one of them.
+   * Deviation: the frames of a folio are not physically contiguous.
+   */
+  readonly folios = new Map<number, number>();
 
   constructor(k: Kernel, host: Inode) {
     this.host = host;
@@ -34,6 +42,73 @@ export class AddressSpace {
 
 export function pagesOf(bytes: number, pageSize: number): number {
   return Math.ceil(bytes / pageSize);
+}
+
+/** MAX_PAGECACHE_ORDER: min(PMD_ORDER, MAX_XAS_ORDER): 9 with 4 KiB pages, 11 with 16 KiB. */
+export function maxPagecacheOrder(pageSize: number): number {
+  return Math.min(11, Math.log2(pageSize / 8));
+}
+
+/** mapping_large_folio_support(): ext4 calls mapping_set_large_folios() for regular files; shmem here does not (no huge= mount option). */
+export function mappingLargeFolioSupport(k: Kernel, as: AddressSpace): boolean {
+  return !as.isShmem && k.settings.diskFs === 'ext4';
+}
+
+/** The folio holding page `index`: its head index and number of pages (1 for an order-0 page). */
+export function folioOf(as: AddressSpace, index: number): { head: number; nr: number } {
+  if (as.folios.size > 0) {
+    for (let o = 1; o <= 11; o++) {
+      const head = index - (index % 2 ** o);
+      const order = as.folios.get(head);
+      if (order !== undefined && head + 2 ** order > index) return { head, nr: 2 ** order };
+    }
+  }
+  return { head: index, nr: 1 };
+}
+
+/**
+ * split_folio(): make the folio holding `index` order 0 again (truncation or
+ * reclaim of part of it). Deviation: Linux may fail to split a folio with
+ * extra references and then keeps it whole; the model always splits.
+ */
+export function splitFolio(as: AddressSpace, index: number): void {
+  const { head, nr } = folioOf(as, index);
+  if (nr > 1) as.folios.delete(head);
+}
+
+/** Is any page of [index, index + nr) cached (filemap_add_folio() would fail with -EEXIST)? */
+function rangeCached(as: AddressSpace, index: number, nr: number): boolean {
+  for (let i = index; i < index + nr; i++) if (as.pages.has(i)) return true;
+  return false;
+}
+
+/**
+ * filemap_alloc_folio() + filemap_add_folio() of order `order` at `index`
+ * (aligned, every page uncached): the frames of its pages, or null on OOM
+ * (nothing left allocated).
+ */
+function filemapAddLargeFolio(k: Kernel, as: AddressSpace, index: number, order: number): number[] | null {
+  const nr = 2 ** order;
+  const pfns: number[] = [];
+  for (let i = 0; i < nr; i++) {
+    const pfn = filemapAddFolio(k, as, index + i);
+    if (pfn < 0) {
+      for (let j = 0; j < pfns.length; j++) filemapRemoveFolio(k, as, index + j, pfns[j]!);
+      return null;
+    }
+    pfns.push(pfn);
+  }
+  if (order > 0) as.folios.set(index, order);
+  return pfns;
+}
+
+/** Set or clear page flags on every page of the folio holding `index` (folio_set_*() / folio_clear_*()). */
+export function folioSetFlags(k: Kernel, as: AddressSpace, index: number, set: number, clear: number): void {
+  const { head, nr } = folioOf(as, index);
+  for (let i = head; i < head + nr; i++) {
+    const pfn = as.pages.get(i)!;
+    k.phys.flags[pfn] = (k.phys.flags[pfn]! & ~clear) | set;
+  }
 }
 
 /**
@@ -56,6 +131,7 @@ export function filemapAddFolio(k: Kernel, as: AddressSpace, index: number): num
 /** Remove a page from the cache and drop the cache's reference (filemap_remove_folio()). */
 export function filemapRemoveFolio(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
   const p = k.phys;
+  splitFolio(as, index);
   if (p.flags[pfn]! & PG_dirty) {
     if (!(p.flags[pfn]! & PG_swapbacked)) as.nrDirty--;
     p.flags[pfn] = p.flags[pfn]! & ~PG_dirty;
@@ -74,13 +150,11 @@ export function filemapRemoveFolio(k: Kernel, as: AddressSpace, index: number, p
  * cached, marking the page `nr - lookahead` with PG_readahead. Contiguous
  * missing pages go to the device as one request.
  */
-export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, nr: number, lookahead: number, async: boolean): number {
+export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, nr: number, lookahead: number, async: boolean, order = 0): number {
   const inode = as.host;
   const ps = k.arch.pageSize;
   const endIndex = pagesOf(inode.size, ps) - 1;
   if (start > endIndex || nr <= 0) return 0;
-  if (nr > endIndex - start + 1) nr = endIndex - start + 1;
-  const mark = lookahead > 0 ? start + nr - lookahead : -1;
   let run: number[] = [];
   let runStart = 0;
   let readCount = 0;
@@ -94,6 +168,40 @@ export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, n
     readCount += run.length;
     run = [];
   };
+  if (order > 0 && mappingLargeFolioSupport(k, as)) {
+    // page_cache_ra_order(): aligned folios of up to `order`, smaller where the index is
+    // not aligned or the folio would pass end of file or the window; ra_alloc_folio()
+    // marks the folio holding round_down(mark, folio size). A page already cached
+    // stops it (-EEXIST) and do_page_cache_ra() reads the rest one page at a time.
+    const mark = start + nr - lookahead;
+    const limit = Math.min(endIndex, start + nr - 1);
+    const newOrder = Math.min(maxPagecacheOrder(ps), order, Math.floor(Math.log2(nr)));
+    let index = start;
+    let err = false;
+    while (index <= limit) {
+      let o = newOrder;
+      if (index % 2 ** o !== 0) o = Math.log2(index & -index);
+      while (o > 0 && index + 2 ** o - 1 > limit) o--;
+      if (rangeCached(as, index, 2 ** o)) {
+        err = true;
+        break;
+      }
+      const pfns = filemapAddLargeFolio(k, as, index, o);
+      if (pfns === null) return readCount;
+      if (lookahead > 0 && index === mark - (mark % 2 ** o)) folioSetFlags(k, as, index, PG_readahead, 0);
+      if (run.length === 0) runStart = index;
+      run.push(...pfns);
+      index += 2 ** o;
+    }
+    submit();
+    if (!err) {
+      if (k.tracing) k.emit({ type: 'readahead', ino: inode.ino, start, count: nr, async, mark: lookahead > 0 ? mark : -1 });
+      return readCount;
+    }
+    return readCount + readPagesIntoCache(k, as, index, nr - (index - start), lookahead, async, 0);
+  }
+  if (nr > endIndex - start + 1) nr = endIndex - start + 1;
+  const mark = lookahead > 0 ? start + nr - lookahead : -1;
   for (let i = start; i < start + nr; i++) {
     if (as.pages.has(i)) {
       submit();
@@ -124,6 +232,41 @@ export function filemapReadOne(k: Kernel, as: AddressSpace, index: number): numb
 }
 
 /**
+ * filemap_read_folio(): read a cached page that is not uptodate (one
+ * ext4_block_truncate_page() left behind) from the device.
+ */
+export function filemapReadFolio(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
+  const bytes = k.phys.frameBytes(pfn);
+  bytes.fill(0);
+  as.host.blockdev!.readPages(as.host.ino, index, [bytes]);
+  k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+  k.vmstat.pgpgin += k.arch.pageSize / 1024;
+  if (k.tracing) k.emit({ type: 'io_read', ino: as.host.ino, index, pages: 1 });
+}
+
+/**
+ * ext4_block_truncate_page(): ext4 zeroes the rest of the block holding
+ * `from` (a new end of file inside a page when shrinking; the old one when
+ * ftruncate() or a write past it grows the file), which looks the page up
+ * with FGP_CREAT: an uncached page enters the cache, not uptodate, so
+ * mincore() does not count it and the next fault on it reads it without a
+ * major fault (measured on Linux 6.18). A file system without this step
+ * (settings.diskFs 'simple') leaves the cache alone.
+ *
+ * Deviation: where the block is allocated ext4 reads it, zeroes its tail and
+ * dirties its buffer; the model zeroes the tail on the device
+ * (BlockDevice.truncate()) and leaves the page clean, to be read on use.
+ */
+export function ext4BlockTruncatePage(k: Kernel, inode: Inode, from: number): void {
+  const as = inode.mapping;
+  const ps = k.arch.pageSize;
+  if (as.isShmem || k.settings.diskFs !== 'ext4' || from % ps === 0) return;
+  const index = Math.floor(from / ps);
+  if (as.pages.has(index)) return;
+  filemapAddFolio(k, as, index);
+}
+
+/**
  * A page for a fault. `retry`: filemap_fault() dropped the mmap lock for
  * synchronous readahead and returned VM_FAULT_RETRY once the page was
  * uptodate; the caller's fault is done again (with FAULT_FLAG_TRIED).
@@ -146,6 +289,14 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
   if (pfn !== undefined) {
     if (k.tracing) k.emit({ type: 'pagecache_hit', ino: file.inode.ino, index: pgoff, pfn });
     if (!as.isShmem) doAsyncMmapReadahead(k, vma, file, pgoff, pfn);
+    if (!(k.phys.flags[pfn]! & PG_uptodate)) {
+      // page_not_uptodate: read it, dropping the mmap lock (VM_FAULT_RETRY). The
+      // retry finds it uptodate; a user fault's retry after the per-VMA-lock
+      // attempt is not FAULT_FLAG_TRIED unless that attempt was major, so the
+      // fault counts minor (checked on Linux 6.18).
+      filemapReadFolio(k, as, pgoff, pfn);
+      retry = true;
+    }
   } else if (as.isShmem) {
     // shmem_get_folio(): a new zeroed page; no I/O, so never a major fault (no swap here).
     if (k.tracing) k.emit({ type: 'pagecache_miss', ino: file.inode.ino, index: pgoff });
@@ -208,8 +359,11 @@ export function filemapRead(k: Kernel, file: File, pos: number, count: number): 
         pfn = n;
       }
     } else if (k.phys.flags[pfn]! & PG_readahead) {
-      pageCacheAsyncRa(k, file, index, pfn, last - index + 1);
+      // filemap_readahead(): from the folio's first page.
+      const head = folioOf(as, index).head;
+      pageCacheAsyncRa(k, file, head, pfn, last - head + 1);
     }
+    if (!(k.phys.flags[pfn]! & PG_uptodate)) filemapReadFolio(k, as, index, pfn);
     const from = Math.max(pos, index * ps);
     const to = Math.min(end, (index + 1) * ps);
     const bytes = k.phys.frameBytes(pfn);
@@ -231,10 +385,28 @@ export function filemapWrite(k: Kernel, file: File, pos: number, data: Uint8Arra
   const ps = k.arch.pageSize;
   if (data.length === 0) return 0;
   const end = pos + data.length;
+  // A write starting past end of file zeroes the old end of file's block first (ext4).
+  if (pos > inode.size) ext4BlockTruncatePage(k, inode, inode.size);
   for (let index = Math.floor(pos / ps); index * ps < end; index++) {
     const from = Math.max(pos, index * ps);
     const to = Math.min(end, (index + 1) * ps);
     let pfn = as.pages.get(index);
+    if (pfn === undefined && mappingLargeFolioSupport(k, as)) {
+      const order = writeBeginFolioOrder(as, index, from, end, ps);
+      if (order > 0) {
+        // A new large folio: each page not wholly overwritten that holds file data is read.
+        const pfns = filemapAddLargeFolio(k, as, index, order);
+        if (pfns === null) return 'OOM';
+        for (let i = 0; i < pfns.length; i++) {
+          const pi = index + i;
+          const whole = Math.max(pos, pi * ps) === pi * ps && Math.min(end, (pi + 1) * ps) === (pi + 1) * ps;
+          if (!whole && pi * ps < inode.size) filemapReadFolio(k, as, pi, pfns[i]!);
+          else k.phys.frameBytes(pfns[i]!).fill(0);
+        }
+        folioSetFlags(k, as, index, PG_uptodate, 0);
+        pfn = pfns[0]!;
+      }
+    }
     if (pfn === undefined) {
       const whole = from === index * ps && to === (index + 1) * ps;
       const hasData = index * ps < inode.size;
@@ -249,20 +421,35 @@ export function filemapWrite(k: Kernel, file: File, pos: number, data: Uint8Arra
         if (!as.isShmem) k.phys.frameBytes(pfn).fill(0);
         k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
       }
+    } else if (!(k.phys.flags[pfn]! & PG_uptodate)) {
+      // write_begin on a page that is cached but not uptodate: read what the write leaves.
+      const whole = from === index * ps && to === (index + 1) * ps;
+      if (whole) {
+        k.phys.frameBytes(pfn).fill(0);
+        k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+      } else filemapReadFolio(k, as, index, pfn);
     }
     k.phys.frameBytes(pfn).set(data.subarray(from - pos, to - pos), from - index * ps);
-    markDirtyForWrite(k, pfn);
+    folioMarkDirty(k, pfn);
   }
   if (end > inode.size) inode.size = end;
   return data.length;
 }
 
-function markDirtyForWrite(k: Kernel, pfn: number): void {
-  const p = k.phys;
-  const f = p.flags[pfn]!;
-  if (f & PG_dirty) return;
-  p.flags[pfn] = f | PG_dirty;
-  if (!(f & PG_swapbacked)) (k.owners[p.mapping[pfn]!] as AddressSpace).nrDirty++;
+/**
+ * The folio order generic_perform_write() -> write_begin asks for
+ * (fgf_set_order() of the bytes left in this chunk of at most
+ * MAX_PAGECACHE_ORDER pages), lowered to the index's alignment and until no
+ * page of the folio is cached yet (__filemap_get_folio() with FGP_CREAT).
+ */
+function writeBeginFolioOrder(as: AddressSpace, index: number, from: number, end: number, ps: number): number {
+  const chunk = 2 ** maxPagecacheOrder(ps) * ps;
+  const bytes = Math.min(chunk - (from % chunk), end - from);
+  let order = Math.max(0, Math.floor(Math.log2(bytes)) - Math.log2(ps));
+  order = Math.min(order, maxPagecacheOrder(ps));
+  if (index % 2 ** order !== 0) order = Math.log2(index & -index);
+  while (order > 0 && rangeCached(as, index, 2 ** order)) order--;
+  return order;
 }
 
 /**
@@ -337,23 +524,34 @@ export function truncateSetsize(k: Kernel, inode: Inode, newSize: number): void 
     const pfn = as.pages.get(Math.floor(edge / ps));
     if (pfn !== undefined) k.phys.frameBytes(pfn).fill(0, tail);
     if (newSize > oldSize) inode.blockdev?.truncate(inode.ino, oldSize);
+    if (newSize !== oldSize) ext4BlockTruncatePage(k, inode, edge);
   }
 }
 
 /**
  * invalidate_mapping_pages(): drop clean, unmapped, unlocked pages of
- * [first, last] from the cache (POSIX_FADV_DONTNEED). Returns pages dropped.
+ * [first, last] from the cache (POSIX_FADV_DONTNEED), but not those of
+ * `underWriteback` (the model's writeback completes at once; on Linux the
+ * writeback DONTNEED starts is still running). Returns pages dropped.
  */
-export function invalidateMappingPages(k: Kernel, as: AddressSpace, first: number, last: number): number {
+export function invalidateMappingPages(k: Kernel, as: AddressSpace, first: number, last: number, underWriteback?: ReadonlySet<number>): number {
   let dropped = 0;
   const p = k.phys;
-  for (const [index, pfn] of [...as.pages]) {
-    if (index < first || index > last) continue;
-    const f = p.flags[pfn]!;
-    if (f & (PG_dirty | PG_writeback | PG_locked)) continue;
-    if (p.mapcount[pfn]! > 0 || p.refcount[pfn]! > 1) continue;
-    filemapRemoveFolio(k, as, index, pfn);
-    dropped++;
+  for (const [index] of [...as.pages]) {
+    if (index < first || index > last || !as.pages.has(index)) continue;
+    // find_lock_entries(): a large folio reaching outside the range is left alone;
+    // mapping_evict_folio() drops a folio whole or not at all.
+    const { head, nr } = folioOf(as, index);
+    if (head < first || head + nr - 1 > last) continue;
+    let evictable = true;
+    for (let i = head; i < head + nr && evictable; i++) {
+      const q = as.pages.get(i)!;
+      if (p.flags[q]! & (PG_dirty | PG_writeback | PG_locked) || p.mapcount[q]! > 0 || p.refcount[q]! > 1) evictable = false;
+      if (underWriteback?.has(i)) evictable = false;
+    }
+    if (!evictable) continue;
+    for (let i = head; i < head + nr; i++) filemapRemoveFolio(k, as, i, as.pages.get(i)!);
+    dropped += nr;
   }
   return dropped;
 }

@@ -7,7 +7,7 @@
  */
 import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE, pteFlagNames } from '../arch/pte.js';
-import { filemapFault, pagesOf } from './filemap.js';
+import { filemapFault, folioOf, pagesOf } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
 import { PG_anon, PG_locked, PG_readahead, PG_uptodate, ZERO_PFN } from './page-alloc.js';
 import { pteAlloc, type PageTable } from './pgtable.js';
@@ -37,6 +37,9 @@ interface Vmf {
   write: boolean;
   table: PageTable;
   index: number;
+  /** Virtual page numbers [mappedFrom, mappedTo) this fault mapped beyond the faulting page (fault-around, a whole folio). */
+  mappedFrom: number;
+  mappedTo: number;
 }
 
 /**
@@ -156,23 +159,48 @@ function doFaultAround(vmf: Vmf): boolean {
   let hit = false;
   const t = vmf.table;
   const p = k.phys;
-  for (let pte = fromPte; pte <= toPte; pte++) {
-    const index = vmf.pgoff + (pte - pteOff);
-    if (index >= maxIdx) break;
-    if (t.flags![pte] !== 0) continue;
+  const mapOne = (pte: number, pfn: number): void => {
+    if (t.flags![pte] !== 0) return;
     // A guard marker is not pte_none: filemap_map_pages() leaves it.
-    if (mm.guards !== null && mm.guards.has(baseVpn + pte)) continue;
-    const pfn = as.pages.get(index);
-    if (pfn === undefined) continue;
-    const f = p.flags[pfn]!;
-    // next_uptodate_folio(): not uptodate, carrying the readahead mark, or locked: left
-    // for a real fault (which starts the async readahead the mark asks for).
-    if (!(f & PG_uptodate) || f & (PG_readahead | PG_locked)) continue;
+    if (mm.guards !== null && mm.guards.has(baseVpn + pte)) return;
     p.get(pfn);
     folioAddRmap(k, mm, pfn);
     setPte(k, mm, t, baseVpn + pte, pfn, (prot | shmemWritable) & ~(pte === pteOff ? 0 : old));
     mapped++;
     if (pte === pteOff) hit = true;
+    vmf.mappedFrom = Math.min(vmf.mappedFrom, baseVpn + pte);
+    vmf.mappedTo = Math.max(vmf.mappedTo, baseVpn + pte + 1);
+  };
+  for (let pte = fromPte; pte <= toPte; pte++) {
+    const index = vmf.pgoff + (pte - pteOff);
+    if (index >= maxIdx) break;
+    const pfn = as.pages.get(index);
+    if (pfn === undefined) continue;
+    const { head, nr } = folioOf(as, index);
+    const f = p.flags[pfn]!;
+    // next_uptodate_folio(): a folio not uptodate, carrying the readahead mark, or locked
+    // is left whole for a real fault (which starts the async readahead the mark asks for).
+    if (!(f & PG_uptodate) || f & (PG_readahead | PG_locked)) {
+      pte += head + nr - 1 - index;
+      continue;
+    }
+    if (nr > 1) {
+      // filemap_map_folio_range() (Linux 6.18): a large folio that lies wholly inside
+      // the VMA and the page table is mapped whole, past the fault-around window,
+      // when it ends before the last page of the file (can_map_large: file_end >=
+      // folio_next_index(); measured: a folio ending at end of file is mapped one
+      // window at a time); otherwise only its pages inside the window.
+      const headPte = pteOff + (head - vmf.pgoff);
+      if (headPte >= 0 && headPte + nr <= ptrs && head >= vma.pgoff && head + nr <= vma.pgoff + vmaPages && head + nr < maxIdx) {
+        for (let i = 0; i < nr; i++) mapOne(headPte + i, as.pages.get(head + i)!);
+      } else {
+        const last = Math.min(head + nr - 1 - index + pte, toPte);
+        for (let q = pte; q <= last && vmf.pgoff + (q - pteOff) < maxIdx; q++) mapOne(q, as.pages.get(vmf.pgoff + (q - pteOff))!);
+      }
+      pte += head + nr - 1 - index;
+      continue;
+    }
+    mapOne(pte, pfn);
   }
   if (mapped > 0) {
     file.ra.mmapMiss = Math.max(0, file.ra.mmapMiss - mapped);
@@ -201,14 +229,51 @@ function doReadFault(vmf: Vmf): number {
     // Linux 6.18: no fault on the next page after a major one).
     if (doFaultAround(vmf)) {
       k.phys.put(page.pfn);
-      trace(vmf, 'do_read_fault', 'major: read from disk; mapped by fault-around on retry');
-      return VM_FAULT_MAJOR | VM_FAULT_NOPAGE;
+      trace(vmf, 'do_read_fault', page.major ? 'major: read from disk; mapped by fault-around on retry' : 'read a page not uptodate; mapped by fault-around on retry');
+      return (page.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_NOPAGE;
     }
   }
   trace(vmf, 'do_read_fault', page.major ? 'major: read from disk' : 'page cache hit');
-  folioAddRmap(k, mm, page.pfn);
-  setPte(k, mm, vmf.table, vmf.vpn, page.pfn, vmaPageProt(vma));
+  finishFault(vmf, page.pfn, vmaPageProt(vma));
   return page.major ? VM_FAULT_MAJOR : 0;
+}
+
+/**
+ * finish_fault() -> set_pte_range(): map the page-cache page the fault
+ * found (holding the caller's reference), or, when it belongs to a large
+ * folio lying wholly inside the VMA and the page table whose entries are all
+ * empty, the whole folio (Linux 6.18: a shared write fault on an order-2
+ * folio maps 4 pages). Returns the number of pages mapped.
+ */
+function finishFault(vmf: Vmf, pfn: number, prot: number): number {
+  const { k, mm, vma } = vmf;
+  const as = vma.file!.inode.mapping;
+  const { head, nr } = folioOf(as, vmf.pgoff);
+  const t = vmf.table;
+  if (nr > 1) {
+    const headPte = vmf.index - (vmf.pgoff - head);
+    const ps = mm.pageSize;
+    const vmaPages = (vma.end - vma.start) / ps;
+    const fits = headPte >= 0 && headPte + nr <= mm.indexMask + 1 && head >= vma.pgoff && head + nr <= vma.pgoff + vmaPages;
+    const baseVpn = vmf.vpn - (vmf.pgoff - head);
+    // pte_range_none(): a guard marker is not none either.
+    let none = fits;
+    for (let i = 0; none && i < nr; i++) if (t.flags![headPte + i] !== 0 || (mm.guards !== null && mm.guards.has(baseVpn + i))) none = false;
+    if (none) {
+      for (let i = 0; i < nr; i++) {
+        const q = as.pages.get(head + i)!;
+        if (q !== pfn) k.phys.get(q);
+        folioAddRmap(k, mm, q);
+        setPte(k, mm, t, baseVpn + i, q, prot);
+      }
+      vmf.mappedFrom = Math.min(vmf.mappedFrom, baseVpn);
+      vmf.mappedTo = Math.max(vmf.mappedTo, baseVpn + nr);
+      return nr;
+    }
+  }
+  folioAddRmap(k, mm, pfn);
+  setPte(k, mm, t, vmf.vpn, pfn, prot);
+  return 1;
 }
 
 /** do_cow_fault(): a write to a not-present page of a private file mapping copies it. */
@@ -237,13 +302,12 @@ function doCowFault(vmf: Vmf): number {
 
 /** do_shared_fault(): a write to a not-present page of a shared file mapping dirties the cache page. */
 function doSharedFault(vmf: Vmf): number {
-  const { k, mm, vma } = vmf;
+  const { k, vma } = vmf;
   const page = filemapFault(k, vma, vmf.pgoff);
   if (page === 'SIGBUS') return VM_FAULT_SIGBUS;
   if (page === 'OOM') return VM_FAULT_OOM;
   trace(vmf, 'do_shared_fault', page.major ? 'major: read from disk, page_mkwrite' : 'page_mkwrite on the page-cache page');
-  folioAddRmap(k, mm, page.pfn);
-  setPte(k, mm, vmf.table, vmf.vpn, page.pfn, vmaPageProt(vma) | PTE_WRITE | PTE_DIRTY);
+  finishFault(vmf, page.pfn, vmaPageProt(vma) | PTE_WRITE | PTE_DIRTY);
   folioMarkDirty(k, page.pfn);
   return page.major ? VM_FAULT_MAJOR : 0;
 }
@@ -328,7 +392,7 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
   const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
   if (table === null) return VM_FAULT_OOM;
   const index = vpn & mm.indexMask;
-  const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index };
+  const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index, mappedFrom: vpn, mappedTo: vpn + 1 };
   const fl = table.flags![index]!;
   let ret: number;
   if (fl === 0 && mm.guards !== null && mm.guards.has(vpn)) {
@@ -346,6 +410,6 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
     ret = 0;
   }
   mm.updateHiwaterRss();
-  if (vma.flags & VM_LOCKED && !(ret & VM_FAULT_ERROR)) mlockFaultedPages(k, mm, vma, vpn);
+  if (vma.flags & VM_LOCKED && !(ret & VM_FAULT_ERROR)) mlockFaultedPages(k, mm, vma, vpn, vmf.mappedFrom, vmf.mappedTo);
   return ret;
 }

@@ -7,6 +7,7 @@ import type { Task } from '../sched.js';
 import { PTE_PRESENT } from '../arch/pte.js';
 import { type KRet, u64 } from './mmap.js';
 import { pteLookup } from './pgtable.js';
+import { PG_uptodate } from './page-alloc.js';
 
 export interface MincoreResult {
   ret: KRet;
@@ -14,7 +15,6 @@ export interface MincoreResult {
 }
 
 export function sysMincore(k: Kernel, task: Task, startArg: bigint, lenArg: bigint): MincoreResult {
-  void k;
   const mm = task.mm;
   const ps = mm.pageSize;
   const start = u64(startArg);
@@ -46,7 +46,9 @@ export function sysMincore(k: Kernel, task: Task, startArg: bigint, lenArg: bigi
       vec[i] = 1;
     } else if (vma.file !== null) {
       const index = vma.pgoff + (addr - vma.start) / ps;
-      vec[i] = vma.file.inode.mapping.pages.has(index) ? 1 : 0;
+      // mincore_page(): a cached page counts only when uptodate.
+      const pfn = vma.file.inode.mapping.pages.get(index);
+      vec[i] = pfn !== undefined && k.phys.flags[pfn]! & PG_uptodate ? 1 : 0;
     }
   }
   return { ret: 0, vec };

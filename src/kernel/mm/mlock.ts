@@ -11,12 +11,12 @@ import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
 import type { Task } from '../sched.js';
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT } from '../uapi.js';
-import { filemapReadOne, pagesOf } from './filemap.js';
+import { filemapReadFolio, filemapReadOne, pagesOf } from './filemap.js';
 import { doSyncMmapReadahead } from './readahead.js';
 import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM } from './memory.js';
 import type { MmStruct } from './mm-struct.js';
 import { type KRet, totalVmPages, u64 } from './mmap.js';
-import { PG_mlocked, PG_unevictable } from './page-alloc.js';
+import { PG_mlocked, PG_unevictable, PG_uptodate } from './page-alloc.js';
 import { forEachPresentPte, pteLookup } from './pgtable.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
@@ -46,13 +46,14 @@ export function mlockVmaPages(k: Kernel, mm: MmStruct, vma: Vma, start: number, 
  * for a fault in a VM_LOCKED VMA: lock what the fault mapped (the faulting
  * page and any pages fault-around mapped in its window).
  */
-export function mlockFaultedPages(k: Kernel, mm: MmStruct, vma: Vma, vpn: number): void {
+export function mlockFaultedPages(k: Kernel, mm: MmStruct, vma: Vma, vpn: number, mappedFrom = vpn, mappedTo = vpn + 1): void {
   const ps = mm.pageSize;
-  // The fault-around window (do_fault_around()): aligned, within the page table.
+  // The fault-around window (do_fault_around()): aligned, within the page table; and
+  // whatever else the fault mapped (whole large folios).
   const window = Math.max(1, Math.min(Math.floor(k.settings.faultAroundBytes / ps), mm.indexMask + 1));
   const base = vpn - (vpn % window);
-  const from = Math.max(vma.start / ps, base);
-  const to = Math.min(vma.end / ps, base + window);
+  const from = Math.max(vma.start / ps, Math.min(base, mappedFrom));
+  const to = Math.min(vma.end / ps, Math.max(base + window, mappedTo));
   mlockVmaPages(k, mm, vma, from * ps, to * ps, true);
 }
 
@@ -97,7 +98,15 @@ function faultRetryForIo(k: Kernel, mm: MmStruct, vma: Vma, addr: number): boole
   if (t !== null && t.flags![vpn & mm.indexMask] !== 0) return false;
   const as = file.inode.mapping;
   const pgoff = vma.pgoff + (addr - vma.start) / mm.pageSize;
-  if (as.pages.has(pgoff) || pgoff >= pagesOf(file.inode.size, mm.pageSize)) return false;
+  if (pgoff >= pagesOf(file.inode.size, mm.pageSize)) return false;
+  const cached = as.pages.get(pgoff);
+  if (cached !== undefined) {
+    // filemap_fault()'s page_not_uptodate: a cached page is read with the lock dropped
+    // (VM_FAULT_RETRY, no PGMAJFAULT).
+    if (k.phys.flags[cached]! & PG_uptodate) return false;
+    filemapReadFolio(k, as, pgoff, cached);
+    return true;
+  }
   k.vmstat.pgmajfault++;
   doSyncMmapReadahead(k, vma, file, pgoff);
   if (!as.pages.has(pgoff)) filemapReadOne(k, as, pgoff);

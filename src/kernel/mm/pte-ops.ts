@@ -7,7 +7,7 @@
  */
 import type { Kernel } from '../kernel.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_SPECIAL, PTE_WRITE, pteFlagNames } from '../arch/pte.js';
-import type { AddressSpace } from './filemap.js';
+import { type AddressSpace, folioOf } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
 import { PG_anon, PG_dirty, PG_swapbacked } from './page-alloc.js';
 import { pteLookup, type PageTable } from './pgtable.js';
@@ -33,7 +33,16 @@ export function folioMarkDirty(k: Kernel, pfn: number): void {
   // Anonymous and shmem pages are swap-backed: not counted as file dirty pages.
   if (f & (PG_anon | PG_swapbacked)) return;
   const as = k.owners[p.mapping[pfn]!] as AddressSpace | undefined;
-  if (as !== undefined) as.nrDirty++;
+  if (as === undefined) return;
+  as.nrDirty++;
+  // A large folio is dirty as a whole: every page of it.
+  const { head, nr } = folioOf(as, p.index[pfn]!);
+  for (let i = head; i < head + nr; i++) {
+    const q = as.pages.get(i)!;
+    if (p.flags[q]! & PG_dirty) continue;
+    p.flags[q] = p.flags[q]! | PG_dirty;
+    as.nrDirty++;
+  }
 }
 
 /**

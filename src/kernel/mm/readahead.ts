@@ -3,14 +3,14 @@
  * mm/filemap.c:do_sync_mmap_readahead() / do_async_mmap_readahead().
  *
  * Deviation: I/O completes synchronously, so pages are uptodate as soon as
- * they are submitted; readahead is always order 0 (no large folios).
+ * they are submitted.
  */
 import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
 import { PG_readahead } from './page-alloc.js';
-import { readPagesIntoCache } from './filemap.js';
+import { folioOf, folioSetFlags, mappingLargeFolioSupport, maxPagecacheOrder, readPagesIntoCache } from './filemap.js';
 import type { Vma } from './vma.js';
-import { VM_RAND_READ, VM_SEQ_READ } from './vm-flags.js';
+import { VM_EXEC, VM_RAND_READ, VM_SEQ_READ } from './vm-flags.js';
 
 /** MMAP_LOTSAMISS: past this many misses, a mapping stops reading around. */
 const MMAP_LOTSAMISS = 100;
@@ -37,9 +37,6 @@ export function getNextRaSize(cur: number, max: number): number {
   return max;
 }
 
-/** MAX_PAGECACHE_ORDER on x86_64 with 4 KiB pages (PMD_ORDER). */
-const MAX_PAGECACHE_ORDER = 9;
-
 function ilog2(n: number): number {
   return n < 1 ? 0 : Math.floor(Math.log2(n));
 }
@@ -49,11 +46,13 @@ function ffs(n: number): number {
   return n === 0 ? 0 : Math.log2(n & -n) + 1;
 }
 
+/** page_cache_ra_order(): read the window in folios of ra->order where the mapping supports large folios. */
 function raSubmit(k: Kernel, file: File, async: boolean): void {
   const ra = file.ra;
-  // page_cache_ra_order(): the order actually used (Deviation: the folios stay order 0).
-  ra.order = Math.min(MAX_PAGECACHE_ORDER, ra.order, ilog2(ra.size));
-  const read = readPagesIntoCache(k, file.inode.mapping, ra.start, ra.size, ra.asyncSize, async);
+  const as = file.inode.mapping;
+  if (!mappingLargeFolioSupport(k, as)) ra.order = 0;
+  else ra.order = Math.min(maxPagecacheOrder(k.arch.pageSize), ra.order, ilog2(ra.size));
+  const read = readPagesIntoCache(k, as, ra.start, ra.size, ra.asyncSize, async, ra.order);
   k.vmstat.readaheadPages += read;
 }
 
@@ -101,16 +100,23 @@ export function pageCacheSyncRa(k: Kernel, file: File, index: number, reqCount: 
   raSubmit(k, file, false);
 }
 
-/** page_cache_async_ra(): a read or fault reached a page marked PG_readahead. */
+/**
+ * page_cache_async_ra(): a read or fault reached a folio marked PG_readahead
+ * (`index`: the folio's head for a read, the faulting page for a fault).
+ */
 export function pageCacheAsyncRa(k: Kernel, file: File, index: number, pfn: number, reqCount: number): void {
   const ra = file.ra;
   const max = ra.raPages;
   if (max === 0) return;
-  k.phys.flags[pfn] = k.phys.flags[pfn]! & ~PG_readahead;
-  const expected = ra.start + ra.size - ra.asyncSize;
+  const as = file.inode.mapping;
+  void pfn;
+  const nr = folioOf(as, index).nr;
+  folioSetFlags(k, as, index, 0, PG_readahead);
+  const mark = ra.start + ra.size - ra.asyncSize;
+  const expected = mark - (mark % nr);
   if (index === expected || index === ra.start + ra.size) {
     ra.start += ra.size;
-    ra.size = getNextRaSize(ra.size, max);
+    ra.size = Math.max(ra.size, getNextRaSize(ra.size, max));
     ra.asyncSize = ra.size;
   } else {
     // page_cache_next_miss(): resume after the cached run that follows index.
@@ -141,18 +147,33 @@ export function pageCacheAsyncRa(k: Kernel, file: File, index: number, pfn: numb
  */
 export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number): boolean {
   const ra = file.ra;
-  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return false;
+  // VM_EXEC is meant for random access already: MADV_RANDOM does not stop its read-around.
+  if ((vma.flags & (VM_RAND_READ | VM_EXEC)) === VM_RAND_READ || ra.raPages === 0) return false;
   if ((vma.flags & VM_SEQ_READ) !== 0) {
     pageCacheSyncRa(k, file, pgoff, ra.raPages);
     return true;
   }
   if (ra.mmapMiss < MMAP_LOTSAMISS * 10) ra.mmapMiss++;
   if (ra.mmapMiss > MMAP_LOTSAMISS) return false;
-  // mmap read-around: a window of ra_pages centred on the fault.
-  ra.order = 0;
-  ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
-  ra.size = ra.raPages;
-  ra.asyncSize = Math.floor(ra.raPages / 4);
+  if ((vma.flags & VM_EXEC) !== 0) {
+    // Executable mappings (Linux 6.16+): ra_pages from the fault, rounded to
+    // exec_folio_order() (0 on x86_64 and in this model), clipped to the VMA's
+    // file range, with no async part, so no PG_readahead mark.
+    const order = 0;
+    const vmaStart = vma.pgoff;
+    const vmaEnd = vma.pgoff + (vma.end - vma.start) / k.arch.pageSize;
+    ra.order = order;
+    ra.start = Math.max(pgoff - (pgoff % 2 ** order), vmaStart);
+    const raEnd = Math.min(Math.ceil((ra.start + ra.raPages) / 2 ** order) * 2 ** order, vmaEnd);
+    ra.size = raEnd - ra.start;
+    ra.asyncSize = 0;
+  } else {
+    // mmap read-around: a window of ra_pages centred on the fault.
+    ra.order = 0;
+    ra.start = Math.max(0, pgoff - Math.floor(ra.raPages / 2));
+    ra.size = ra.raPages;
+    ra.asyncSize = Math.floor(ra.raPages / 4);
+  }
   raSubmit(k, file, false);
   return true;
 }
