@@ -6,6 +6,7 @@
 import type { Kernel } from './kernel.js';
 import { PTE_PRESENT, PTE_SPECIAL } from './arch/pte.js';
 import { type AddressSpace, mappingLargeFolioSupport, maxPagecacheOrder } from './mm/filemap.js';
+import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm/mm-struct.js';
 import { PG_anon, PG_dirty, PG_readahead, PG_swapbacked, PG_table, PG_uptodate, ZERO_PFN } from './mm/page-alloc.js';
 import { countTables, forEachLeaf, pteLookup } from './mm/pgtable.js';
@@ -17,6 +18,8 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   const maxPfn = p.maxPfn;
   const mapcount = new Int32Array(maxPfn);
   let committed = 0;
+  // Shared anonymous memory is charged once per shmem inode, not per VMA.
+  const shmemAccounted = new Set<Inode>();
   let tableFrames = 0;
   for (const mm of mms) {
     mm.vmas.validate();
@@ -28,6 +31,7 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
     for (const v of mm.vmas) {
       if (v.mm !== mm) throw new Error('BUG: VMA points at another mm');
       if (v.flags & VM_ACCOUNT) committed += (v.end - v.start) / mm.pageSize;
+      if (v.file !== null && v.file.inode.acctPages > 0) shmemAccounted.add(v.file.inode);
       if (v.file !== null && !v.file.inode.mapping.iMmap.has(v)) throw new Error('BUG: file VMA missing from i_mmap');
     }
     if (mm.guards !== null) {
@@ -74,6 +78,7 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
       if (rss[c] !== mm.rss[c]) throw new Error(`BUG: mm ${mm.id} RSS counter ${c} is ${mm.rss[c]} but page tables map ${rss[c]}`);
     }
   }
+  for (const inode of shmemAccounted) committed += inode.acctPages;
   if (committed !== k.committedPages) throw new Error(`BUG: committed ${k.committedPages} pages but VMAs account ${committed}`);
   const inCache = new Uint8Array(maxPfn);
   for (const owner of k.owners) {

@@ -24,6 +24,8 @@ export class Inode {
    * drivers/char/mem.c has them, or a terminal; null for a regular file.
    */
   chr: 'zero' | 'null' | 'tty' | null = null;
+  /** Pages shmem_acct_size() charged to the commit limit for this shmem inode, released when it is freed. */
+  acctPages = 0;
   /** Seals for memfd (F_SEAL_*), unused by the model beyond storage. */
   seals = 0;
   readonly blockdev: BlockDevice | null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Machine } from '../machine.js';
 import { errno, makeFile, ok, setup } from '../../../test/model-helpers.js';
-import { AT_FDCWD, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_WRONLY, PROT_READ, PROT_WRITE } from '../uapi.js';
+import { AT_FDCWD, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_WRONLY, PROT_READ, PROT_WRITE } from '../uapi.js';
 
 /**
  * The errno each argument check of mmap, munmap, mprotect, msync and mincore
@@ -308,5 +308,38 @@ describe('THP-aligned placement of file mappings (__thp_get_unmapped_area, check
     expect(top).toBeLessThan(plain - 4096n); // a hole was left, as on the host
     const next = ok(m.mmap(pid, 0n, 4096n, PROT_READ, MAP_SHARED, fd, 0x3000n));
     expect(next).toBe(plain - 4096n); // an ordinary offset fills in below the first
+  });
+});
+
+describe('commit charge of shared anonymous memory (shmem_acct_size)', () => {
+  it('charges the whole size once per shmem object, kept across fork and released with the last mapping', () => {
+    const { m, pid } = setup();
+    const p = ok(m.mmap(pid, 0n, 4n * 4096n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0n));
+    const c1 = m.k.committedPages;
+    expect(m.meminfo()).toMatch(new RegExp(`Committed_AS: +${c1 * 4} kB`));
+    ok(m.munmap(pid, p, 4n * 4096n));
+    const c0 = m.k.committedPages;
+    expect(c1 - c0).toBe(4);
+    const q = ok(m.mmap(pid, 0n, 4n * 4096n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0n));
+    const child = Number(ok(m.fork(pid)));
+    const afterFork = m.k.committedPages;
+    ok(m.munmap(pid, q + 4096n, 4096n)); // a hole in one mapping: the object keeps its size
+    ok(m.munmap(pid, q, 4n * 4096n));
+    expect(m.k.committedPages).toBe(afterFork); // the child still maps it
+    ok(m.munmap(child, q, 4n * 4096n));
+    expect(m.k.committedPages).toBe(afterFork - 4);
+    const before = m.k.committedPages;
+    ok(m.mmap(pid, 0n, 4n * 4096n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0n));
+    expect(m.k.committedPages).toBe(before);
+  });
+
+  it('counts against the limit in overcommit mode 2', () => {
+    const { m, pid } = setup({ settings: { overcommitMemory: 2, memTotal: 64 * 2 ** 20 } });
+    const limitKb = Number(/CommitLimit: +(\d+) kB/.exec(m.meminfo())![1]);
+    const room = limitKb / 4 - m.k.committedPages;
+    const big = BigInt(Math.floor(room * 0.6)) * 4096n;
+    ok(m.mmap(pid, 0n, big, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0n));
+    expect(errno(m.mmap(pid, 0n, big, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0n))).toBe('ENOMEM');
+    expect(errno(m.mmap(pid, 0n, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n))).toBe('ENOMEM');
   });
 });

@@ -267,8 +267,14 @@ export function populateRange(k: Kernel, task: Task, start: number, end: number)
  * shmem_zero_setup(): MAP_SHARED|MAP_ANONYMOUS memory is a shmem file named
  * "/dev/zero", unlinked, of the mapping's length.
  */
-function shmemZeroSetup(k: Kernel, len: number): File {
-  return k.vfs.shmemFileSetup('/dev/zero', len, true);
+function shmemZeroSetup(k: Kernel, len: number, vmFlags: number): File {
+  const file = k.vfs.shmemFileSetup('/dev/zero', len, true);
+  // shmem_acct_size(): the whole size is committed unless VM_NORESERVE.
+  if ((vmFlags & VM_NORESERVE) === 0) {
+    file.inode.acctPages = Math.ceil(len / k.arch.pageSize);
+    k.committedPages += file.inode.acctPages;
+  }
+  return file;
 }
 
 /**
@@ -287,8 +293,9 @@ function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, le
   // shmem_zero_setup() -> __shmem_file_setup() -> shmem_acct_size(): shared anonymous
   // memory is charged for its whole size unless VM_NORESERVE (Linux 6.18: a 64 GiB
   // MAP_SHARED|MAP_ANONYMOUS mapping on a 24 GiB machine is ENOMEM in mode 0).
-  // Deviation: only the check is made; the charge is not added to committedPages
-  // (which counts VM_ACCOUNT VMAs), so Committed_AS and mode 2's later checks leave it out.
+  // The charge stays with the shmem inode (Inode.acctPages) until it is freed
+  // (shmem_evict_inode() -> shmem_unacct_size()). Deviation: with VM_NORESERVE,
+  // Linux charges each page as shmem allocates it; the model charges nothing.
   const devZero = file !== null && file.inode.chr === 'zero';
   if ((file === null || devZero) && (flags & VM_SHARED) !== 0 && (flags & VM_NORESERVE) === 0 && !vmEnoughMemory(k, mm, npages)) return 'ENOMEM';
   if (overlap > 0) {
@@ -303,12 +310,12 @@ function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, le
   let mapFile = file;
   let anonFile: File | null = null;
   if (file === null && (flags & VM_SHARED) !== 0) {
-    mapFile = shmemZeroSetup(k, len);
+    mapFile = shmemZeroSetup(k, len, flags);
     pgoff = 0;
   } else if (devZero && (flags & VM_SHARED) !== 0) {
     // mmap_zero() -> shmem_zero_setup(): a fresh shmem object per mapping;
     // the VMA keeps the offset it was asked for.
-    mapFile = shmemZeroSetup(k, len);
+    mapFile = shmemZeroSetup(k, len, flags);
   } else if (devZero) {
     // mmap_zero_private_success(): vma_set_anonymous(), vm_file kept for /proc.
     mapFile = null;

@@ -35,6 +35,9 @@ export function filePut(k: Kernel, file: File): void {
   if (inode.refs === 0 && inode.nlink === 0) {
     truncateInodePagesFinal(k, inode.mapping);
     inode.blockdev?.release(inode.ino);
+    // shmem_evict_inode() -> shmem_unacct_size()
+    k.committedPages -= inode.acctPages;
+    inode.acctPages = 0;
   }
 }
 
