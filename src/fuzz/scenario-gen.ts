@@ -30,7 +30,7 @@ const PROTS = ['PROT_NONE', 'PROT_READ', 'PROT_READ|PROT_WRITE', 'PROT_READ|PROT
 const ADVICE = [
   'MADV_NORMAL', 'MADV_RANDOM', 'MADV_SEQUENTIAL', 'MADV_WILLNEED', 'MADV_DONTNEED', 'MADV_FREE', 'MADV_REMOVE',
   'MADV_DONTFORK', 'MADV_DOFORK', 'MADV_WIPEONFORK', 'MADV_KEEPONFORK', 'MADV_COLD', 'MADV_PAGEOUT',
-  'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', '999',
+  'MADV_POPULATE_READ', 'MADV_POPULATE_WRITE', 'MADV_GUARD_INSTALL', 'MADV_GUARD_REMOVE', '999',
 ];
 
 function len(pages: number): string {
@@ -77,6 +77,13 @@ export function generateScenario(seed: number, index: number): GenLine[] {
   const pickRegion = (): Region | undefined => (regions.length > 0 ? rng.pick(regions) : undefined);
 
   const openFile = (): void => {
+    if (rng.bool(0.08)) {
+      // /dev/zero: shared mappings of it are shmem objects, private ones anonymous.
+      const name = fresh('fd');
+      push(`${name} = openat(AT_FDCWD, "/dev/zero", O_RDWR)`, [], name, PARENT);
+      fds.push({ name, path: '/dev/zero' });
+      return;
+    }
     const reuse = paths.length > 0 && rng.bool(0.3);
     const path = reuse ? rng.pick(paths) : `/tmp/fz${paths.length + 1}`;
     if (!reuse) paths.push(path);
@@ -203,7 +210,11 @@ export function generateScenario(seed: number, index: number): GenLine[] {
       case 'fsync': push(`fsync(${fd.name})`, [fd.name], undefined, PARENT); break;
       case 'fadvise': push(`fadvise64(${fd.name}, 0, 0, ${rng.pick(['POSIX_FADV_DONTNEED', 'POSIX_FADV_WILLNEED', 'POSIX_FADV_NORMAL'])})`, [fd.name], undefined, PARENT); break;
       case 'close': push(`close(${fd.name})`, [fd.name], undefined, PARENT); break;
-      case 'unlink': push(`unlink("${fd.path}")`, [fd.name], undefined, PARENT); break;
+      case 'unlink':
+        // The runner refuses to unlink /dev/zero (it is the host's).
+        if (fd.path === '/dev/zero') push(`close(${fd.name})`, [fd.name], undefined, PARENT);
+        else push(`unlink("${fd.path}")`, [fd.name], undefined, PARENT);
+        break;
     }
   };
 

@@ -298,9 +298,14 @@ export function sysFstat(k: Kernel, task: Task, fd: number): StatResult {
 export function sysFadvise(k: Kernel, task: Task, fd: number, offset: bigint, len: bigint, advice: number): KRet {
   const f = task.process.files.get(fd);
   if (f === undefined) return 'EBADF';
+  const l = BigInt.asIntN(64, u64(len));
+  if (f.inode.chr !== null) {
+    // generic_fadvise() on a device with the no-op backing device: valid advice is accepted and ignored.
+    if (l < 0n) return 'EINVAL';
+    return advice >= POSIX_FADV_NORMAL && advice <= 5 ? 0 : 'EINVAL';
+  }
   if ((f.inode.mode & S_IFMT) !== S_IFREG) return 'ESPIPE';
   const off = BigInt.asIntN(64, u64(offset));
-  const l = BigInt.asIntN(64, u64(len));
   if (l < 0n) return 'EINVAL';
   const ps = k.arch.pageSize;
   const as = f.inode.mapping;

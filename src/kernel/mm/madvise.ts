@@ -146,7 +146,8 @@ function madviseFree(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: numb
  */
 function madviseRemove(k: Kernel, vma: Vma, start: number, end: number): KRet {
   if (vma.flags & VM_LOCKED) return 'EINVAL';
-  const f = vma.file;
+  // vm_file, which a private /dev/zero VMA keeps although it is anonymous.
+  const f = vma.file ?? vma.anonFile;
   if (f === null) return 'EINVAL';
   if ((vma.flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return 'EACCES';
   if ((f.fMode & FMODE_WRITE) === 0) return 'EBADF';
@@ -328,8 +329,8 @@ function madviseVmaBehavior(k: Kernel, task: Task, vma: Vma, start: number, end:
       flags &= ~VM_DONTCOPY;
       break;
     case MADV_WIPEONFORK:
-      // Only anonymous private memory.
-      if (vma.file !== null || flags & VM_SHARED) return 'EINVAL';
+      // Only private memory without a vm_file (so not a private /dev/zero mapping).
+      if (vma.file !== null || vma.anonFile !== null || flags & VM_SHARED) return 'EINVAL';
       flags |= VM_WIPEONFORK;
       break;
     case MADV_KEEPONFORK:
