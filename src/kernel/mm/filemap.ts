@@ -187,7 +187,11 @@ export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, n
         break;
       }
       const pfns = filemapAddLargeFolio(k, as, index, o);
-      if (pfns === null) return readCount;
+      if (pfns === null) {
+        // Out of memory: read what was allocated, as read_pages() does.
+        submit();
+        return readCount;
+      }
       if (lookahead > 0 && index === mark - (mark % 2 ** o)) folioSetFlags(k, as, index, PG_readahead, 0);
       if (run.length === 0) runStart = index;
       run.push(...pfns);

@@ -112,3 +112,52 @@ describe('ext4 end-of-file zeroing and executable read-around', () => {
     expect(m.rusage(pid)).toEqual({ minFlt: 0, majFlt: 2 });
   });
 });
+
+describe('large folios under random operations', () => {
+  it.each([
+    [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 0], [8, 0],
+    // A small machine, where page-cache allocation runs out of memory.
+    [9, 1], [10, 1], [11, 1],
+  ])('keep every invariant (paranoid machine) through writes, truncation, faults and reclaim (seed %i, small %i)', (s0, small) => {
+    let seed = s0;
+    let most = 0;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor(seed / 65536) % n;
+    };
+    const { m, pid } = setup({ settings: small ? { readAheadKb: 256, memTotal: 1 << 20 } : { readAheadKb: 256 } });
+    const fd = openFile(m, pid, '/tmp/random.bin');
+    const maps: bigint[] = [];
+    const pages = 96;
+    for (let step = 0; step < 400; step++) {
+      const op = rnd(9);
+      if (op === 0) {
+        const len = (1 + rnd(64)) * PS - rnd(2) * rnd(PS);
+        const w = m.write(pid, fd, new Uint8Array(len).fill(1 + rnd(200)), BigInt(rnd(pages) * PS + rnd(2) * rnd(PS)));
+        if (!small) ok(w);
+      } else if (op === 1) {
+        m.ftruncate(pid, fd, BigInt(rnd(pages * PS)));
+      } else if (op === 2 || maps.length === 0) {
+        const prot = rnd(2) ? PROT_READ | PROT_WRITE : PROT_READ;
+        const r = m.mmap(pid, 0n, BigInt(pages * PS), prot, rnd(2) ? MAP_SHARED : 0x02, fd, 0n);
+        if (r.ok) maps.push(r.value);
+      } else if (op === 3) {
+        m.load(pid, maps[rnd(maps.length)]! + BigInt(rnd(pages) * PS), 1);
+      } else if (op === 4) {
+        m.store(pid, maps[rnd(maps.length)]! + BigInt(rnd(pages) * PS), 1, 7n);
+      } else if (op === 5) {
+        m.fadvise(pid, fd, BigInt(rnd(pages) * PS), BigInt(rnd(pages) * PS), POSIX_FADV_DONTNEED);
+      } else if (op === 6) {
+        m.madvise(pid, maps[rnd(maps.length)]! + BigInt(rnd(pages) * PS), BigInt((1 + rnd(16)) * PS), 21 /* MADV_PAGEOUT */);
+      } else if (op === 7) {
+        m.msync(pid, maps[rnd(maps.length)]!, BigInt(pages * PS), 4 /* MS_SYNC */);
+      } else {
+        const i = rnd(maps.length);
+        m.munmap(pid, maps[i]!, BigInt(pages * PS));
+        maps.splice(i, 1);
+      }
+      most = Math.max(most, mappingOf(m, fd, pid).folios.size);
+    }
+    expect(most).toBeGreaterThan(0);
+  });
+});

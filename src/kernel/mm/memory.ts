@@ -190,6 +190,9 @@ function doFaultAround(vmf: Vmf): boolean {
       // when it ends before the last page of the file (can_map_large: file_end >=
       // folio_next_index(); measured: a folio ending at end of file is mapped one
       // window at a time); otherwise only its pages inside the window.
+      // Deviation: an order-9 folio at a PMD-aligned address is mapped with 512 PTEs,
+      // not one PMD (filemap_map_pmd() / do_set_pmd()): same fault count, but a PTE
+      // table is allocated and smaps FilePmdMapped stays 0.
       const headPte = pteOff + (head - vmf.pgoff);
       if (headPte >= 0 && headPte + nr <= ptrs && head >= vma.pgoff && head + nr <= vma.pgoff + vmaPages && head + nr < maxIdx) {
         for (let i = 0; i < nr; i++) mapOne(headPte + i, as.pages.get(head + i)!);
