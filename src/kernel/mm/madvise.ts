@@ -27,6 +27,7 @@ import { type KRet, u64 } from './mmap.js';
 import { PG_active, PG_anon, PG_dirty, PG_referenced, PG_swapbacked, PG_unevictable, PG_writeback } from './page-alloc.js';
 import { type PageTable, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
 import { unmapMappingRange, zapPteRange } from './pte-ops.js';
+import { splitHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
 import {
@@ -58,8 +59,14 @@ function madviseBehaviorValid(b: number): boolean {
   }
 }
 
-/** Visit the present, normal (not zero-page) PTEs of [start, end). */
+/**
+ * Visit the present, normal (not zero-page) PTEs of [start, end), huge PMDs
+ * split first. Deviation: MADV_FREE, COLD and PAGEOUT split a huge PMD they
+ * cover whole, where Linux keeps it (madvise_free_huge_pmd(),
+ * madvise_cold_or_pageout_pte_range() on the folio).
+ */
 function forEachPresentPte(mm: MmStruct, start: number, end: number, fn: (t: PageTable, i: number, vpn: number) => void): void {
+  if (mm.nrHugePmds > 0) splitHugePmdRange(mm.k, mm, start / mm.pageSize, end / mm.pageSize, false);
   walkPresentPtes(mm, start / mm.pageSize, end / mm.pageSize, false, fn);
 }
 
@@ -80,7 +87,7 @@ function reclaimPteTables(k: Kernel, mm: MmStruct, startVpn: number, endVpn: num
       const cBase = base + i * span;
       if (c.children !== null) {
         walk(c, cBase);
-      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0) {
+      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0 && c.hugePfn < 0) {
         children[i] = undefined;
         t.used--;
         k.phys.refcount[c.pfn] = 0;

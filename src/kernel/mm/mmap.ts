@@ -22,7 +22,7 @@ import { doUserAddrFault } from '../arch/mmu.js';
 import { mmPopulate } from './mlock.js';
 import { PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
-import { pteLookup } from './pgtable.js';
+import { pteFlagsAt } from './pgtable.js';
 import { stackGuardGap } from './stack.js';
 import { Vma, vmStartGap } from './vma.js';
 import { doVmiAlignMunmap, fileGet, vmaLink, vmaMergeNewRange } from './vma-ops.js';
@@ -238,11 +238,8 @@ export function populateRange(k: Kernel, task: Task, start: number, end: number)
     if ((vma.flags & VM_LOCKONFAULT) !== 0) continue;
     if ((vma.flags & VM_ACCESS_FLAGS) === 0) continue;
     const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-    const t = pteLookup(mm.pgd, addr / ps, mm.divisors, mm.indexMask);
-    if (t !== null) {
-      const fl = t.flags![(addr / ps) & mm.indexMask]!;
-      if (fl & PTE_PRESENT && (!write || fl & PTE_WRITE)) continue;
-    }
+    const fl = pteFlagsAt(mm, addr / ps);
+    if (fl & PTE_PRESENT && (!write || fl & PTE_WRITE)) continue;
     const f = doUserAddrFault(k, task, addr, write);
     if (f !== null) break;
   }
