@@ -199,3 +199,25 @@ describe('fork and mremap with huge PMDs', () => {
     expect(m.rusage(pid)!.minFlt).toBe(1);
   });
 });
+
+describe('MADV_FREE on huge PMDs (madvise_free_huge_pmd)', () => {
+  it('whole: stays huge and lazily freeable; part: splits the folio and maps the zero page for zero subpages', () => {
+    const { m, pid } = setup();
+    const m0 = ok(m.mmap(pid, 0n, 8n * MB, RW, ANON, -1, 0n));
+    ok(m.madvise(pid, m0, 8n * MB, MADV_HUGEPAGE));
+    const a = ((m0 + H - 1n) / H) * H;
+    const b = a + H;
+    m.store(pid, a, 1, 1n);
+    m.store(pid, b, 1, 2n);
+    ok(m.madvise(pid, a, H, 8 /* MADV_FREE */));
+    const s = m.smaps(pid)!;
+    expect(field(s, 'LazyFree').reduce((x, y) => x + y, 0)).toBe(2048);
+    expect(field(s, 'AnonHugePages').reduce((x, y) => x + y, 0)).toBe(4096);
+    ok(m.madvise(pid, b, 8192n, 8 /* MADV_FREE */));
+    const s2 = m.smaps(pid)!;
+    expect(field(s2, 'AnonHugePages').reduce((x, y) => x + y, 0)).toBe(2048);
+    expect(field(s2, 'Rss').reduce((x, y) => x + y, 0)).toBe(2048 + 4);
+    expect(m.load(pid, b, 1)).toEqual({ ok: true, value: 2n });
+    expect(m.load(pid, b + 4096n, 1)).toEqual({ ok: true, value: 0n });
+  });
+});

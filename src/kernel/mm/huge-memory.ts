@@ -25,11 +25,11 @@
 import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
-import { PG_anon_exclusive, PG_mlocked, PG_unevictable, ZERO_PFN } from './page-alloc.js';
+import { PG_active, PG_anon_exclusive, PG_dirty, PG_head, PG_mlocked, PG_referenced, PG_swapbacked, PG_tail, PG_unevictable, ZERO_PFN } from './page-alloc.js';
 import { PageTable, pmdAlloc, pmdIndex, pmdLookup, pteLookup } from './pgtable.js';
 import { folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
 import type { Vma } from './vma.js';
-import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE } from './vm-flags.js';
+import { VM_HUGEPAGE, VM_LOCKED, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE } from './vm-flags.js';
 import { anonVmaPrepare, vmaPageProt } from './memory.js';
 
 /** VM_FAULT_FALLBACK: the huge-PMD handler gave up; the fault goes on at PTE level. */
@@ -414,6 +414,59 @@ export function moveHugePmdRange(k: Kernel, mm: MmStruct, oldVpn: number, newVpn
     splitHugePmd(k, mm, t, baseVpn);
   });
   return ok;
+}
+
+/**
+ * split_folio() of a folio this PTE table alone maps (after splitHugePmd()):
+ * the folio becomes base pages, and remap_page() with RMP_USE_SHARED_ZEROPAGE
+ * (try_to_map_unused_to_zeropage(), 6.12+) maps the zero page instead of
+ * each page that holds only zeros, freeing it.
+ */
+function splitFolio(k: Kernel, mm: MmStruct, vma: Vma, t: PageTable, head: number): void {
+  const p = k.phys;
+  const nr = hpagePmdNr(mm);
+  const zeroOk = !(vma.flags & VM_LOCKED) && !(p.flags[head]! & PG_mlocked);
+  const zeroPte = (vmaPageProt(vma) & ~PTE_WRITE) | PTE_SPECIAL;
+  for (let i = 0; i < nr; i++) {
+    const pfn = head + i;
+    p.flags[pfn] = p.flags[pfn]! & ~(PG_head | PG_tail);
+    if (!zeroOk || t.pfns![i] !== pfn) continue;
+    const bytes = p.peekBytes(pfn);
+    if (bytes !== undefined && bytes.some((b) => b !== 0)) continue;
+    folioRemoveRmap(k, mm, pfn);
+    p.put(pfn);
+    t.pfns![i] = ZERO_PFN;
+    t.flags![i] = zeroPte;
+  }
+}
+
+/**
+ * madvise_free_huge_pmd() for the huge PMDs of [startVpn, endVpn): the huge
+ * zero page and a folio another process maps too are left alone (not even
+ * split); one covered in part is split, folio and all (splitFolio()), for the PTE walk; one
+ * covered whole stays PMD-mapped, made clean and old, its folio lazily
+ * freeable (folio_mark_lazyfree(): no longer swap-backed).
+ */
+export function madviseFreeHugePmdRange(k: Kernel, mm: MmStruct, vma: Vma, startVpn: number, endVpn: number): void {
+  const p = k.phys;
+  const nr = hpagePmdNr(mm);
+  forEachHugePmd(mm, startVpn, endVpn, (t, _pmdT, _idx, baseVpn, whole) => {
+    if (t.hugeFlags & PTE_SPECIAL) return;
+    const head = t.hugePfn;
+    // folio_maybe_mapped_shared()
+    for (let pfn = head; pfn < head + nr; pfn++) if (p.mapcount[pfn]! > 1) return;
+    if (!whole) {
+      splitHugePmd(k, mm, t, baseVpn);
+      splitFolio(k, mm, vma, t, head);
+      return;
+    }
+    if (t.hugeFlags & (PTE_ACCESSED | PTE_DIRTY)) {
+      t.hugeFlags &= ~(PTE_ACCESSED | PTE_DIRTY);
+      mm.flushTlbPmd(baseVpn, nr);
+    }
+    if (p.flags[head]! & PG_unevictable) return;
+    for (let pfn = head; pfn < head + nr; pfn++) p.flags[pfn] = p.flags[pfn]! & ~(PG_dirty | PG_swapbacked | PG_active | PG_referenced);
+  });
 }
 
 /** The huge PMD mapping vpn, or null (pmd_trans_huge() on the walk's PMD). */

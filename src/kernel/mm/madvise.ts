@@ -27,7 +27,7 @@ import { type KRet, u64 } from './mmap.js';
 import { PG_active, PG_anon, PG_dirty, PG_referenced, PG_swapbacked, PG_unevictable, PG_writeback } from './page-alloc.js';
 import { type PageTable, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
 import { unmapMappingRange, zapPteRange } from './pte-ops.js';
-import { splitHugePmdRange } from './huge-memory.js';
+import { madviseFreeHugePmdRange, splitHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
 import {
@@ -61,9 +61,9 @@ function madviseBehaviorValid(b: number): boolean {
 
 /**
  * Visit the present, normal (not zero-page) PTEs of [start, end), huge PMDs
- * split first. Deviation: MADV_FREE, COLD and PAGEOUT split a huge PMD they
- * cover whole, where Linux keeps it (madvise_free_huge_pmd(),
- * madvise_cold_or_pageout_pte_range() on the folio).
+ * split first. Deviation: MADV_COLD and PAGEOUT split a huge PMD they cover
+ * whole, where Linux keeps it (madvise_cold_or_pageout_pte_range() acts on
+ * the folio, and reclaim unmaps it whole).
  */
 function forEachPresentPte(mm: MmStruct, start: number, end: number, fn: (t: PageTable, i: number, vpn: number) => void): void {
   if (mm.nrHugePmds > 0) splitHugePmdRange(mm.k, mm, start / mm.pageSize, end / mm.pageSize, false);
@@ -118,8 +118,11 @@ function madviseFree(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: numb
   if (!vma.isAnonymous) return 'EINVAL';
   const p = k.phys;
   const ps = mm.pageSize;
+  const from = Math.max(vma.start, start);
+  const to = Math.min(vma.end, end);
+  if (mm.nrHugePmds > 0) madviseFreeHugePmdRange(k, mm, vma, from / ps, to / ps);
   let flush = false;
-  forEachPresentPte(mm, Math.max(vma.start, start), Math.min(vma.end, end), (t, i) => {
+  walkPresentPtes(mm, from / ps, to / ps, false, (t, i) => {
     const pfn = t.pfns![i]!;
     const pf = p.flags[pfn]!;
     if (!(pf & PG_anon)) return;
