@@ -354,7 +354,8 @@ function madviseVmaBehavior(k: Kernel, task: Task, vma: Vma, start: number, end:
       flags &= ~VM_MERGEABLE;
       break;
     case MADV_HUGEPAGE:
-      // hugepage_madvise(). Deviation: the model has no THP, so the flag changes no fault.
+      // hugepage_madvise(): later faults in THP mode madvise may map huge PMDs (huge-memory.ts).
+      // Deviation: no khugepaged_enter_vma(): nothing collapses what is already mapped.
       flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
       break;
     case MADV_NOHUGEPAGE:

@@ -150,21 +150,37 @@ export class PhysMem {
    * folio_alloc(GFP_TRANSHUGE, HPAGE_PMD_ORDER) with __GFP_ZERO: nr contiguous
    * frames aligned to nr, each with refcount 1, the first PG_head and the
    * others PG_tail; the first frame, or -1 when there is no such run.
-   * Deviation: without a buddy allocator, a run comes only from frames never
-   * used yet (above the high-water mark; frames skipped to align it go to the
-   * free list); once those run out every THP allocation fails and the fault
-   * falls back to base pages, as Linux's does when compaction finds nothing.
+   * Deviation: without a buddy allocator, the run is the lowest aligned block
+   * of free frames below the high-water mark (taken out of the free list), else
+   * frames never used yet (frames skipped to align it go to the free list);
+   * when neither exists the allocation fails and the fault falls back to base
+   * pages, as Linux's does when compaction finds nothing (no compaction here).
    */
   allocHugeFolio(nr: number): number {
-    const first = Math.ceil(this.top / nr) * nr;
-    if (first + nr > this.totalPages) return -1;
-    if (first + nr > this.capacity) this.grow(first + nr);
-    for (let pfn = this.top; pfn < first; pfn++) {
-      this.refcount[pfn] = 0;
-      this.flags[pfn] = 0;
-      this.freeList[this.freeCount++] = pfn;
+    let first = this.freeBlock(nr);
+    if (first >= 0) {
+      const end = first + nr;
+      let n = 0;
+      for (let i = 0; i < this.freeCount; i++) {
+        const pfn = this.freeList[i]!;
+        if (pfn < first || pfn >= end) this.freeList[n++] = pfn;
+      }
+      this.freeCount = n;
+      for (let pfn = first; pfn < end; pfn++) {
+        const chunk = this.chunks[pfn >> CHUNK_SHIFT];
+        if (chunk !== undefined) chunk.fill(0, (pfn & (CHUNK_FRAMES - 1)) * this.pageSize, ((pfn & (CHUNK_FRAMES - 1)) + 1) * this.pageSize);
+      }
+    } else {
+      first = Math.ceil(this.top / nr) * nr;
+      if (first + nr > this.totalPages) return -1;
+      if (first + nr > this.capacity) this.grow(first + nr);
+      for (let pfn = this.top; pfn < first; pfn++) {
+        this.refcount[pfn] = 0;
+        this.flags[pfn] = 0;
+        this.freeList[this.freeCount++] = pfn;
+      }
+      this.top = first + nr;
     }
-    this.top = first + nr;
     for (let pfn = first; pfn < first + nr; pfn++) {
       this.refcount[pfn] = 1;
       this.mapcount[pfn] = 0;
@@ -174,6 +190,18 @@ export class PhysMem {
     }
     this.nrUsed += nr;
     return first;
+  }
+
+  /** The first frame of the lowest nr-aligned block of free frames below the high-water mark, or -1. */
+  private freeBlock(nr: number): number {
+    if (this.freeCount < nr) return -1;
+    // Block 0 holds the zero page.
+    for (let first = nr; first + nr <= this.top; first += nr) {
+      let i = 0;
+      while (i < nr && this.refcount[first + i] === 0) i++;
+      if (i === nr) return first;
+    }
+    return -1;
   }
 
   /** pagetable_alloc(): a frame for a page table; its entries live in the PageTable object. */
