@@ -12,6 +12,7 @@ import { type PageTable, countTables, forEachLeaf } from './mm/pgtable.js';
 import { MM_ANONPAGES } from './mm/mm-struct.js';
 import { mmCounterOf } from './mm/rmap.js';
 import { VM_ACCOUNT } from './mm/vm-flags.js';
+import type { Vma } from './mm/vma.js';
 
 export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   const p = k.phys;
@@ -22,9 +23,10 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   const pmdMapped = new Map<number, number>();
   for (const mm of mms) {
     mm.vmas.validate();
-    tableFrames += 1 + countTables(mm.pgd);
-    if (countTables(mm.pgd) * mm.pageSize !== mm.pgtablesBytes) {
-      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${countTables(mm.pgd)} tables`);
+    const tables = countTables(mm.pgd);
+    tableFrames += 1 + tables;
+    if (tables * mm.pageSize !== mm.pgtablesBytes) {
+      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${tables} tables`);
     }
     const rss = [0, 0, 0, 0];
     for (const v of mm.vmas) {
@@ -33,6 +35,7 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
       if (v.file !== null && !v.file.inode.mapping.iMmap.has(v)) throw new Error('BUG: file VMA missing from i_mmap');
     }
     let hugePmds = 0;
+    let last: Vma | null = null;
     forEachLeaf(mm.pgd, mm.divisors, (t, base) => {
       if (t.hugePfn >= 0) {
         hugePmds++;
@@ -47,7 +50,9 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
         if (!(fl & PTE_PRESENT)) continue;
         const pfn = t.pfns![i]!;
         const addr = (base + i) * mm.pageSize;
-        const vma = mm.vmas.lookup(addr);
+        // The VMA of the previous entry usually holds this one too (a tree lookup per entry is slow).
+        if (last === null || addr < last.start || addr >= last.end) last = mm.vmas.lookup(addr);
+        const vma = last;
         if (vma === null) throw new Error(`BUG: PTE at ${addr.toString(16)} outside any VMA`);
         if (fl & PTE_SPECIAL) {
           if (pfn !== ZERO_PFN) throw new Error('BUG: special PTE not on the zero page');
