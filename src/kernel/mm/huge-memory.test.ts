@@ -221,3 +221,19 @@ describe('MADV_FREE on huge PMDs (madvise_free_huge_pmd)', () => {
     expect(m.load(pid, b + 4096n, 1)).toEqual({ ok: true, value: 0n });
   });
 });
+
+describe('MADV_COLD and MADV_PAGEOUT on huge PMDs', () => {
+  it('COLD keeps a whole THP huge; PAGEOUT without swap splits it and keeps only the written pages', () => {
+    const { m, pid } = setup();
+    const p = thpRegion(m, pid);
+    m.store(pid, p + 4096n, 1, 1n);
+    ok(m.madvise(pid, p, H, 20 /* MADV_COLD */));
+    expect(field(smapsOf(m, pid, p), 'AnonHugePages')).toEqual([2048]);
+    ok(m.madvise(pid, p, H, 21 /* MADV_PAGEOUT */));
+    expect(field(smapsOf(m, pid, p), 'AnonHugePages')).toEqual([0]);
+    expect(field(smapsOf(m, pid, p), 'Rss')).toEqual([4]);
+    expect(m.load(pid, p + 4096n, 1)).toEqual({ ok: true, value: 1n });
+    expect(m.load(pid, p, 1)).toEqual({ ok: true, value: 0n });
+    expect(m.rusage(pid)).toEqual({ minFlt: 1, majFlt: 0 });
+  });
+});

@@ -469,6 +469,37 @@ export function madviseFreeHugePmdRange(k: Kernel, mm: MmStruct, vma: Vma, start
   });
 }
 
+/**
+ * madvise_cold_or_pageout_pte_range()'s huge-PMD part: a folio another
+ * process maps too, and the huge zero page, are left alone; one covered in
+ * part is split, folio and all (splitFolio()), for the PTE walk. One covered
+ * whole: COLD makes the PMD old and the folio inactive, still huge; PAGEOUT
+ * hands it to reclaim, which without swap splits it (try_to_unmap() with
+ * TTU_SPLIT_HUGE_PMD; shrink_folio_list() -> split_folio_to_list() when
+ * add_to_swap() fails, mapping the zero page for all-zero subpages unless
+ * the folio is lazily freeable) and lets the PTE walk drop what it can.
+ */
+export function madviseColdOrPageoutHugePmdRange(k: Kernel, mm: MmStruct, vma: Vma, startVpn: number, endVpn: number, pageout: boolean): void {
+  const p = k.phys;
+  const nr = hpagePmdNr(mm);
+  forEachHugePmd(mm, startVpn, endVpn, (t, _pmdT, _idx, baseVpn, whole) => {
+    if (t.hugeFlags & PTE_SPECIAL) return;
+    const head = t.hugePfn;
+    for (let pfn = head; pfn < head + nr; pfn++) if (p.mapcount[pfn]! > 1) return;
+    if (!whole || pageout) {
+      const lazyfree = !(p.flags[head]! & PG_swapbacked);
+      splitHugePmd(k, mm, t, baseVpn);
+      if (!whole || !lazyfree) splitFolio(k, mm, vma, t, head);
+      return;
+    }
+    if (t.hugeFlags & PTE_ACCESSED) {
+      t.hugeFlags &= ~PTE_ACCESSED;
+      mm.flushTlbPmd(baseVpn, nr);
+    }
+    for (let pfn = head; pfn < head + nr; pfn++) p.flags[pfn] = p.flags[pfn]! & ~(PG_active | PG_referenced);
+  });
+}
+
 /** The huge PMD mapping vpn, or null (pmd_trans_huge() on the walk's PMD). */
 export function hugePmdAt(mm: MmStruct, vpn: number): PageTable | null {
   if (mm.nrHugePmds === 0) return null;

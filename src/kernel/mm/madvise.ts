@@ -27,7 +27,7 @@ import { type KRet, u64 } from './mmap.js';
 import { PG_active, PG_anon, PG_dirty, PG_referenced, PG_swapbacked, PG_unevictable, PG_writeback } from './page-alloc.js';
 import { type PageTable, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
 import { unmapMappingRange, zapPteRange } from './pte-ops.js';
-import { madviseFreeHugePmdRange, splitHugePmdRange } from './huge-memory.js';
+import { madviseColdOrPageoutHugePmdRange, madviseFreeHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
 import {
@@ -59,14 +59,8 @@ function madviseBehaviorValid(b: number): boolean {
   }
 }
 
-/**
- * Visit the present, normal (not zero-page) PTEs of [start, end), huge PMDs
- * split first. Deviation: MADV_COLD and PAGEOUT split a huge PMD they cover
- * whole, where Linux keeps it (madvise_cold_or_pageout_pte_range() acts on
- * the folio, and reclaim unmaps it whole).
- */
+/** Visit the present, normal (not zero-page) PTEs of [start, end); huge PMDs are left to the caller. */
 function forEachPresentPte(mm: MmStruct, start: number, end: number, fn: (t: PageTable, i: number, vpn: number) => void): void {
-  if (mm.nrHugePmds > 0) splitHugePmdRange(mm.k, mm, start / mm.pageSize, end / mm.pageSize, false);
   walkPresentPtes(mm, start / mm.pageSize, end / mm.pageSize, false, fn);
 }
 
@@ -198,6 +192,7 @@ function canMadvLruVma(vma: Vma): boolean {
  */
 function madviseColdOrPageout(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number, pageout: boolean): void {
   const p = k.phys;
+  if (mm.nrHugePmds > 0) madviseColdOrPageoutHugePmdRange(k, mm, vma, start / mm.pageSize, end / mm.pageSize, pageout);
   const ps = mm.pageSize;
   let flush = false;
   const reclaim: number[] = [];
