@@ -35,6 +35,7 @@ export function formatEvent(e: KernelEvent): string | null {
     case 'vma_change': return `  VMA ${hex(e.start)}-${hex(e.end)} flags changed`;
     case 'unmapped_area': return `  get_unmapped_area(${e.len}) = ${hex(e.result)}`;
     case 'signal': return `  signal ${e.signal} (${e.code}) at ${hex(e.addr)}`;
+    case 'huge_pmd': return `  huge PMD ${hex(e.addr)} ${e.op}${e.op === 'zero' ? ' (huge zero page)' : ` (folio at frame ${e.pfn})`}`;
     case 'truncate': return `  truncate inode ${e.ino}: ${e.from} -> ${e.to} bytes`;
     case 'guard': return `  guard markers ${e.op === 'install' ? 'installed' : 'removed'} ${hex(e.start)}-${hex(e.end)}`;
     case 'syscall': return null;

@@ -66,8 +66,12 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
   let machineNo = 0;
   while (result.operations < opts.count) {
     machineNo++;
-    const m = new Machine({ arch: opts.arch ?? 'x86_64', settings: { memTotal: 256 * 2 ** 20 } });
+    // Every third machine runs THP mode "always"; the others "madvise" (the default).
+    const thpEnabled = machineNo % 3 === 0 ? 'always' : 'madvise';
+    const m = new Machine({ arch: opts.arch ?? 'x86_64', settings: { memTotal: 256 * 2 ** 20, thpEnabled } });
     const ps = BigInt(m.arch.pageSize);
+    const pmd = BigInt(m.arch.pmdSize);
+    let thpRegions = 0;
     const tids: number[] = [m.spawn()];
     const addrs: bigint[] = [];
     const fds: number[] = [];
@@ -89,6 +93,7 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
         [1, () => 0n],
         [1, () => rng.u64()],
         [1, () => (1n << 64n) - BigInt(rng.int(8192))],
+        [1, () => pmd * BigInt(1 + rng.int(2)) + BigInt(rng.int(3) - 1) * ps],
       ])();
     const pickFd = (): number => (fds.length > 0 && rng.bool(0.8) ? rng.pick(fds) : rng.int(8) - 1);
     for (let i = 0; i < perMachine && result.operations < opts.count; i++) {
@@ -194,6 +199,39 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           m.exitThread(tid);
           tids.splice(tids.indexOf(tid), 1);
           for (let j = tids.length - 1; j >= 0; j--) if (m.task(tids[j]!) === undefined) tids.splice(j, 1);
+        } else if (kind < 87) {
+          // Transparent huge pages: big aligned regions with MADV_HUGEPAGE, and the
+          // operations that split, move, copy or zap huge PMDs.
+          const what = rng.int(10);
+          if (what < 3 && thpRegions < 4) {
+            // At most four per machine: split huge PMDs fill whole PTE tables, which
+            // the per-step validation walks entry by entry.
+            thpRegions++;
+            desc = note('mmap THP region');
+            const r = m.mmap(tid, 0n, 2n * pmd, U.PROT_READ | U.PROT_WRITE, U.MAP_PRIVATE | U.MAP_ANONYMOUS, -1, 0n);
+            if (r.ok) {
+              const aligned = ((r.value + pmd - 1n) / pmd) * pmd;
+              addrs.push(r.value, aligned);
+              m.madvise(tid, aligned, pmd, rng.bool(0.8) ? U.MADV_HUGEPAGE : U.MADV_NOHUGEPAGE);
+              if (rng.bool(0.7)) m.store(tid, aligned + BigInt(rng.int(Number(pmd / ps))) * ps, 8, rng.u64());
+            }
+          } else if (what < 6) {
+            const advice = rng.pick([U.MADV_DONTNEED, U.MADV_FREE, U.MADV_HUGEPAGE, U.MADV_NOHUGEPAGE, U.MADV_COLD, U.MADV_PAGEOUT, U.MADV_DONTFORK, U.MADV_DOFORK, U.MADV_WIPEONFORK, U.MADV_POPULATE_WRITE, U.MADV_POPULATE_READ]);
+            desc = note(`madvise ${advice}`);
+            const r = m.madvise(tid, pickAddr(), pickLen(), advice);
+            if (!r.ok) result.errnos++;
+          } else if (what < 8) {
+            desc = note('mremap');
+            const flags = rng.pick([U.MREMAP_MAYMOVE, U.MREMAP_MAYMOVE | U.MREMAP_FIXED, 0, U.MREMAP_MAYMOVE | U.MREMAP_DONTUNMAP]);
+            const r = m.mremap(tid, pickAddr(), pickLen(), pickLen(), flags, flags & U.MREMAP_FIXED ? pickAddr() : 0n);
+            if (r.ok) addrs.push(r.value);
+            else result.errnos++;
+          } else {
+            desc = note('mlock/munlock');
+            const r = rng.bool() ? m.mlock(tid, pickAddr(), pickLen()) : m.munlock(tid, pickAddr(), pickLen());
+            if (!r.ok) result.errnos++;
+          }
+          result.syscalls++;
         } else if (kind >= 100 && kind < 105) {
           const advice = rng.bool(0.9) ? rng.pick(ADVICE) : rng.u32();
           desc = note(`madvise(${tid}, ..., ${advice})`);

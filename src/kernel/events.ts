@@ -35,6 +35,7 @@ export type KernelEvent =
   | { type: 'vma_change'; start: number; end: number; flags: number }
   | { type: 'unmapped_area'; len: number; result: number; topdown: boolean }
   | { type: 'signal'; pid: number; signal: string; code: string; addr: number }
+  | { type: 'huge_pmd'; op: 'map' | 'zero' | 'split' | 'zap' | 'copy' | 'move' | 'reuse' | 'protect'; addr: number; pfn: number }
   | { type: 'truncate'; ino: number; from: number; to: number }
   | { type: 'guard'; op: 'install' | 'remove'; start: number; end: number };
 

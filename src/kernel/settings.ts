@@ -5,7 +5,12 @@
 export interface Settings {
   /** /sys/kernel/mm/transparent_hugepage/enabled */
   thpEnabled: 'always' | 'madvise' | 'never';
-  /** /sys/kernel/mm/transparent_hugepage/defrag */
+  /** /sys/kernel/mm/transparent_hugepage/use_zero_page: a read fault maps the huge zero page. */
+  thpUseZeroPage: boolean;
+  /**
+   * /sys/kernel/mm/transparent_hugepage/defrag. Deviation: it changes nothing in
+   * the model, which has no compaction or reclaim for a THP allocation to wait for.
+   */
   thpDefrag: 'always' | 'defer' | 'defer+madvise' | 'madvise' | 'never';
   /** vm.overcommit_memory: 0 heuristic, 1 always, 2 never. */
   overcommitMemory: 0 | 1 | 2;
@@ -51,6 +56,7 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
   thpEnabled: 'madvise',
   thpDefrag: 'madvise',
+  thpUseZeroPage: true,
   overcommitMemory: 0,
   overcommitRatio: 50,
   maxMapCount: 65530,

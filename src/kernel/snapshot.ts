@@ -10,6 +10,7 @@ import type { AddressSpace } from './mm/filemap.js';
 import type { MmStruct } from './mm/mm-struct.js';
 import { pageFlagNames, PG_anon, PG_table, ZERO_PFN } from './mm/page-alloc.js';
 import { forEachPresentPte, type PageTable } from './mm/pgtable.js';
+import { forEachHugePmd } from './mm/huge-memory.js';
 import { vmFlagsMnemonics } from './mm/vm-flags.js';
 import { vmaName } from './proc/task-mmu.js';
 
@@ -86,6 +87,7 @@ export function snapshotVmas(mm: MmStruct): VmaSnapshot[] {
     const name = vmaName(mm, v);
     let resident = 0;
     forEachPresentPte(mm, v.start / ps, v.end / ps, true, () => resident++);
+    forEachHugePmd(mm, v.start / ps, v.end / ps, () => (resident += mm.indexMask + 1));
     out.push({
       start: BigInt(v.start),
       end: BigInt(v.end),

@@ -1,17 +1,19 @@
 /**
  * validate_mm() and friends: recompute every cached count from scratch and
  * compare (RSS, map counts, reference counts, dirty pages, page tables,
- * committed memory). A mismatch is a bug in the model: it throws.
+ * huge PMDs and their folios' entire map counts, committed memory). A mismatch is a bug in the model: it throws.
  */
 import type { Kernel } from './kernel.js';
-import { PTE_PRESENT, PTE_SPECIAL } from './arch/pte.js';
+import { PTE_PRESENT, PTE_SPECIAL, PTE_WRITE } from './arch/pte.js';
 import { type AddressSpace, mappingLargeFolioSupport, maxPagecacheOrder } from './mm/filemap.js';
 import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm/mm-struct.js';
-import { PG_anon, PG_dirty, PG_readahead, PG_swapbacked, PG_table, PG_uptodate, ZERO_PFN } from './mm/page-alloc.js';
-import { countTables, forEachLeaf, pteLookup } from './mm/pgtable.js';
+import { PG_anon, PG_dirty, PG_head, PG_readahead, PG_swapbacked, PG_table, PG_tail, PG_uptodate, ZERO_PFN } from './mm/page-alloc.js';
+import { type PageTable, countTables, forEachLeaf, pteLookup } from './mm/pgtable.js';
+import { MM_ANONPAGES } from './mm/mm-struct.js';
 import { mmCounterOf } from './mm/rmap.js';
 import { VM_ACCOUNT } from './mm/vm-flags.js';
+import type { Vma } from './mm/vma.js';
 
 export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   const p = k.phys;
@@ -21,11 +23,13 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   // Shared anonymous memory is charged once per shmem inode, not per VMA.
   const shmemAccounted = new Set<Inode>();
   let tableFrames = 0;
+  const pmdMapped = new Map<number, number>();
   for (const mm of mms) {
     mm.vmas.validate();
-    tableFrames += 1 + countTables(mm.pgd);
-    if (countTables(mm.pgd) * mm.pageSize !== mm.pgtablesBytes) {
-      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${countTables(mm.pgd)} tables`);
+    const tables = countTables(mm.pgd);
+    tableFrames += 1 + tables;
+    if (tables * mm.pageSize !== mm.pgtablesBytes) {
+      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${tables} tables`);
     }
     const rss = [0, 0, 0, 0];
     for (const v of mm.vmas) {
@@ -42,10 +46,18 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
         if (mm.vmas.lookup(addr) === null) throw new Error(`BUG: guard marker at ${addr.toString(16)} outside any VMA`);
         const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
         if (t === null) throw new Error(`BUG: guard marker at ${addr.toString(16)} without a page table`);
+        if (t.hugePfn >= 0) throw new Error(`BUG: guard marker at ${addr.toString(16)} under a huge PMD`);
         if (t.flags![vpn & mm.indexMask] !== 0) throw new Error(`BUG: guard marker at ${addr.toString(16)} over a mapped PTE`);
       }
     }
+    let hugePmds = 0;
+    let last: Vma | null = null;
     forEachLeaf(mm.pgd, mm.divisors, (t, base) => {
+      if (t.hugePfn >= 0) {
+        hugePmds++;
+        validateHugePmd(k, mm, t, base, mapcount, rss, pmdMapped);
+        return;
+      }
       let used = 0;
       for (let i = 0; i < t.flags!.length; i++) {
         const fl = t.flags![i]!;
@@ -54,7 +66,9 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
         if (!(fl & PTE_PRESENT)) continue;
         const pfn = t.pfns![i]!;
         const addr = (base + i) * mm.pageSize;
-        const vma = mm.vmas.lookup(addr);
+        // The VMA of the previous entry usually holds this one too (a tree lookup per entry is slow).
+        if (last === null || addr < last.start || addr >= last.end) last = mm.vmas.lookup(addr);
+        const vma = last;
         if (vma === null) throw new Error(`BUG: PTE at ${addr.toString(16)} outside any VMA`);
         if (fl & PTE_SPECIAL) {
           if (pfn !== ZERO_PFN) throw new Error('BUG: special PTE not on the zero page');
@@ -74,11 +88,16 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
       }
       if (used !== t.used) throw new Error(`BUG: leaf table used count ${t.used} but ${used} entries`);
     });
+    if (hugePmds !== mm.nrHugePmds) throw new Error(`BUG: mm ${mm.id} counts ${mm.nrHugePmds} huge PMDs but maps ${hugePmds}`);
     for (let c = 0; c < 4; c++) {
       if (rss[c] !== mm.rss[c]) throw new Error(`BUG: mm ${mm.id} RSS counter ${c} is ${mm.rss[c]} but page tables map ${rss[c]}`);
     }
   }
   for (const inode of shmemAccounted) committed += inode.acctPages;
+  if (pmdMapped.size !== p.pmdMapped.size) throw new Error(`BUG: ${p.pmdMapped.size} folios counted PMD-mapped but ${pmdMapped.size} are`);
+  for (const [head, n] of pmdMapped) {
+    if (p.pmdMapped.get(head) !== n) throw new Error(`BUG: folio ${head} entire mapcount ${p.pmdMapped.get(head)} but ${n} PMDs map it`);
+  }
   if (committed !== k.committedPages) throw new Error(`BUG: committed ${k.committedPages} pages but VMAs account ${committed}`);
   const inCache = new Uint8Array(maxPfn);
   for (const owner of k.owners) {
@@ -130,4 +149,36 @@ function validateFolios(k: Kernel, as: AddressSpace): void {
       if ((p.flags[pfn]! ^ p.flags[pfn0]!) & (PG_uptodate | PG_readahead)) throw new Error(`BUG: inode ${as.host.ino} folio at ${head}: page ${i} flags differ`);
     }
   }
+}
+
+/**
+ * A huge PMD: an empty deposited table, inside one eligible anonymous VMA,
+ * mapping the huge zero page or a whole PMD-sized anonymous folio (each frame
+ * counted as mapped once more, RSS as anonymous).
+ */
+function validateHugePmd(k: Kernel, mm: MmStruct, t: PageTable, base: number, mapcount: Int32Array, rss: number[], pmdMapped: Map<number, number>): void {
+  const p = k.phys;
+  const nr = mm.indexMask + 1;
+  const addr = base * mm.pageSize;
+  if (t.used !== 0 || t.flags!.some((f) => f !== 0)) throw new Error(`BUG: huge PMD at ${addr.toString(16)} has PTEs`);
+  if (!(t.hugeFlags & PTE_PRESENT)) throw new Error(`BUG: huge PMD at ${addr.toString(16)} not present`);
+  const vma = mm.vmas.lookup(addr);
+  if (vma === null || !vma.isAnonymous || vma.start > addr || vma.end < addr + k.arch.pmdSize) {
+    throw new Error(`BUG: huge PMD at ${addr.toString(16)} not inside one anonymous VMA`);
+  }
+  if (t.hugeFlags & PTE_SPECIAL) {
+    if (t.hugePfn !== ZERO_PFN || t.hugeFlags & PTE_WRITE) throw new Error('BUG: special huge PMD not the read-only huge zero page');
+    return;
+  }
+  const head = t.hugePfn;
+  if (head % nr !== 0 || head + nr > p.maxPfn) throw new Error(`BUG: huge PMD at ${addr.toString(16)} maps unaligned folio ${head}`);
+  for (let i = 0; i < nr; i++) {
+    const pfn = head + i;
+    const f = p.flags[pfn]!;
+    if (p.isFree(pfn)) throw new Error(`BUG: huge PMD at ${addr.toString(16)} maps free frame ${pfn}`);
+    if (!(f & PG_anon) || !(f & (i === 0 ? PG_head : PG_tail))) throw new Error(`BUG: huge PMD at ${addr.toString(16)}: frame ${pfn} is not part of an anonymous large folio`);
+    mapcount[pfn]!++;
+    rss[MM_ANONPAGES]!++;
+  }
+  pmdMapped.set(head, (pmdMapped.get(head) ?? 0) + 1);
 }

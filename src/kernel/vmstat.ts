@@ -16,6 +16,7 @@ export class VmStat {
   nrTlbLocalFlushOne = 0;
   thpFaultAlloc = 0;
   thpSplitPmd = 0;
+  thpFaultFallback = 0;
   /** Pages read by readahead beyond the one a fault or read needed. */
   readaheadPages = 0;
   /** Pages mapped by fault-around without a fault of their own. */

@@ -132,6 +132,7 @@ export function hostModelSettings(): Partial<Settings> {
     protectionKeys: hostHasPku(),
   };
   if (h.thp.enabled.value !== null) s.thpEnabled = h.thp.enabled.value;
+  if (h.thp.useZeroPage.value !== null) s.thpUseZeroPage = h.thp.useZeroPage.value;
   const ov = h.overcommitMemory.value;
   if (ov === 0 || ov === 1 || ov === 2) s.overcommitMemory = ov;
   if (h.overcommitRatio.value !== null) s.overcommitRatio = h.overcommitRatio.value;

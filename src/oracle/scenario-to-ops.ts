@@ -69,7 +69,7 @@ export interface Translation {
 }
 
 /** The smaps fields compared at an smaps() checkpoint without a field name. */
-export const DIFF_SMAPS_KEYS = ["Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Anonymous", "Swap"] as const;
+export const DIFF_SMAPS_KEYS = ["Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Anonymous", "AnonHugePages", "Swap"] as const;
 
 const ALL: readonly CompareField[] = ["ret", "errno", "error", "value", "bytes", "done", "signal", "vec", "stat", "minflt", "majflt", "lines"];
 /** The runner's fork/thread/exit and /proc reads carry its own faults (docs/oracle-runner.md, Fault counts); a child's pid is the host's. */

@@ -4,14 +4,15 @@
  *
  * A load or store first probes the TLB; on a miss it walks the page tables,
  * setting the accessed bit (and the dirty bit for a store) as the hardware
- * does, and fills the TLB; when the entry does not allow the access it raises
+ * does (a huge PMD leaf maps the whole PMD span, its bits set on the PMD),
+ * and fills the TLB with the base page; when the entry does not allow the access it raises
  * a page fault, which finds the VMA, checks the access, calls
  * handleMmFault() and either retries the access or delivers SIGSEGV/SIGBUS.
  * Faults are values: after a failed access `mmu.fault` says what happened.
  */
 import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, PTE_USER, PTE_WRITE } from './pte.js';
+import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE } from './pte.js';
 import { TLB_ENTRIES, TLB_READ, TLB_WRITE } from './tlb.js';
 import { pteLookup } from '../mm/pgtable.js';
 import { VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handleMmFault } from '../mm/memory.js';
@@ -110,11 +111,19 @@ export class Mmu {
         const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
         if (t !== null) {
           const i = vpn & mm.indexMask;
-          const fl = t.flags![i]!;
+          // A huge PMD leaf maps the whole table's span: its bits are the PMD's.
+          const huge = t.hugePfn >= 0;
+          const fl = huge ? t.hugeFlags : t.flags![i]!;
           if ((fl & (PTE_PRESENT | PTE_USER | PTE_PROTNONE)) === (PTE_PRESENT | PTE_USER) && (!write || fl & PTE_WRITE)) {
             const nfl = fl | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
-            t.flags![i] = nfl;
-            const pfn = t.pfns![i]!;
+            let pfn: number;
+            if (huge) {
+              t.hugeFlags = nfl;
+              pfn = nfl & PTE_SPECIAL ? t.hugePfn : t.hugePfn + i;
+            } else {
+              t.flags![i] = nfl;
+              pfn = t.pfns![i]!;
+            }
             const perm = TLB_READ | ((nfl & (PTE_WRITE | PTE_DIRTY)) === (PTE_WRITE | PTE_DIRTY) ? TLB_WRITE : 0);
             tlb.fill(vpn, pfn, perm);
             k.phys.chunkOf(pfn);

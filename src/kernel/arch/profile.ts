@@ -28,6 +28,12 @@ export interface ArchProfile {
   readonly elfEtDynBase: number;
   /** Size mapped by one entry of the level above the PTE table (PMD_SIZE): the THP size. */
   readonly pmdSize: number;
+  /**
+   * log2 of the hugetlb page sizes the architecture registers (hstates, for
+   * MAP_HUGE_*): x86_64 2 MiB and 1 GiB; arm64 its PMD and PUD sizes and the
+   * contiguous-bit ones.
+   */
+  readonly hugetlbSizeLogs: readonly number[];
   /** mmap_min_addr default (the lowest address mmap may hand out). */
   readonly mmapMinAddr: number;
   /** Which hardware PTE bit layout to display. */
@@ -45,6 +51,7 @@ function makeProfile(
   taskSize: number,
   pteFormat: 'x86' | 'arm64',
   elfEtDynBase: number,
+  hugetlbSizeLogs: readonly number[],
 ): ArchProfile {
   const bitsPerLevel = pageShift - 3;
   // arch/arm64/include/asm/pgtable-hwdef.h: ARM64_HW_PGTABLE_LEVELS(va) = (va - 4) / (PAGE_SHIFT - 3)
@@ -64,6 +71,7 @@ function makeProfile(
     stackTop: taskSize,
     elfEtDynBase,
     pmdSize: 2 ** (pageShift + bitsPerLevel),
+    hugetlbSizeLogs,
     mmapMinAddr: 65536,
     pteFormat,
     hasVsyscall: pteFormat === 'x86',
@@ -72,16 +80,16 @@ function makeProfile(
 }
 
 /** x86_64, 4 KiB pages, four levels, 47-bit user space (TASK_SIZE_MAX = 2^47 - PAGE_SIZE). */
-export const X86_64: ArchProfile = makeProfile('x86_64', 12, 48, 2 ** 47 - 4096, 'x86', 0x555555554000);
+export const X86_64: ArchProfile = makeProfile('x86_64', 12, 48, 2 ** 47 - 4096, 'x86', 0x555555554000, [21, 30]);
 
 /** arm64 with 4 KiB pages and 48-bit virtual addresses (Debian's arm64 kernels). */
-export const ARM64_4K: ArchProfile = makeProfile('arm64-4k', 12, 48, 2 ** 48, 'arm64', 0xaaaaaaaaa000);
+export const ARM64_4K: ArchProfile = makeProfile('arm64-4k', 12, 48, 2 ** 48, 'arm64', 0xaaaaaaaaa000, [16, 21, 25, 30]);
 
 /**
  * arm64 with 16 KiB pages as in the Raspberry Pi 5's default kernel (kernel_2712.img,
  * CONFIG_ARM64_16K_PAGES with 48-bit virtual addresses: four levels, the top one with two entries).
  */
-export const ARM64_16K: ArchProfile = makeProfile('arm64-16k', 14, 48, 2 ** 48, 'arm64', 0xaaaaaaaa8000);
+export const ARM64_16K: ArchProfile = makeProfile('arm64-16k', 14, 48, 2 ** 48, 'arm64', 0xaaaaaaaa8000, [21, 25, 30, 36]);
 
 export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {
   x86_64: X86_64,

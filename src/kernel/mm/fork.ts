@@ -17,6 +17,7 @@ import { forEachLeaf, forEachPresentPte, freePgtables, pteAlloc } from './pgtabl
 import { setPte, zapPteRange } from './pte-ops.js';
 import { copyGuards } from './guard.js';
 import { folioAddRmap } from './rmap.js';
+import { copyHugePmds } from './huge-memory.js';
 import { Vma } from './vma.js';
 import { fileGet, vmaLink, vmUnacct } from './vma-ops.js';
 import { VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYWRITE, VM_MIXEDMAP, VM_PFNMAP, VM_SHARED, VM_WIPEONFORK } from './vm-flags.js';
@@ -64,6 +65,8 @@ function copyPageRange(k: Kernel, dst: MmStruct, src: MmStruct, vma: Vma): boole
   const p = k.phys;
   let wrprotected = false;
   let oom = false;
+  // copy_pmd_range(): huge PMDs are shared whole (copy_huge_pmd()).
+  if (src.nrHugePmds > 0 && !copyHugePmds(k, dst, src, vma)) return false;
   forEachPresentPte(src, vma.start / ps, vma.end / ps, true, (t, i, vpn) => {
     if (oom) return;
     let fl = t.flags![i]!;

@@ -29,6 +29,7 @@ import { type KRet, u64 } from './mmap.js';
 import { PG_active, PG_anon, PG_dirty, PG_referenced, PG_swapbacked, PG_unevictable, PG_writeback } from './page-alloc.js';
 import { type PageTable, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
 import { unmapMappingRange, zapPteRange } from './pte-ops.js';
+import { madviseColdOrPageoutHugePmdRange, madviseFreeHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
 import {
@@ -60,7 +61,7 @@ function madviseBehaviorValid(b: number): boolean {
   }
 }
 
-/** Visit the present, normal (not zero-page) PTEs of [start, end). */
+/** Visit the present, normal (not zero-page) PTEs of [start, end); huge PMDs are left to the caller. */
 function forEachPresentPte(mm: MmStruct, start: number, end: number, fn: (t: PageTable, i: number, vpn: number) => void): void {
   walkPresentPtes(mm, start / mm.pageSize, end / mm.pageSize, false, fn);
 }
@@ -82,7 +83,7 @@ function reclaimPteTables(k: Kernel, mm: MmStruct, startVpn: number, endVpn: num
       const cBase = base + i * span;
       if (c.children !== null) {
         walk(c, cBase);
-      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0 && !anyGuarded(mm, cBase, cBase + span)) {
+      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0 && c.hugePfn < 0 && !anyGuarded(mm, cBase, cBase + span)) {
         // (A table holding guard markers is not empty: it stays.)
         children[i] = undefined;
         t.used--;
@@ -114,8 +115,11 @@ function madviseFree(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: numb
   if (!vma.isAnonymous) return 'EINVAL';
   const p = k.phys;
   const ps = mm.pageSize;
+  const from = Math.max(vma.start, start);
+  const to = Math.min(vma.end, end);
+  if (mm.nrHugePmds > 0) madviseFreeHugePmdRange(k, mm, vma, from / ps, to / ps);
   let flush = false;
-  forEachPresentPte(mm, Math.max(vma.start, start), Math.min(vma.end, end), (t, i) => {
+  walkPresentPtes(mm, from / ps, to / ps, false, (t, i) => {
     const pfn = t.pfns![i]!;
     const pf = p.flags[pfn]!;
     if (!(pf & PG_anon)) return;
@@ -192,6 +196,7 @@ function canMadvLruVma(vma: Vma): boolean {
  */
 function madviseColdOrPageout(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number, pageout: boolean): void {
   const p = k.phys;
+  if (mm.nrHugePmds > 0) madviseColdOrPageoutHugePmdRange(k, mm, vma, start / mm.pageSize, end / mm.pageSize, pageout);
   const ps = mm.pageSize;
   let flush = false;
   const reclaim: number[] = [];
@@ -352,7 +357,8 @@ function madviseVmaBehavior(k: Kernel, task: Task, vma: Vma, start: number, end:
       flags &= ~VM_MERGEABLE;
       break;
     case MADV_HUGEPAGE:
-      // hugepage_madvise(). Deviation: the model has no THP, so the flag changes no fault.
+      // hugepage_madvise(): later faults in THP mode madvise may map huge PMDs (huge-memory.ts).
+      // Deviation: no khugepaged_enter_vma(): nothing collapses what is already mapped.
       flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
       break;
     case MADV_NOHUGEPAGE:

@@ -3,14 +3,18 @@
  * handleMmFault -> handlePteFault, which branches to doAnonymousPage,
  * doFault (doReadFault with doFaultAround, doCowFault, doSharedFault) for an
  * empty entry, and to doWpPage (wpPageReuse / wpPageCopy / wpPageShared) for
- * a write to a write-protected one.
+ * a write to a write-protected one. Before the PTE level, the PMD level:
+ * an empty PMD of an eligible anonymous VMA gets a huge page
+ * (createHugePmd -> doHugePmdAnonymousPage), a write to a write-protected
+ * huge PMD goes to doHugePmdWpPage (mm/huge_memory.c, huge-memory.ts).
  */
 import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE, pteFlagNames } from '../arch/pte.js';
 import { filemapFault, folioOf, pagesOf } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
 import { PG_anon, PG_locked, PG_readahead, PG_uptodate, ZERO_PFN } from './page-alloc.js';
-import { pteAlloc, type PageTable } from './pgtable.js';
+import { pmdAlloc, pmdIndex, pteAlloc, type PageTable } from './pgtable.js';
+import { VM_FAULT_FALLBACK, doHugePmdAnonymousPage, doHugePmdWpPage, hugePmdSetAccessed, thpVmaAllowed, thpVmaSuitable } from './huge-memory.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
 import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
 import type { Vma } from './vma.js';
@@ -392,6 +396,28 @@ function doWpPage(vmf: Vmf): number {
 export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, write: boolean): number {
   const ps = mm.pageSize;
   const vpn = Math.floor(addr / ps);
+  // __handle_mm_fault(): the PMD level first.
+  const pmdT = pmdAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
+  if (pmdT === null) return VM_FAULT_OOM;
+  const pmd = pmdT.children![pmdIndex(vpn, mm.divisors, mm.indexMask)];
+  if (pmd === undefined) {
+    // create_huge_pmd(), when thp_vma_allowable_order(..., TVA_PAGEFAULT, PMD_ORDER).
+    if (thpVmaAllowed(k, vma) && thpVmaSuitable(k, vma, addr)) {
+      const ret = doHugePmdAnonymousPage(k, mm, vma, addr, write, pmdT, pmdIndex(vpn, mm.divisors, mm.indexMask));
+      if (!(ret & VM_FAULT_FALLBACK)) return faultDone(k, mm, vma, vpn, ret);
+    }
+  } else if (pmd.hugePfn >= 0) {
+    const baseVpn = vpn - (vpn & mm.indexMask);
+    if (write && !(pmd.hugeFlags & PTE_WRITE)) {
+      // wp_huge_pmd()
+      trace({ k, mm, vma, addr, vpn, pgoff: 0, write, table: pmd, index: 0, mappedFrom: vpn, mappedTo: vpn + 1 }, 'do_huge_pmd_wp_page');
+      const ret = doHugePmdWpPage(k, mm, vma, pmd, baseVpn);
+      if (!(ret & VM_FAULT_FALLBACK)) return faultDone(k, mm, vma, vpn, ret);
+    } else {
+      hugePmdSetAccessed(pmd, write);
+      return faultDone(k, mm, vma, vpn, 0);
+    }
+  }
   const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
   if (table === null) return VM_FAULT_OOM;
   const index = vpn & mm.indexMask;
@@ -412,7 +438,12 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
     trace(vmf, 'handle_pte_fault', 'spurious: entry already usable');
     ret = 0;
   }
+  return faultDone(k, mm, vma, vpn, ret, vmf.mappedFrom, vmf.mappedTo);
+}
+
+/** The end of a fault: the RSS high-water mark, and mlock of what it mapped in a VM_LOCKED VMA. */
+function faultDone(k: Kernel, mm: MmStruct, vma: Vma, vpn: number, ret: number, mappedFrom = vpn, mappedTo = vpn + 1): number {
   mm.updateHiwaterRss();
-  if (vma.flags & VM_LOCKED && !(ret & VM_FAULT_ERROR)) mlockFaultedPages(k, mm, vma, vpn, vmf.mappedFrom, vmf.mappedTo);
+  if (vma.flags & VM_LOCKED && !(ret & VM_FAULT_ERROR)) mlockFaultedPages(k, mm, vma, vpn, mappedFrom, mappedTo);
   return ret;
 }

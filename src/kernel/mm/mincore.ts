@@ -6,7 +6,7 @@ import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
 import { PTE_PRESENT } from '../arch/pte.js';
 import { type KRet, u64 } from './mmap.js';
-import { pteLookup } from './pgtable.js';
+import { pteFlagsAt, pteLookup } from './pgtable.js';
 import { PG_uptodate } from './page-alloc.js';
 
 export interface MincoreResult {
@@ -40,8 +40,8 @@ export function sysMincore(k: Kernel, task: Task, startArg: bigint, lenArg: bigi
     const vma = i < mapped ? mm.vmas.lookup(addr) : null;
     if (vma === null) return { ret: 'ENOMEM', vec: vec.subarray(0, i) };
     const vpn = addr / ps;
-    const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
-    const fl = t === null ? 0 : t.flags![vpn & mm.indexMask]!;
+    // mincore_pte_range(): a huge PMD (the huge zero page too) is resident whole.
+    const fl = pteFlagsAt(mm, vpn);
     if (fl & PTE_PRESENT) {
       vec[i] = 1;
     } else if (vma.file !== null) {

@@ -17,7 +17,8 @@ import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM } from './m
 import type { MmStruct } from './mm-struct.js';
 import { type KRet, totalVmPages, u64 } from './mmap.js';
 import { PG_mlocked, PG_unevictable, PG_uptodate } from './page-alloc.js';
-import { forEachPresentPte, pteLookup } from './pgtable.js';
+import { forEachPresentPte, pteFlagsAt, pteLookup } from './pgtable.js';
+import { mlockHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { vmaModify, VM_SPECIAL } from './vma-ops.js';
 import { VM_ACCESS_FLAGS, VM_HUGETLB, VM_IO, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, VM_PFNMAP, VM_SHARED, VM_WRITE } from './vm-flags.js';
@@ -33,6 +34,7 @@ const U64 = (1n << 64n) - 1n;
 export function mlockVmaPages(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number, lock: boolean): void {
   const ps = mm.pageSize;
   const p = k.phys;
+  if (mm.nrHugePmds > 0) mlockHugePmdRange(k, mm, start / ps, end / ps, lock);
   forEachPresentPte(mm, start / ps, end / ps, false, (t, i) => {
     const pfn = t.pfns![i]!;
     if (lock) p.flags[pfn] = p.flags[pfn]! | PG_mlocked | PG_unevictable;
@@ -121,16 +123,17 @@ export function gupTouch(mm: MmStruct, addr: number): void {
   const vpn = addr / mm.pageSize;
   const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
   if (t === null) return;
+  if (t.hugePfn >= 0) {
+    t.hugeFlags |= PTE_ACCESSED;
+    return;
+  }
   const i = vpn & mm.indexMask;
   if (t.flags![i]! & PTE_PRESENT) t.flags![i] = t.flags![i]! | PTE_ACCESSED;
 }
 
 /** Is the page at addr mapped usably for this access (follow_page_pte() succeeding)? */
 export function pageUsable(mm: MmStruct, addr: number, write: boolean): boolean {
-  const vpn = addr / mm.pageSize;
-  const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
-  if (t === null) return false;
-  const fl = t.flags![vpn & mm.indexMask]!;
+  const fl = pteFlagsAt(mm, addr / mm.pageSize);
   return (fl & PTE_PRESENT) !== 0 && (!write || (fl & PTE_WRITE) !== 0);
 }
 

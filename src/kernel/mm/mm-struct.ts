@@ -6,6 +6,7 @@ import type { Kernel } from '../kernel.js';
 import { Tlb } from '../arch/tlb.js';
 import { PageTable, levelDivisors } from './pgtable.js';
 import { VmaTree } from './vma.js';
+import { splitHugePmdIfNeeded } from './huge-memory.js';
 
 /** RSS counter indexes (MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES). */
 export const MM_FILEPAGES = 0;
@@ -57,6 +58,8 @@ export class MmStruct {
   defFlags = 0;
   /** Tasks using this mm (mm_users). */
   users = 0;
+  /** Huge PMDs mapped (anonymous THPs and huge zero pages): range walks skip the huge-PMD pass at 0. */
+  nrHugePmds = 0;
 
   constructor(k: Kernel, mmapBase: number) {
     this.k = k;
@@ -70,6 +73,12 @@ export class MmStruct {
     const pfn = k.phys.allocPageTable();
     if (pfn < 0) throw new Error('out of memory creating an address space');
     this.pgd = new PageTable(0, arch.levels === 1, arch.ptrsPerTable, pfn);
+    // vma_adjust_trans_huge(): a VMA boundary moving inside a huge PMD splits it.
+    this.vmas.onAdjust = (start, end) => {
+      if (this.nrHugePmds === 0) return;
+      splitHugePmdIfNeeded(k, this, start);
+      splitHugePmdIfNeeded(k, this, end);
+    };
   }
 
   get mapCount(): number {
@@ -97,6 +106,17 @@ export class MmStruct {
     if (scope === 'all') this.k.vmstat.nrTlbLocalFlushAll++;
     else this.k.vmstat.nrTlbLocalFlushOne += endVpn - startVpn;
     if (this.k.tracing) this.k.emit({ type: 'tlb_flush', scope, start: startVpn * this.pageSize, end: endVpn * this.pageSize });
+  }
+
+  /**
+   * flush_pmd_tlb_range(): drop the translations of one huge PMD. x86 flushes
+   * with a PMD stride, one invalidation; the software TLB holds base pages.
+   */
+  flushTlbPmd(baseVpn: number, nr: number): void {
+    const tlb = this.tlb;
+    for (let v = baseVpn; v < baseVpn + nr; v++) if (tlb.probe(v) >= 0) tlb.flushPage(v);
+    this.k.vmstat.nrTlbLocalFlushOne++;
+    if (this.k.tracing) this.k.emit({ type: 'tlb_flush', scope: 'range', start: baseVpn * this.pageSize, end: (baseVpn + nr) * this.pageSize });
   }
 
   flushTlbAll(): void {

@@ -38,6 +38,8 @@ const TABLE = `
   mmap 0 0 3 0x40022 -1 0                              EINVAL
   mmap 0 4096 3 0x40022 -1 0                           ENOMEM
   mmap 0 4096 3 0x44022 -1 0                           ok
+  mmap 0 2097152 3 0x78040022 -1 0                     ENOMEM
+  mmap 0 2097152 3 0x64040022 -1 0                     EINVAL
   mmap 0 4096 3 0x40002 3 0                            EINVAL
   mmap 0x10000001 4096 3 0x32 -1 0                     EINVAL
   mmap 0x10000001 0 3 0x32 -1 0                        EINVAL
@@ -215,10 +217,9 @@ function run(m: Machine, pid: number, r: Row): string {
 const KNOWN_BUGS: Record<string, string> = {
   // ksys_mmap_pgoff(): anonymous MAP_HUGETLB first creates the hugetlbfs file with
   // VM_NORESERVE (which cannot fail for want of huge pages), then do_mmap() checks
-  // len == 0 (EINVAL); the reservation (ENOMEM) only happens in hugetlbfs_file_mmap()
-  // and is skipped with MAP_NORESERVE. The model returns ENOMEM for every anonymous
-  // MAP_HUGETLB before any other check.
-  'mmap 0 0 3 0x40022 -1 0 EINVAL': 'anonymous MAP_HUGETLB returns ENOMEM before the len == 0 check',
+  // len == 0 (EINVAL, as the model now does); the reservation (ENOMEM) only happens in
+  // hugetlbfs_file_mmap() and is skipped with MAP_NORESERVE. The model has no hugetlbfs
+  // VMAs (docs/deviations.md, hugetlbfs).
   'mmap 0 4096 3 0x44022 -1 0 ok': 'MAP_HUGETLB|MAP_NORESERVE succeeds on Linux with no huge pages',
   // Fixed since, and now asserted as plain rows: MAP_SYNC on an ext4 file
   // (EOPNOTSUPP), PROT_GROWSUP (EINVAL), msync flag bits above 31 (ignored).

@@ -15,14 +15,14 @@ import { FMODE_READ, FMODE_WRITE } from '../fs/file.js';
 import type { Task } from '../sched.js';
 import {
   LEGACY_MAP_MASK, MAP_32BIT, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
-  MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
+  MAP_HUGETLB, MAP_HUGE_SHIFT, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED,
   MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_WRITE, type ErrnoName, errnoByNumber,
 } from '../uapi.js';
 import { doUserAddrFault } from '../arch/mmu.js';
 import { mmPopulate } from './mlock.js';
 import { PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
-import { pteLookup } from './pgtable.js';
+import { pteFlagsAt } from './pgtable.js';
 import { stackGuardGap } from './stack.js';
 import { Vma, vmStartGap } from './vma.js';
 import { doVmiAlignMunmap, fileGet, vmaLink, vmaMergeNewRange } from './vma-ops.js';
@@ -253,11 +253,8 @@ export function populateRange(k: Kernel, task: Task, start: number, end: number)
     if ((vma.flags & VM_LOCKONFAULT) !== 0) continue;
     if ((vma.flags & VM_ACCESS_FLAGS) === 0) continue;
     const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-    const t = pteLookup(mm.pgd, addr / ps, mm.divisors, mm.indexMask);
-    if (t !== null) {
-      const fl = t.flags![(addr / ps) & mm.indexMask]!;
-      if (fl & PTE_PRESENT && (!write || fl & PTE_WRITE)) continue;
-    }
+    const fl = pteFlagsAt(mm, addr / ps);
+    if (fl & PTE_PRESENT && (!write || fl & PTE_WRITE)) continue;
     const f = doUserAddrFault(k, task, addr, write);
     if (f !== null) break;
   }
@@ -370,14 +367,18 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
   if (off & pageMask) return 'EINVAL';
   const lowFlags = Number(flags64 & 0xffffffffn);
   let file: File | null = null;
+  let hugetlb = false;
   if ((lowFlags & MAP_ANONYMOUS) === 0) {
     const fd = Number(BigInt.asIntN(32, u64(fdArg)));
     file = task.process.files.get(fd) ?? null;
     if (file === null) return 'EBADF';
     if (lowFlags & MAP_HUGETLB) return 'EINVAL';
   } else if (lowFlags & MAP_HUGETLB) {
-    // hugetlbfs with no huge pages reserved (vm.nr_hugepages = 0).
-    return 'ENOMEM';
+    // ksys_mmap_pgoff(): an anonymous MAP_HUGETLB mapping is a hugetlbfs file of the
+    // MAP_HUGE_* size; hstate_sizelog() knows only the architecture's huge page sizes.
+    const sizeLog = (lowFlags >> MAP_HUGE_SHIFT) & 0x3f;
+    if (sizeLog !== 0 && !k.arch.hugetlbSizeLogs.includes(sizeLog)) return 'EINVAL';
+    hugetlb = true;
   }
   let pgoff = off / ps;
   let len = u64(lenArg);
@@ -386,6 +387,10 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
   const highFlags = flags64 >> 32n;
   // do_mmap()
   if (len === 0n) return 'EINVAL';
+  // hugetlbfs_file_mmap() -> hugetlb_reserve_pages() with no huge pages (vm.nr_hugepages = 0).
+  // Deviation: checked here, before the rest of do_mmap(); with MAP_NORESERVE Linux skips the
+  // reservation and maps a hugetlbfs VMA whose faults are SIGBUS, which the model does not have.
+  if (hugetlb) return 'ENOMEM';
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if ((flags & MAP_FIXED) === 0) {
     // round_hint_to_min()

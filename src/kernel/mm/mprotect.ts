@@ -13,6 +13,7 @@ import type { MmStruct } from './mm-struct.js';
 import { execOnlyPkeys, isErr, type KRet, mayExpandVm, u64, vmEnoughMemory } from './mmap.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
 import { forEachPresentPte } from './pgtable.js';
+import { changeHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { vmaModify } from './vma-ops.js';
 import {
@@ -30,7 +31,8 @@ export function changeProtection(k: Kernel, mm: MmStruct, vma: Vma, start: numbe
   const prot = vmaPageProt(vma);
   const tryWritable = (vma.flags & VM_SHARED) === 0 ? (vma.flags & VM_WRITE) !== 0 : vmaWantsWritenotify(vma);
   const keep = PTE_DIRTY | PTE_ACCESSED | PTE_SPECIAL;
-  let changed = false;
+  // change_pmd_range(): huge PMDs first (change_huge_pmd(), or a split).
+  let changed = mm.nrHugePmds > 0 && changeHugePmdRange(k, mm, vma, start / ps, end / ps);
   forEachPresentPte(mm, start / ps, end / ps, true, (t, i) => {
     const old = t.flags![i]!;
     let fl = (old & keep) | (prot & (PTE_PRESENT | PTE_USER | PTE_NX | PTE_PROTNONE | PTE_WRITE));

@@ -17,6 +17,7 @@ import { addLockedVmStale } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
 import { getUnmappedArea, isErr, type KRet, mayExpandVm, mlockFutureOk, populateRange, u64, vmEnoughMemory } from './mmap.js';
 import { pteAlloc, pteLookup } from './pgtable.js';
+import { moveHugePmdRange } from './huge-memory.js';
 import type { AnonVma } from './rmap.js';
 import { Vma } from './vma.js';
 import { doVmiAlignMunmap, fileGet, vmaLink, vmaRelease, VM_SPECIAL } from './vma-ops.js';
@@ -180,6 +181,8 @@ export function movePageTables(k: Kernel, mm: MmStruct, oldAddr: number, newAddr
   const n = len / ps;
   const span = mm.indexMask + 1;
   let moved = false;
+  // move_huge_pmd() for huge PMDs that move whole to an aligned place, a split for the rest.
+  if (mm.nrHugePmds > 0 && !moveHugePmdRange(k, mm, oldVpn, newVpn, n)) return 0;
   moveGuards(k, mm, oldVpn, newVpn, n);
   for (let i = 0; i < n; i++) {
     const vpn = oldVpn + i;

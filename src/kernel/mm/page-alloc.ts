@@ -8,9 +8,10 @@
  * frame contents live in large chunks, so a gigabyte of simulated memory costs
  * little more than a gigabyte. Frame 0 is the shared zero page.
  *
- * Deviation: every folio is a single base page (no large folios) and there is
- * no NUMA, zones, buddy orders or per-cpu lists; frames come from a LIFO free
- * list, which keeps the model deterministic.
+ * Deviation: folios are single base pages except the PMD-sized anonymous
+ * folios of transparent huge pages (allocHugeFolio()); there is no NUMA,
+ * zones, buddy orders or per-cpu lists; frames come from a LIFO free list,
+ * which keeps the model deterministic.
  */
 
 /** Page flags (one bit each, in `flags[pfn]`). */
@@ -34,13 +35,17 @@ export const PG_writeback = 1 << 13;
 export const PG_anon_exclusive = 1 << 14;
 /** Deviation-free marker for the shared zero page (is_zero_pfn()). */
 export const PG_zero = 1 << 15;
+/** PageHead(): the first frame of a large (PMD-sized) folio. */
+export const PG_head = 1 << 16;
+/** PageTail(): a later frame of a large folio (its head is the huge PMD's frame). */
+export const PG_tail = 1 << 17;
 
 export const PAGE_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [PG_locked, 'locked'], [PG_referenced, 'referenced'], [PG_uptodate, 'uptodate'], [PG_dirty, 'dirty'],
   [PG_lru, 'lru'], [PG_active, 'active'], [PG_anon, 'anon'], [PG_swapbacked, 'swapbacked'],
   [PG_reserved, 'reserved'], [PG_table, 'table'], [PG_readahead, 'readahead'], [PG_mlocked, 'mlocked'],
   [PG_unevictable, 'unevictable'], [PG_writeback, 'writeback'], [PG_anon_exclusive, 'anon_exclusive'],
-  [PG_zero, 'zero'],
+  [PG_zero, 'zero'], [PG_head, 'head'], [PG_tail, 'tail'],
 ];
 
 export const ZERO_PFN = 0;
@@ -71,6 +76,8 @@ export class PhysMem {
   /** Frames in use, by kind, for meminfo. */
   nrUsed = 0;
   nrPageTables = 0;
+  /** Entire (PMD) map count of each PMD-mapped anonymous folio, by head frame (NR_ANON_THPS counts them). */
+  readonly pmdMapped = new Map<number, number>();
 
   constructor(pageSize: number, totalPages: number) {
     this.pageSize = pageSize;
@@ -137,6 +144,64 @@ export class PhysMem {
       }
     }
     return pfn;
+  }
+
+  /**
+   * folio_alloc(GFP_TRANSHUGE, HPAGE_PMD_ORDER) with __GFP_ZERO: nr contiguous
+   * frames aligned to nr, each with refcount 1, the first PG_head and the
+   * others PG_tail; the first frame, or -1 when there is no such run.
+   * Deviation: without a buddy allocator, the run is the lowest aligned block
+   * of free frames below the high-water mark (taken out of the free list), else
+   * frames never used yet (frames skipped to align it go to the free list);
+   * when neither exists the allocation fails and the fault falls back to base
+   * pages, as Linux's does when compaction finds nothing (no compaction here).
+   */
+  allocHugeFolio(nr: number): number {
+    let first = this.freeBlock(nr);
+    if (first >= 0) {
+      const end = first + nr;
+      let n = 0;
+      for (let i = 0; i < this.freeCount; i++) {
+        const pfn = this.freeList[i]!;
+        if (pfn < first || pfn >= end) this.freeList[n++] = pfn;
+      }
+      this.freeCount = n;
+      for (let pfn = first; pfn < end; pfn++) {
+        const chunk = this.chunks[pfn >> CHUNK_SHIFT];
+        if (chunk !== undefined) chunk.fill(0, (pfn & (CHUNK_FRAMES - 1)) * this.pageSize, ((pfn & (CHUNK_FRAMES - 1)) + 1) * this.pageSize);
+      }
+    } else {
+      first = Math.ceil(this.top / nr) * nr;
+      if (first + nr > this.totalPages) return -1;
+      if (first + nr > this.capacity) this.grow(first + nr);
+      for (let pfn = this.top; pfn < first; pfn++) {
+        this.refcount[pfn] = 0;
+        this.flags[pfn] = 0;
+        this.freeList[this.freeCount++] = pfn;
+      }
+      this.top = first + nr;
+    }
+    for (let pfn = first; pfn < first + nr; pfn++) {
+      this.refcount[pfn] = 1;
+      this.mapcount[pfn] = 0;
+      this.flags[pfn] = pfn === first ? PG_head : PG_tail;
+      this.mapping[pfn] = 0;
+      this.index[pfn] = 0;
+    }
+    this.nrUsed += nr;
+    return first;
+  }
+
+  /** The first frame of the lowest nr-aligned block of free frames below the high-water mark, or -1. */
+  private freeBlock(nr: number): number {
+    if (this.freeCount < nr) return -1;
+    // Block 0 holds the zero page.
+    for (let first = nr; first + nr <= this.top; first += nr) {
+      let i = 0;
+      while (i < nr && this.refcount[first + i] === 0) i++;
+      if (i === nr) return first;
+    }
+    return -1;
   }
 
   /** pagetable_alloc(): a frame for a page table; its entries live in the PageTable object. */

@@ -5,8 +5,13 @@
  *
  * Upper-level tables hold child tables; the leaf (PTE) level holds, per
  * entry, a frame number and the software PTE bits of arch/pte.ts.
- * Deviation: p4d is folded (as on x86_64 with 4 levels); no huge PMD/PUD leaf
- * entries yet.
+ * A huge PMD (a transparent huge page, mm/huge_memory.c) is a leaf table
+ * object whose entries are all empty and whose `hugePfn` is set: the object
+ * stands for the page table Linux preallocates and deposits with every
+ * anonymous huge PMD (pgtable_trans_huge_deposit()), which VmPTE and
+ * PageTables count, and which __split_huge_pmd() fills with the 512 PTEs.
+ * Deviation: p4d is folded (as on x86_64 with 4 levels); no huge PUD leaf
+ * entries.
  */
 import type { Kernel } from '../kernel.js';
 import { PTE_PRESENT, PTE_SPECIAL } from '../arch/pte.js';
@@ -22,6 +27,14 @@ export class PageTable {
   readonly flags: Uint8Array | null;
   /** Non-empty entries. */
   used = 0;
+  /**
+   * Leaf level: -1, or this table is a huge PMD leaf (pmd_trans_huge()) mapping
+   * the folio whose first frame this is (ZERO_PFN with PTE_SPECIAL: the huge
+   * zero page); its entries are then all empty.
+   */
+  hugePfn = -1;
+  /** The huge PMD's software bits (arch/pte.ts), when hugePfn >= 0. */
+  hugeFlags = 0;
 
   constructor(level: number, leaf: boolean, entries: number, pfn: number) {
     this.level = level;
@@ -52,6 +65,54 @@ export function pteLookup(pgd: PageTable, vpn: number, divisors: readonly number
   for (let l = 0; l < last; l++) {
     t = t.children![Math.floor(vpn / divisors[l]!) & mask];
     if (t === undefined) return null;
+  }
+  return t;
+}
+
+/**
+ * The entry the MMU sees for vpn: a PTE's bits, or the huge PMD's bits when a
+ * huge PMD maps it; 0 when nothing does. No side effects.
+ */
+export function pteFlagsAt(root: WalkRoot, vpn: number): number {
+  const t = pteLookup(root.pgd, vpn, root.divisors, root.indexMask);
+  if (t === null) return 0;
+  return t.hugePfn >= 0 ? t.hugeFlags : t.flags![vpn & root.indexMask]!;
+}
+
+/** The PMD-level table covering vpn, or null: a walk with no side effects (pmd_offset()). */
+export function pmdLookup(pgd: PageTable, vpn: number, divisors: readonly number[], mask: number): PageTable | null {
+  let t: PageTable | undefined = pgd;
+  const last = divisors.length - 2;
+  for (let l = 0; l < last; l++) {
+    t = t.children![Math.floor(vpn / divisors[l]!) & mask];
+    if (t === undefined) return null;
+  }
+  return t;
+}
+
+/** The index in its PMD-level table of the entry covering vpn. */
+export function pmdIndex(vpn: number, divisors: readonly number[], mask: number): number {
+  return Math.floor(vpn / divisors[divisors.length - 2]!) & mask;
+}
+
+/** __pmd_alloc() and friends: the PMD-level table for vpn, allocating missing upper levels; null when out of memory. */
+export function pmdAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void): PageTable | null {
+  let t: PageTable = pgd;
+  const last = divisors.length - 2;
+  const entries = mask + 1;
+  for (let l = 0; l < last; l++) {
+    const idx = Math.floor(vpn / divisors[l]!) & mask;
+    let c = t.children![idx];
+    if (c === undefined) {
+      const pfn = k.phys.allocPageTable();
+      if (pfn < 0) return null;
+      c = new PageTable(l + 1, l + 1 === divisors.length - 1, entries, pfn);
+      t.children![idx] = c;
+      t.used++;
+      onAlloc(k.arch.pageSize);
+      if (k.tracing) k.emit({ type: 'pgtable_alloc', level: k.arch.levelNames[l + 1]!, pfn, addr: vpn * k.arch.pageSize });
+    }
+    t = c;
   }
   return t;
 }
@@ -119,6 +180,7 @@ function freeSubtree(k: Kernel, t: PageTable, onFree: (bytes: number) => void): 
   if (t.children !== null) {
     for (const c of t.children) if (c !== undefined) freeSubtree(k, c, onFree);
   } else {
+    if (t.hugePfn >= 0) throw new Error('BUG: freeing a huge PMD that still maps a folio');
     for (let i = 0; i < t.flags!.length; i++) {
       if (t.flags![i]! & PTE_PRESENT) throw new Error('BUG: freeing a page table that still maps a page');
     }

@@ -12,6 +12,7 @@ import type { MmStruct } from './mm-struct.js';
 import { PG_anon, PG_dirty, PG_swapbacked } from './page-alloc.js';
 import { pteLookup, type PageTable } from './pgtable.js';
 import { folioRemoveRmap } from './rmap.js';
+import { zapHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
 import { VM_SHARED } from './vm-flags.js';
 
@@ -48,9 +49,13 @@ export function folioMarkDirty(k: Kernel, pfn: number): void {
 /**
  * zap_pte_range(): clear the PTEs of [startVpn, endVpn) in one VMA, carry
  * dirty bits of file pages into the page, drop map counts and references,
- * and flush the TLB for the range. Returns how many entries were present.
+ * and flush the TLB for the range. Huge PMDs go first (zap_pmd_range():
+ * zap_huge_pmd() for one covered whole, a split for one covered in part;
+ * only anonymous VMAs have them, so a file-only zap leaves them).
+ * Returns how many PTEs were present.
  */
 export function zapPteRange(k: Kernel, mm: MmStruct, startVpn: number, endVpn: number, evenCows = true, onlyFileOf: AddressSpace | null = null): number {
+  if (mm.nrHugePmds > 0 && onlyFileOf === null) zapHugePmdRange(k, mm, startVpn, endVpn);
   let zapped = 0;
   const p = k.phys;
   let vpn = startVpn;

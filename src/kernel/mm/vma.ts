@@ -127,6 +127,8 @@ export class VmaTree {
   count = 0;
   /** Bytes covered by all VMAs (total_vm in bytes), kept as VMAs come, go and change size. */
   totalSize = 0;
+  /** Called with a VMA's new bounds before adjust() moves them (vma_adjust_trans_huge()). */
+  onAdjust: ((start: number, end: number) => void) | null = null;
 
   /** find_vma(): the first VMA whose end is above addr. */
   find(addr: number): Vma | null {
@@ -250,6 +252,7 @@ export class VmaTree {
    * The caller guarantees the new range still lies between its neighbours.
    */
   adjust(vma: Vma, start: number, end: number): void {
+    if (this.onAdjust !== null) this.onAdjust(start, end);
     if (start !== vma.start) {
       // The key changes: re-insert to keep the tree ordered.
       this.remove(vma);

@@ -46,7 +46,7 @@ export function renderMeminfo(k: Kernel): string {
     line('PageTables', p.nrPageTables * kbPer) +
     line('CommitLimit', limit * kbPer) +
     line('Committed_AS', k.committedPages * kbPer) +
-    line('AnonHugePages', 0)
+    line('AnonHugePages', p.pmdMapped.size * (k.arch.pmdSize / 1024))
   );
 }
 
@@ -62,6 +62,7 @@ export function renderVmstat(k: Kernel): string {
     ['pgmajfault', v.pgmajfault],
     ['pgreuse', v.pgreuse],
     ['thp_fault_alloc', v.thpFaultAlloc],
+    ['thp_fault_fallback', v.thpFaultFallback],
     ['thp_split_pmd', v.thpSplitPmd],
     ['nr_tlb_local_flush_all', v.nrTlbLocalFlushAll],
     ['nr_tlb_local_flush_one', v.nrTlbLocalFlushOne],

@@ -5,14 +5,15 @@
  * no accessed bit, fills no TLB and moves no counter.
  */
 import type { Kernel } from '../kernel.js';
-import { PTE_DIRTY, PTE_ACCESSED } from '../arch/pte.js';
+import { PTE_DIRTY, PTE_ACCESSED, PTE_SPECIAL } from '../arch/pte.js';
+import { forEachHugePmd, thpVmaAllowed, thpVmaSuitable } from '../mm/huge-memory.js';
 import type { MmStruct } from '../mm/mm-struct.js';
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES } from '../mm/mm-struct.js';
 import { PG_anon, PG_dirty, PG_referenced, PG_swapbacked } from '../mm/page-alloc.js';
 import { forEachPresentPte } from '../mm/pgtable.js';
 import type { Vma } from '../mm/vma.js';
 import {
-  VM_EXEC, VM_HUGEPAGE, VM_LOCKED, VM_MAYSHARE, VM_NOHUGEPAGE, VM_PKEY_BIT0, VM_READ, VM_STACK, VM_WRITE,
+  VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_PKEY_BIT0, VM_READ, VM_STACK, VM_WRITE,
   vmFlagsMnemonics,
 } from '../mm/vm-flags.js';
 import { dataVmPages, totalVmPages } from '../mm/mmap.js';
@@ -103,14 +104,24 @@ export function emptyStats(): MemSizeStats {
   };
 }
 
-/** smaps_pte_range() + smaps_account() over one VMA, adding into mss. */
+/**
+ * smaps_pte_range() + smaps_account() over one VMA, adding into mss. A huge
+ * PMD (smaps_pmd_entry()) counts its folio's pages with the PMD's dirty and
+ * young bits, and HPAGE_PMD_SIZE of AnonHugePages; the huge zero page, like
+ * the zero page, counts nothing (vm_normal_page_pmd() is NULL for it).
+ */
 export function smapsAccountVma(k: Kernel, mm: MmStruct, vma: Vma, mss: MemSizeStats): void {
   const ps = mm.pageSize;
   const p = k.phys;
   const locked = (vma.flags & VM_LOCKED) !== 0;
-  forEachPresentPte(mm, vma.start / ps, vma.end / ps, false, (t, i) => {
-    const fl = t.flags![i]!;
-    const pfn = t.pfns![i]!;
+  forEachHugePmd(mm, vma.start / ps, vma.end / ps, (t) => {
+    if (t.hugeFlags & PTE_SPECIAL) return;
+    mss.anonymous_thp += k.arch.pmdSize;
+    const nr = mm.indexMask + 1;
+    for (let i = 0; i < nr; i++) account(t.hugeFlags, t.hugePfn + i);
+  });
+  forEachPresentPte(mm, vma.start / ps, vma.end / ps, false, (t, i) => account(t.flags![i]!, t.pfns![i]!));
+  function account(fl: number, pfn: number): void {
     const pf = p.flags[pfn]!;
     const dirty = (fl & PTE_DIRTY) !== 0;
     const young = (fl & PTE_ACCESSED) !== 0;
@@ -141,7 +152,7 @@ export function smapsAccountVma(k: Kernel, mm: MmStruct, vma: Vma, mss: MemSizeS
     } else {
       mss.shared_clean += ps;
     }
-  });
+  }
 }
 
 function field(label: string, kb: number, unit = ' kB'): string {
@@ -177,14 +188,7 @@ function showSmapFields(mss: MemSizeStats, rollup: boolean): string {
 
 /** thp_vma_allowable_order(..., TVA_SMAPS, PMD_ORDER) for the THPeligible line. */
 export function thpEligible(k: Kernel, vma: Vma): boolean {
-  if ((vma.flags & VM_NOHUGEPAGE) !== 0 || vma.specialName !== null) return false;
-  if (vma.file !== null) return false;
-  const mode = k.settings.thpEnabled;
-  if (mode === 'never' || (mode === 'madvise' && (vma.flags & VM_HUGEPAGE) === 0)) return false;
-  const hs = k.arch.pmdSize;
-  const addr = vma.end - hs;
-  const haddr = Math.floor(addr / hs) * hs;
-  return haddr >= vma.start && haddr + hs <= vma.end;
+  return thpVmaAllowed(k, vma) && thpVmaSuitable(k, vma, vma.end - k.arch.pmdSize);
 }
 
 /** One VMA of /proc/PID/smaps (show_smap()). */
