@@ -264,13 +264,6 @@ export function forEachHugePmd(
   if (mm.pgd.children !== null) walk(mm.pgd, 0);
 }
 
-/** split_huge_pmd() over a range: split every huge PMD in it (only those it covers in part, with `partialOnly`). */
-export function splitHugePmdRange(k: Kernel, mm: MmStruct, startVpn: number, endVpn: number, partialOnly: boolean): void {
-  forEachHugePmd(mm, startVpn, endVpn, (t, _pmdT, _idx, baseVpn, whole) => {
-    if (!partialOnly || !whole) splitHugePmd(k, mm, t, baseVpn);
-  });
-}
-
 /**
  * split_huge_pmd_if_needed() (from vma_adjust_trans_huge()): a VMA boundary
  * is about to fall at addr; a huge PMD straddling it is split.
