@@ -323,7 +323,7 @@ function doWpPage(vmf: Vmf): number {
 export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, write: boolean): number {
   const ps = mm.pageSize;
   const vpn = Math.floor(addr / ps);
-  const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
+  const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables);
   if (table === null) return VM_FAULT_OOM;
   const index = vpn & mm.indexMask;
   const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index };
