@@ -11,7 +11,7 @@ export const BENCH_HELP = `Usage: mmsim bench [--json] [--quick]
 
 Runs the benchmarks of the model against their baselines, measured in the same run:
   mmu.load, mmu.store   8-byte loads/stores through the MMU vs a plain typed array
-  vma.scaling           time per mmap+munmap pair at 65,530 live VMAs vs at 1,000
+  vma.scaling           time per mmap+munmap pair at 65,400 live VMAs vs at 1,000
   vma.ops               mmap+munmap pairs per second at 65,400 live VMAs vs the host kernel
   memory.sparse         memory after mapping 64 TiB MAP_NORESERVE and touching 1,000 pages
   memory.overhead       process memory per resident simulated page, 1 GiB resident

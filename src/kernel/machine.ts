@@ -69,6 +69,10 @@ export interface AccessFault {
 
 export type AccessResult<T> = { ok: true; value: T } | { ok: false; fault: AccessFault };
 
+function esrch(): SysResult {
+  return { ok: false, errno: 'ESRCH' };
+}
+
 function wrap(r: KRet): SysResult {
   return isErr(r) ? { ok: false, errno: r } : { ok: true, value: BigInt(r) };
 }
@@ -317,64 +321,86 @@ export class Machine {
     if (this.paranoid) this.validate();
   }
 
-  private call(tid: number, name: string, fn: (task: Task) => KRet): SysResult {
+  /** The calling thread, or undefined for ESRCH: the first half of a syscall. */
+  private enter(tid: number): Task | undefined {
     const task = this.tasks.get(tid);
-    if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH' };
-    const r = wrap(fn(task));
+    return task === undefined || task.exited ? undefined : task;
+  }
+
+  /** The second half: the result as a value, traced and (paranoid) validated. */
+  private leave(tid: number, name: string, ret: KRet): SysResult {
+    const r = wrap(ret);
     if (this.k.tracing) this.k.emit({ type: 'syscall_return', pid: tid, name, result: r.ok ? '0x' + r.value.toString(16) : `-${errnoNumber(r.errno)} ${r.errno}` });
     this.check();
     return r;
   }
 
-  // --- memory syscalls ---
+  private call(tid: number, name: string, fn: (task: Task) => KRet): SysResult {
+    const task = this.enter(tid);
+    return task === undefined ? esrch() : this.leave(tid, name, fn(task));
+  }
+
+  // --- memory syscalls (enter/leave, no closure per call) ---
 
   mmap(tid: number, addr: bigint, len: bigint, prot: bigint | number, flags: bigint | number, fd: bigint | number, off: bigint): SysResult {
-    return this.call(tid, 'mmap', (t) => sysMmap(this.k, t, addr, len, u64(prot), u64(flags), u64(fd), off));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'mmap', sysMmap(this.k, t, addr, len, prot, flags, fd, off));
   }
 
   munmap(tid: number, addr: bigint, len: bigint): SysResult {
-    return this.call(tid, 'munmap', (t) => sysMunmap(this.k, t, addr, len));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'munmap', sysMunmap(this.k, t, addr, len));
   }
 
   mprotect(tid: number, addr: bigint, len: bigint, prot: bigint | number): SysResult {
-    return this.call(tid, 'mprotect', (t) => sysMprotect(this.k, t, addr, len, u64(prot)));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'mprotect', sysMprotect(this.k, t, addr, len, u64(prot)));
   }
 
   msync(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
-    return this.call(tid, 'msync', (t) => sysMsync(this.k, t, addr, len, u64(flags)));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'msync', sysMsync(this.k, t, addr, len, u64(flags)));
   }
 
   /** mremap(2): shrink, grow or move a mapping; the (new) address. */
   mremap(tid: number, oldAddr: bigint, oldLen: bigint, newLen: bigint, flags: bigint | number, newAddr: bigint = 0n): SysResult {
-    return this.call(tid, 'mremap', (t) => sysMremap(this.k, t, oldAddr, oldLen, newLen, u64(flags), newAddr));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'mremap', sysMremap(this.k, t, oldAddr, oldLen, newLen, u64(flags), newAddr));
   }
 
   madvise(tid: number, addr: bigint, len: bigint, advice: bigint | number): SysResult {
-    return this.call(tid, 'madvise', (t) => sysMadvise(this.k, t, addr, len, u64(advice)));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'madvise', sysMadvise(this.k, t, addr, len, u64(advice)));
   }
 
   mlock(tid: number, addr: bigint, len: bigint): SysResult {
-    return this.call(tid, 'mlock', (t) => sysMlock(this.k, t, addr, len));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'mlock', sysMlock(this.k, t, addr, len));
   }
 
   mlock2(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
-    return this.call(tid, 'mlock2', (t) => sysMlock2(this.k, t, addr, len, u64(flags)));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'mlock2', sysMlock2(this.k, t, addr, len, u64(flags)));
   }
 
   munlock(tid: number, addr: bigint, len: bigint): SysResult {
-    return this.call(tid, 'munlock', (t) => sysMunlock(this.k, t, addr, len));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'munlock', sysMunlock(this.k, t, addr, len));
   }
 
   mlockall(tid: number, flags: bigint | number): SysResult {
-    return this.call(tid, 'mlockall', (t) => sysMlockall(this.k, t, u64(flags)));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'mlockall', sysMlockall(this.k, t, u64(flags)));
   }
 
   munlockall(tid: number): SysResult {
-    return this.call(tid, 'munlockall', (t) => sysMunlockall(this.k, t));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'munlockall', sysMunlockall(this.k, t));
   }
 
   brk(tid: number, addr: bigint): SysResult {
-    return this.call(tid, 'brk', (t) => sysBrk(this.k, t, addr));
+    const t = this.enter(tid);
+    return t === undefined ? esrch() : this.leave(tid, 'brk', sysBrk(this.k, t, addr));
   }
 
   /** mincore(2): the residency vector, returned rather than written to user memory. */

@@ -63,7 +63,7 @@ export function madviseGuardInstall(k: Kernel, mm: MmStruct, vma: Vma, start: nu
   // Zap what is mapped (existing markers stay), then install a marker per page.
   zapPteRange(k, mm, s, e);
   for (let vpn = s; vpn < e; vpn++) {
-    if (pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b)) === null) return 'ENOMEM';
+    if (pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables) === null) return 'ENOMEM';
     (mm.guards ??= new Set()).add(vpn);
   }
   if (k.tracing) k.emit({ type: 'guard', op: 'install', start, end });
@@ -100,7 +100,7 @@ export function moveGuards(k: Kernel, mm: MmStruct, oldVpn: number, newVpn: numb
   for (const v of moved) g.delete(v);
   for (const v of moved) {
     const to = v - oldVpn + newVpn;
-    if (pteAlloc(k, mm.pgd, to, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b)) !== null) g.add(to);
+    if (pteAlloc(k, mm.pgd, to, mm.divisors, mm.indexMask, mm.chargePgtables) !== null) g.add(to);
   }
   if (g.size === 0) mm.guards = null;
 }
@@ -111,7 +111,7 @@ export function copyGuards(k: Kernel, dst: MmStruct, src: MmStruct, startVpn: nu
   if (g === null) return true;
   for (const v of g) {
     if (v < startVpn || v >= endVpn) continue;
-    if (pteAlloc(k, dst.pgd, v, dst.divisors, dst.indexMask, (b) => (dst.pgtablesBytes += b)) === null) return false;
+    if (pteAlloc(k, dst.pgd, v, dst.divisors, dst.indexMask, dst.chargePgtables) === null) return false;
     (dst.guards ??= new Set()).add(v);
   }
   return true;

@@ -397,7 +397,7 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
   const ps = mm.pageSize;
   const vpn = Math.floor(addr / ps);
   // __handle_mm_fault(): the PMD level first.
-  const pmdT = pmdAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
+  const pmdT = pmdAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables);
   if (pmdT === null) return VM_FAULT_OOM;
   const pmd = pmdT.children![pmdIndex(vpn, mm.divisors, mm.indexMask)];
   if (pmd === undefined) {
@@ -418,7 +418,7 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
       return faultDone(k, mm, vma, vpn, 0);
     }
   }
-  const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes += b));
+  const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables);
   if (table === null) return VM_FAULT_OOM;
   const index = vpn & mm.indexMask;
   const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index, mappedFrom: vpn, mappedTo: vpn + 1 };

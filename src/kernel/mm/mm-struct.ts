@@ -54,6 +54,13 @@ export class MmStruct {
   stackVm = 0;
   /** mm_pgtables_bytes(): page tables below the PGD. */
   pgtablesBytes = 0;
+  /** mm_inc_nr_ptes()/mm_dec_nr_ptes() as callbacks for pteAlloc()/freePgtables(), made once per mm. */
+  readonly chargePgtables = (bytes: number): void => {
+    this.pgtablesBytes += bytes;
+  };
+  readonly unchargePgtables = (bytes: number): void => {
+    this.pgtablesBytes -= bytes;
+  };
   /** mm->def_flags: VM_LOCKED and friends from mlockall(MCL_FUTURE). */
   defFlags = 0;
   /** Tasks using this mm (mm_users). */

@@ -5,9 +5,11 @@
  * MAP_FIXED_NOREPLACE, THP alignment), and mmap_region()'s
  * unmap/account/merge/insert/populate sequence.
  *
- * Arguments arrive as 64-bit unsigned values (bigint) so that every
- * out-of-range value takes the same error path as in the kernel; once
- * checked they fit in a double and the rest works on numbers.
+ * Arguments arrive as 64-bit register values (bigint, or number for the int
+ * arguments) so that every out-of-range value takes the same error path as
+ * in the kernel. They are read as numbers without bigint arithmetic
+ * (regValue()): values of 2^53 or more can only be above TASK_SIZE and read
+ * as Infinity, so the rest works on numbers.
  */
 import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
@@ -34,7 +36,6 @@ import {
 
 export type KRet = number | ErrnoName;
 
-const U64 = (1n << 64n) - 1n;
 /** DEFAULT_MAP_WINDOW on x86_64 (47-bit): hints above it need 5-level paging. */
 const DEFAULT_MAP_WINDOW_X86 = 2 ** 47 - 4096;
 
@@ -353,23 +354,89 @@ export function mlockFutureOk(k: Kernel, mm: MmStruct, flags: number, len: numbe
 }
 
 /**
+ * A scratch 64-bit register read back as two 32-bit halves: storing a bigint
+ * into a BigUint64Array reduces it modulo 2^64 (u64()), and the halves give
+ * its value as numbers without bigint arithmetic or Number(bigint), both slow.
+ */
+const reg64 = new BigUint64Array(1);
+const reg32 = new Uint32Array(reg64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
+
+/** u64(v) into the scratch register (a non-integer number throws, as u64() does). */
+function loadReg(v: bigint | number): void {
+  reg64[0] = typeof v === 'bigint' ? v : u64(v);
+}
+
+/**
+ * A register's unsigned 64-bit value (u64()) as an exact number, or
+ * Infinity when it is 2^53 or more: no address or length that large is
+ * valid, and every check treats it as above TASK_SIZE.
+ */
+function regValue(v: bigint | number): number {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v + 0;
+  loadReg(v);
+  const hi = reg32[HI]!;
+  return hi < 2 ** 21 ? hi * 2 ** 32 + reg32[LO]! : Infinity;
+}
+
+/** The low 32 bits of a register, unsigned: what an `int` or flags argument keeps. */
+function low32(v: bigint | number): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v >>> 0;
+  loadReg(v);
+  return reg32[LO]!;
+}
+
+/** IS_ERR_VALUE() of a register: the errno (1 to 4095) when it holds -errno, else 0. */
+function regErrValue(v: bigint | number): number {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return 0;
+  loadReg(v);
+  return reg32[HI] === 0xffffffff && reg32[LO]! > 0xfffff000 ? 2 ** 32 - reg32[LO]! : 0;
+}
+
+/** Whether bits 32-63 of a register are set. */
+function high32(v: bigint | number): boolean {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v < 0 || v >= 2 ** 32;
+  loadReg(v);
+  return reg32[HI] !== 0;
+}
+
+/** The page index of an offset register (exact: below 2^52), or -1 when the offset is not page aligned. */
+function regPageIndex(v: bigint | number, ps: number): number {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v % ps === 0 ? v / ps : -1;
+  loadReg(v);
+  const lo = reg32[LO]!;
+  return lo % ps === 0 ? reg32[HI]! * (2 ** 32 / ps) + lo / ps : -1;
+}
+
+/**
  * sys_mmap() -> ksys_mmap_pgoff() -> vm_mmap_pgoff() -> do_mmap().
  * Returns the mapped address or an errno; MAP_POPULATE faults pages in after.
  */
-export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, protArg: bigint, flagsArg: bigint, fdArg: bigint, offArg: bigint): KRet {
+export function sysMmap(
+  k: Kernel,
+  task: Task,
+  addrArg: bigint | number,
+  lenArg: bigint | number,
+  protArg: bigint | number,
+  flagsArg: bigint | number,
+  fdArg: bigint | number,
+  offArg: bigint | number,
+): KRet {
   const mm = task.mm;
-  const ps = BigInt(mm.pageSize);
-  const pageMask = ps - 1n;
-  const taskSize = BigInt(mm.taskSize);
-  const flags64 = u64(flagsArg);
-  const off = u64(offArg);
+  const ps = mm.pageSize;
+  const taskSize = mm.taskSize;
+  // The int arguments first (a non-integer number throws here, as u64() does).
+  const prot = low32(protArg);
+  const lowFlags = low32(flagsArg);
+  const fd = low32(fdArg) | 0;
   // sys_mmap(): the offset must be page aligned.
-  if (off & pageMask) return 'EINVAL';
-  const lowFlags = Number(flags64 & 0xffffffffn);
+  let pgoff = regPageIndex(offArg, ps);
+  if (pgoff < 0) return 'EINVAL';
   let file: File | null = null;
   let hugetlb = false;
   if ((lowFlags & MAP_ANONYMOUS) === 0) {
-    const fd = Number(BigInt.asIntN(32, u64(fdArg)));
     file = task.process.files.get(fd) ?? null;
     if (file === null) return 'EBADF';
     if (lowFlags & MAP_HUGETLB) return 'EINVAL';
@@ -380,13 +447,11 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
     if (sizeLog !== 0 && !k.arch.hugetlbSizeLogs.includes(sizeLog)) return 'EINVAL';
     hugetlb = true;
   }
-  let pgoff = off / ps;
-  let len = u64(lenArg);
-  let addr = u64(addrArg);
+  let len = regValue(lenArg);
+  let addr = regValue(addrArg);
   let flags = lowFlags;
-  const highFlags = flags64 >> 32n;
   // do_mmap()
-  if (len === 0n) return 'EINVAL';
+  if (len === 0) return 'EINVAL';
   // hugetlbfs_file_mmap() -> hugetlb_reserve_pages() with no huge pages (vm.nr_hugepages = 0).
   // Deviation: checked here, before the rest of do_mmap(); with MAP_NORESERVE Linux skips the
   // reservation and maps a hugetlbfs VMA whose faults are SIGBUS, which the model does not have.
@@ -394,11 +459,12 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if ((flags & MAP_FIXED) === 0) {
     // round_hint_to_min()
-    addr &= ~pageMask;
-    if (addr !== 0n && addr < BigInt(k.arch.mmapMinAddr)) addr = BigInt(k.arch.mmapMinAddr);
+    addr = Math.floor(addr / ps) * ps;
+    if (addr !== 0 && addr < k.arch.mmapMinAddr) addr = k.arch.mmapMinAddr;
   }
-  len = (len + pageMask) & ~pageMask & U64;
-  if (len === 0n) return 'ENOMEM';
+  // PAGE_ALIGN(): a length that wraps to 0 near 2^64 (ENOMEM in the kernel) is
+  // Infinity here and fails the TASK_SIZE check below with the same errno.
+  len = Math.ceil(len / ps) * ps;
   if (mm.mapCount > k.settings.maxMapCount) return 'ENOMEM';
   if (len > taskSize) return 'ENOMEM';
   if ((flags & MAP_FIXED) !== 0) {
@@ -406,33 +472,33 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
     // and IS_ERR_VALUE() then reads the top 4095 values as -errno, so
     // MAP_FIXED at (void *)-1 (a failed mmap's result) fails with EPERM.
     // Deviation: a value whose errno the model has no name for gets EINVAL.
-    if (addr > U64 - 4095n) return errnoByNumber(Number(U64 + 1n - addr)) ?? 'EINVAL';
-    if (addr > taskSize || addr + len > taskSize) return 'ENOMEM';
+    const err = regErrValue(addrArg);
+    if (err !== 0) return errnoByNumber(err) ?? 'EINVAL';
+    if (addr > taskSize || len > taskSize - addr) return 'ENOMEM';
   }
-  const lenN = Number(len);
-  const addrHint = addr > taskSize ? mm.taskSize : Number(addr);
-  const pgoffForArea = file === null ? 0 : Number(pgoff & ((1n << 52n) - 1n));
-  const got = getUnmappedArea(k, mm, file, (flags & MAP_FIXED) !== 0 ? Number(addr) : addrHint, lenN, pgoffForArea, flags);
+  const addrHint = addr > taskSize ? taskSize : addr;
+  const pgoffForArea = file === null ? 0 : pgoff % 2 ** 52;
+  const got = getUnmappedArea(k, mm, file, addrHint, len, pgoffForArea, flags);
   if (isErr(got)) return got;
   const at = got;
-  if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.findIntersection(at, at + lenN) !== null) return 'EEXIST';
-  const prot = Number(u64(protArg) & 0xffffffffn);
+  if ((flags & MAP_FIXED_NOREPLACE) !== 0 && mm.vmas.findIntersection(at, at + len) !== null) return 'EEXIST';
   let vmFlags = calcVmProtBits(prot) | calcVmFlagBits(flags) | mm.defFlags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   // do_mmap(): exactly PROT_EXEC takes the execute-only protection key (x86 PKU).
   if (prot === PROT_EXEC && execOnlyPkeys(k)) vmFlags |= VM_PKEY_BIT0;
   if (flags & MAP_LOCKED && !k.settings.privileged && k.settings.memlockRlimit === 0) return 'EPERM';
-  if (!mlockFutureOk(k, mm, vmFlags, lenN)) return 'EAGAIN';
+  if (!mlockFutureOk(k, mm, vmFlags, len)) return 'EAGAIN';
   if (file !== null) {
     const inode = file.inode;
-    // file_mmap_ok(): offset + length within MAX_LFS_FILESIZE.
-    const maxSize = (1n << 63n) - 1n;
-    if (len > maxSize || pgoff > (maxSize - len) / ps) return 'EOVERFLOW';
+    // file_mmap_ok(): offset + length within MAX_LFS_FILESIZE (2^63 - 1): pgoff at most
+    // (2^63 - 1 - len) / PAGE_SIZE, which is 2^63 / PAGE_SIZE - len / PAGE_SIZE - 1 for a
+    // page-aligned len (len is below TASK_SIZE here).
+    if (pgoff > 2 ** 63 / ps - len / ps - 1) return 'EOVERFLOW';
     const type = flags & MAP_TYPE;
     if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
       // MAP_32BIT is 0, so not in the mask, on arches other than x86.
       const legacy = k.arch.pteFormat === 'x86' ? LEGACY_MAP_MASK : LEGACY_MAP_MASK & ~MAP_32BIT;
       if (type === MAP_SHARED) flags &= legacy;
-      else if ((flags & ~legacy) !== 0 || highFlags !== 0n) return 'EOPNOTSUPP';
+      else if ((flags & ~legacy) !== 0 || high32(flagsArg)) return 'EOPNOTSUPP';
       if (prot & PROT_WRITE && (file.fMode & FMODE_WRITE) === 0) return 'EACCES';
       vmFlags |= VM_SHARED | VM_MAYSHARE;
       if ((file.fMode & FMODE_WRITE) === 0) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
@@ -447,16 +513,16 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
     const type = flags & MAP_TYPE;
     if (type === MAP_SHARED) {
       if (vmFlags & VM_GROWSDOWN) return 'EINVAL';
-      pgoff = 0n;
+      pgoff = 0;
       vmFlags |= VM_SHARED | VM_MAYSHARE;
     } else if (type === MAP_DROPPABLE) {
       if (flags & MAP_LOCKED) return 'EINVAL';
       if (vmFlags & VM_GROWSDOWN) return 'EINVAL';
       // Deviation: VM_DROPPABLE pages are not dropped under pressure (there is none).
       vmFlags |= VM_WIPEONFORK | VM_DONTDUMP;
-      pgoff = BigInt(at) / ps;
+      pgoff = at / ps;
     } else if (type === MAP_PRIVATE) {
-      pgoff = BigInt(at) / ps;
+      pgoff = at / ps;
     } else {
       return 'EINVAL';
     }
@@ -465,24 +531,24 @@ export function sysMmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint, 
   // ext4_file_mmap(): VM_SYNC (from MAP_SYNC, set before MAP_SHARED's masking) needs
   // a DAX device; the model's disk is not one, so MAP_SYNC on a disk file fails.
   if (file !== null && file.inode.kind === 'disk' && vmFlags & VM_SYNC) return 'EOPNOTSUPP';
-  const r = mmapRegion(k, mm, file, at, lenN, vmFlags, Number(pgoff));
+  const r = mmapRegion(k, mm, file, at, len, vmFlags, pgoff);
   if (isErr(r)) return r;
   // vm_mmap_pgoff() -> mm_populate(): GUP faults, errors ignored.
-  if ((vmFlags & VM_LOCKED) !== 0 || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) mmPopulate(k, task, at, lenN, true);
+  if ((vmFlags & VM_LOCKED) !== 0 || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) mmPopulate(k, task, at, len, true);
   return r;
 }
 
 /** munmap(2): __vm_munmap() -> do_vmi_munmap(). */
-export function sysMunmap(k: Kernel, task: Task, addrArg: bigint, lenArg: bigint): KRet {
+export function sysMunmap(k: Kernel, task: Task, addrArg: bigint | number, lenArg: bigint | number): KRet {
   const mm = task.mm;
-  const ps = BigInt(mm.pageSize);
-  const taskSize = BigInt(mm.taskSize);
-  const start = u64(addrArg);
-  const len = u64(lenArg);
-  if (start & (ps - 1n) || start > taskSize || len > taskSize - start) return 'EINVAL';
-  const end = start + ((len + ps - 1n) & ~(ps - 1n));
+  const ps = mm.pageSize;
+  const taskSize = mm.taskSize;
+  const start = regValue(addrArg);
+  const len = regValue(lenArg);
+  if (start > taskSize || start % ps !== 0 || len > taskSize - start) return 'EINVAL';
+  const end = start + Math.ceil(len / ps) * ps;
   if (end === start) return 'EINVAL';
-  const r = doVmiAlignMunmap(k, mm, Number(start), Number(end));
+  const r = doVmiAlignMunmap(k, mm, start, end);
   return r === 0 ? 0 : r;
 }
 

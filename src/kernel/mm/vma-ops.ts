@@ -256,20 +256,23 @@ export function doVmiAlignMunmap(k: Kernel, mm: MmStruct, start: number, end: nu
   const last = mm.vmas.find(end - 1);
   // The end split is never refused (__split_vma() does not check map_count).
   if (last !== null && last.start < end && last.end > end) splitVma(mm, last, end, false);
-  const victims: Vma[] = [];
-  for (let v: Vma | null = mm.vmas.find(start); v !== null && v.start < end; v = v.next) victims.push(v);
-  if (victims.length === 0) return 0;
-  const floor = victims[0]!.prev?.end ?? 0;
-  // With no VMA above, there is no ceiling: tables spanning past TASK_SIZE may go too.
-  const ceiling = victims[victims.length - 1]!.next?.start ?? Infinity;
-  for (const v of victims) {
+  let v = mm.vmas.find(start);
+  if (v === null || v.start >= end) return 0;
+  const floor = v.prev?.end ?? 0;
+  // The VMAs inside [start, end), in order; the first one after them is the ceiling.
+  let after: Vma | null;
+  do {
+    after = v.next;
     zapPteRange(k, mm, v.start / ps, v.end / ps);
     mm.vmas.remove(v);
     if (k.tracing) k.emit({ type: 'vma_remove', start: v.start, end: v.end });
     vmUnacct(k, v.flags, (v.end - v.start) / ps);
     vmaRelease(k, v);
-  }
+    v = after;
+  } while (v !== null && v.start < end);
+  // With no VMA above, there is no ceiling: tables spanning past TASK_SIZE may go too.
+  const ceiling = after?.start ?? Infinity;
   dropGuards(mm, start / ps, end / ps);
-  freePgtables(k, mm.pgd, start / ps, end / ps, floor / ps, ceiling / ps, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes -= b));
+  freePgtables(k, mm.pgd, start / ps, end / ps, floor / ps, ceiling / ps, mm.divisors, mm.indexMask, mm.unchargePgtables);
   return 0;
 }

@@ -5,7 +5,8 @@
  * below each node so get_unmapped_area() can find room in O(log n)
  * (mm/mmap.c:unmapped_area_topdown(), lib/maple_tree.c:mas_empty_area_rev()).
  * The model uses an AVL tree keyed by vm_start, augmented the same way with
- * the largest gap in each subtree, plus prev/next links for O(1) neighbours
+ * the largest gap in each subtree, parent links so that a change is rebalanced
+ * upwards from where it happened, plus prev/next links for O(1) neighbours
  * (the kernel's vma_prev()/vma_next()).
  */
 import type { AnonVma } from './rmap.js';
@@ -39,6 +40,7 @@ export class Vma {
   next: Vma | null = null;
   left: Vma | null = null;
   right: Vma | null = null;
+  parent: Vma | null = null;
   height = 1;
   /** Free space between the previous VMA's end (or 0) and this VMA's start. */
   gap = 0;
@@ -78,10 +80,13 @@ function h(n: Vma | null): number {
   return n === null ? 0 : n.height;
 }
 
+/** Recompute a node's height and largest gap from its children. */
 function update(n: Vma): void {
   const l = n.left;
   const r = n.right;
-  n.height = 1 + Math.max(h(l), h(r));
+  const hl = l === null ? 0 : l.height;
+  const hr = r === null ? 0 : r.height;
+  n.height = 1 + (hl > hr ? hl : hr);
   let m = n.gap;
   if (l !== null && l.maxGap > m) m = l.maxGap;
   if (r !== null && r.maxGap > m) m = r.maxGap;
@@ -91,7 +96,10 @@ function update(n: Vma): void {
 function rotateRight(n: Vma): Vma {
   const l = n.left!;
   n.left = l.right;
+  if (l.right !== null) l.right.parent = n;
   l.right = n;
+  l.parent = n.parent;
+  n.parent = l;
   update(n);
   update(l);
   return l;
@@ -100,12 +108,16 @@ function rotateRight(n: Vma): Vma {
 function rotateLeft(n: Vma): Vma {
   const r = n.right!;
   n.right = r.left;
+  if (r.left !== null) r.left.parent = n;
   r.left = n;
+  r.parent = n.parent;
+  n.parent = r;
   update(n);
   update(r);
   return r;
 }
 
+/** Restore the AVL balance at n (its children balanced, heights within 2); the subtree's new root. */
 function balance(n: Vma): Vma {
   update(n);
   const bf = h(n.left) - h(n.right);
@@ -129,30 +141,44 @@ export class VmaTree {
   totalSize = 0;
   /** Called with a VMA's new bounds before adjust() moves them (vma_adjust_trans_huge()). */
   onAdjust: ((start: number, end: number) => void) | null = null;
+  /**
+   * The VMA the last lookup found (the kernel's former per-thread vmacache,
+   * mm/vmacache.c): tried in O(1) before walking the tree. Only remove()
+   * takes a VMA out, and it forgets it.
+   */
+  private cache: Vma | null = null;
 
   /** find_vma(): the first VMA whose end is above addr. */
   find(addr: number): Vma | null {
+    const c = this.cache;
+    if (c !== null && addr < c.end && (c.prev === null || c.prev.end <= addr)) return c;
     let n = this.root;
     let best: Vma | null = null;
     while (n !== null) {
       if (n.end > addr) {
         best = n;
-        if (n.start <= addr) return n;
+        if (n.start <= addr) break;
         n = n.left;
       } else {
         n = n.right;
       }
     }
+    if (best !== null) this.cache = best;
     return best;
   }
 
   /** vma_lookup(): the VMA containing addr, or null. */
   lookup(addr: number): Vma | null {
+    const c = this.cache;
+    if (c !== null && c.start <= addr && addr < c.end) return c;
     let n = this.root;
     while (n !== null) {
       if (addr < n.start) n = n.left;
       else if (addr >= n.end) n = n.right;
-      else return n;
+      else {
+        this.cache = n;
+        return n;
+      }
     }
     return null;
   }
@@ -165,6 +191,11 @@ export class VmaTree {
 
   /** The last VMA that starts below addr (find_vma_prev()'s prev when addr is unmapped). */
   findPrev(addr: number): Vma | null {
+    const c = this.cache;
+    if (c !== null) {
+      if (c.start >= addr && (c.prev === null || c.prev.start < addr)) return c.prev;
+      if (c.start < addr && (c.next === null || c.next.start >= addr)) return c;
+    }
     let n = this.root;
     let best: Vma | null = null;
     while (n !== null) {
@@ -195,56 +226,118 @@ export class VmaTree {
     vma.gap = vma.start - (prev === null ? 0 : prev.end);
     vma.height = 1;
     vma.maxGap = vma.gap;
-    this.root = this.insertAt(this.root, vma);
+    // In-order neighbours: either prev has no right child, or next (the leftmost
+    // node of prev's right subtree, or the first VMA) has no left child. The new
+    // leaf goes there, below both, so the walk back up passes next and refreshes
+    // its new gap too.
+    let parent: Vma | null;
+    if (prev !== null && prev.right === null) {
+      parent = prev;
+      prev.right = vma;
+    } else if (next !== null) {
+      parent = next;
+      next.left = vma;
+    } else {
+      parent = null;
+      this.root = vma;
+    }
+    vma.parent = parent;
+    if (next !== null) next.gap = next.start - vma.end;
+    this.retrace(parent, next);
     this.count++;
     this.totalSize += vma.end - vma.start;
-    if (next !== null) this.setGap(next, next.start - vma.end);
-  }
-
-  private insertAt(n: Vma | null, vma: Vma): Vma {
-    if (n === null) return vma;
-    if (vma.start < n.start) n.left = this.insertAt(n.left, vma);
-    else n.right = this.insertAt(n.right, vma);
-    return balance(n);
+    this.cache = vma;
   }
 
   /** Remove a VMA from the tree and list. */
   remove(vma: Vma): void {
-    this.root = this.removeAt(this.root, vma.start, vma);
+    if (!this.holds(vma)) throw new Error(`BUG: removing a VMA not in the tree at ${vma.start.toString(16)}`);
     const prev = vma.prev;
     const next = vma.next;
     if (prev !== null) prev.next = next;
     else this.first = next;
-    if (next !== null) next.prev = prev;
-    else this.last = prev;
-    vma.prev = vma.next = vma.left = vma.right = null;
+    if (next !== null) {
+      next.prev = prev;
+      next.gap = next.start - (prev === null ? 0 : prev.end);
+    } else {
+      this.last = prev;
+    }
+    const parent = vma.parent;
+    const l = vma.left;
+    const r = vma.right;
+    // The walk back up starts where the tree changed and must pass next, whose
+    // gap grew. A node moved into vma's place takes vma's height and largest
+    // gap: the values its new parent last saw, for the walk to compare with.
+    let from: Vma | null;
+    if (l === null || r === null) {
+      const c = l === null ? r : l;
+      this.replaceChild(parent, vma, c);
+      from = parent;
+      if (c !== null) {
+        c.parent = parent;
+        if (c === next) {
+          // A lone right child is a leaf, and next itself; otherwise next is above vma.
+          c.height = vma.height;
+          c.maxGap = vma.maxGap;
+          from = c;
+        }
+      }
+    } else {
+      // Replace with the in-order successor, which is next.
+      let s = r;
+      while (s.left !== null) s = s.left;
+      from = s;
+      if (s !== r) {
+        from = s.parent!;
+        from.left = s.right;
+        if (s.right !== null) s.right.parent = from;
+        s.right = r;
+        r.parent = s;
+      }
+      s.left = l;
+      l.parent = s;
+      this.replaceChild(parent, vma, s);
+      s.parent = parent;
+      s.height = vma.height;
+      s.maxGap = vma.maxGap;
+    }
+    this.retrace(from, next);
+    if (this.cache === vma) this.cache = null;
+    vma.prev = vma.next = vma.left = vma.right = vma.parent = null;
     this.count--;
     this.totalSize -= vma.end - vma.start;
-    if (next !== null) this.setGap(next, next.start - (prev === null ? 0 : prev.end));
   }
 
-  private removeAt(n: Vma | null, key: number, vma: Vma): Vma | null {
-    if (n === null) throw new Error(`BUG: removing a VMA not in the tree at ${key.toString(16)}`);
-    if (key < n.start) n.left = this.removeAt(n.left, key, vma);
-    else if (key > n.start) n.right = this.removeAt(n.right, key, vma);
-    else {
-      if (n !== vma) throw new Error('BUG: VMA tree holds another VMA at that start');
-      if (n.left === null) return n.right;
-      if (n.right === null) return n.left;
-      // Replace with the in-order successor.
-      let s = n.right;
-      while (s.left !== null) s = s.left;
-      s.right = this.removeMin(n.right);
-      s.left = n.left;
-      return balance(s);
+  /** Is vma this tree's node (its parent links lead to the root)? */
+  private holds(vma: Vma): boolean {
+    let n = vma;
+    while (n.parent !== null) n = n.parent;
+    return n === this.root;
+  }
+
+  private replaceChild(parent: Vma | null, old: Vma, child: Vma | null): void {
+    if (parent === null) this.root = child;
+    else if (parent.left === old) parent.left = child;
+    else parent.right = child;
+  }
+
+  /**
+   * Rebalance and refresh heights and gap aggregates from n up to the root,
+   * stopping at the first subtree whose height and largest gap come out as
+   * before (its ancestors computed theirs from those values), but not before
+   * passing `mustPass`, a node on the way whose own values are stale.
+   */
+  private retrace(n: Vma | null, mustPass: Vma | null): void {
+    while (n !== null) {
+      const height = n.height;
+      const maxGap = n.maxGap;
+      const parent = n.parent;
+      const top = balance(n);
+      if (top !== n) this.replaceChild(parent, n, top);
+      if (n === mustPass) mustPass = null;
+      if (mustPass === null && top.height === height && top.maxGap === maxGap) return;
+      n = parent;
     }
-    return balance(n);
-  }
-
-  private removeMin(n: Vma): Vma | null {
-    if (n.left === null) return n.right;
-    n.left = this.removeMin(n.left);
-    return balance(n);
   }
 
   /**
@@ -253,31 +346,32 @@ export class VmaTree {
    */
   adjust(vma: Vma, start: number, end: number): void {
     if (this.onAdjust !== null) this.onAdjust(start, end);
+    const prev = vma.prev;
+    const next = vma.next;
     if (start !== vma.start) {
-      // The key changes: re-insert to keep the tree ordered.
-      this.remove(vma);
+      if (start >= end || (prev !== null && prev.end > start) || (next !== null && next.start < end)) {
+        // Out of its place: re-insert (which reports an overlap).
+        this.remove(vma);
+        vma.start = start;
+        vma.end = end;
+        this.insert(vma);
+        return;
+      }
+      // Still between its neighbours, so still in key order: only the gaps change.
+      this.totalSize += vma.start - start;
       vma.start = start;
-      vma.end = end;
-      this.insert(vma);
-      return;
+      this.setGap(vma, start - (prev === null ? 0 : prev.end));
     }
     this.totalSize += end - vma.end;
     vma.end = end;
-    if (vma.next !== null) this.setGap(vma.next, vma.next.start - end);
+    if (next !== null) this.setGap(next, next.start - end);
   }
 
   /** Update one node's gap and the aggregates on its path from the root. */
   private setGap(vma: Vma, gap: number): void {
     if (vma.gap === gap) return;
     vma.gap = gap;
-    this.refreshPath(this.root, vma.start);
-  }
-
-  private refreshPath(n: Vma | null, key: number): void {
-    if (n === null) return;
-    if (key < n.start) this.refreshPath(n.left, key);
-    else if (key > n.start) this.refreshPath(n.right, key);
-    update(n);
+    this.retrace(vma, vma);
   }
 
   /**
@@ -304,7 +398,11 @@ export class VmaTree {
     if (n.start <= low) return -1; // this gap and everything left of it lies below `low`
     const hi = Math.min(n.start, high);
     const lo = Math.max(gapStart, low);
-    if (hi - lo >= length) return hi;
+    if (hi - lo >= length) {
+      // n is find_vma(hi), which the caller looks up next.
+      this.cache = n;
+      return hi;
+    }
     return this.searchDown(n.left, low, high, length);
   }
 
@@ -349,9 +447,11 @@ export class VmaTree {
     for (let v = this.first; v !== null; v = v.next) size += v.end - v.start;
     if (size !== this.totalSize) throw new Error(`BUG: total_vm ${this.totalSize} but VMAs cover ${size}`);
     if (n !== this.count) throw new Error(`BUG: map count ${this.count} but ${n} VMAs`);
+    if (this.root !== null && this.root.parent !== null) throw new Error('BUG: VMA tree root has a parent');
     const check = (t: Vma | null, lo: number, hi: number): number => {
       if (t === null) return 0;
       if (t.start < lo || t.start > hi) throw new Error('BUG: VMA tree out of order');
+      if ((t.left !== null && t.left.parent !== t) || (t.right !== null && t.right.parent !== t)) throw new Error('BUG: VMA tree parent link broken');
       const hl = check(t.left, lo, t.start);
       const hr = check(t.right, t.start, hi);
       if (Math.abs(hl - hr) > 1 || t.height !== 1 + Math.max(hl, hr)) throw new Error('BUG: VMA tree unbalanced');
