@@ -16,7 +16,8 @@ export const FUZZ_HELP = `Usage: mmsim fuzz [--seed S] [--count N] [--save DIR] 
 
 Without --model-only: generates N random scenarios (10-40 lines: mmap with
 valid and invalid arguments, munmap, mprotect, msync, mincore, madvise,
-mremap, the mlock family, file I/O on sandbox files, loads, stores, fork)
+mremap, the mlock family, file I/O on sandbox files and /dev/zero, THP
+regions, loads, stores, fork)
 and runs each through mmsim diff on this machine's kernel and on the model.
 A divergent scenario is shrunk (delta debugging over its lines) and, with
 --save, written to DIR/seedS-I.strace. Exit 1 when any diverged.

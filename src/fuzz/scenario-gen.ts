@@ -126,6 +126,20 @@ export function generateScenario(seed: number, index: number): GenLine[] {
     regions.push({ name, pages });
   };
 
+  /**
+   * A transparent-huge-page region: a 4 MiB anonymous mapping is placed
+   * 2 MiB aligned on both sides (thp_get_unmapped_area()), and with
+   * MADV_HUGEPAGE its write faults map PMD-sized pages, which the partial
+   * munmap, mprotect, madvise and mremap calls on the region then split.
+   */
+  const mmapThp = (): void => {
+    if (rng.bool(0.5)) return mmapValid();
+    const name = fresh('h');
+    push(`${name} = mmap(NULL, 4 * 1024 * 1024, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)`, [], name);
+    push(`madvise(${name}, 4 * 1024 * 1024, ${rng.bool(0.85) ? 'MADV_HUGEPAGE' : 'MADV_NOHUGEPAGE'})`, [name]);
+    regions.push({ name, pages: 1024 });
+  };
+
   const mmapInvalid = (): void => {
     const r = pickRegion();
     const fd = fds.length > 0 ? rng.pick(fds) : undefined;
@@ -230,7 +244,7 @@ export function generateScenario(seed: number, index: number): GenLine[] {
   };
 
   while (lines.length < target) {
-    const g = rng.weighted<() => void>([[6, mmapValid], [2, mmapInvalid], [10, onRegion], [9, access], [5, fileOp], [1, forkOrExit]]);
+    const g = rng.weighted<() => void>([[6, mmapValid], [1, mmapThp], [2, mmapInvalid], [10, onRegion], [9, access], [5, fileOp], [1, forkOrExit]]);
     g();
   }
   return lines.slice(0, target);

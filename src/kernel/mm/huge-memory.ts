@@ -98,6 +98,9 @@ export function doHugePmdAnonymousPage(k: Kernel, mm: MmStruct, vma: Vma, addr: 
   const nr = hpagePmdNr(mm);
   const baseVpn = Math.floor(addr / mm.pageSize / nr) * nr;
   const prot = vmaPageProt(vma);
+  // vmf_anon_prepare() comes first, so a VMA holding only the huge zero page
+  // has an anon_vma too, and fork copies its page tables (found by mmsim fuzz).
+  anonVmaPrepare(k, vma);
   if (!write && k.settings.thpUseZeroPage) {
     // set_huge_zero_folio(): read-only, special; RSS does not count it.
     if (installHugePmd(k, mm, pmdT, idx, ZERO_PFN, (prot & ~PTE_WRITE) | PTE_SPECIAL, baseVpn) === null) return VM_FAULT_FALLBACK;
