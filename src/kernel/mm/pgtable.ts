@@ -97,38 +97,26 @@ export function pmdIndex(vpn: number, divisors: readonly number[], mask: number)
 
 /** __pmd_alloc() and friends: the PMD-level table for vpn, allocating missing upper levels; null when out of memory. */
 export function pmdAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void): PageTable | null {
-  let t: PageTable = pgd;
-  const last = divisors.length - 2;
-  const entries = mask + 1;
-  for (let l = 0; l < last; l++) {
-    const idx = Math.floor(vpn / divisors[l]!) & mask;
-    let c = t.children![idx];
-    if (c === undefined) {
-      const pfn = k.phys.allocPageTable();
-      if (pfn < 0) return null;
-      c = new PageTable(l + 1, l + 1 === divisors.length - 1, entries, pfn);
-      t.children![idx] = c;
-      t.used++;
-      onAlloc(k.arch.pageSize);
-      if (k.tracing) k.emit({ type: 'pgtable_alloc', level: k.arch.levelNames[l + 1]!, pfn, addr: vpn * k.arch.pageSize });
-    }
-    t = c;
-  }
-  return t;
+  return allocLevels(k, pgd, vpn, divisors, mask, onAlloc, divisors.length - 2);
 }
 
 /** __pte_alloc() and friends: the leaf table for vpn, allocating missing levels; null when out of memory. */
 export function pteAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void): PageTable | null {
+  return allocLevels(k, pgd, vpn, divisors, mask, onAlloc, divisors.length - 1);
+}
+
+/** Walk from the top down to table level `depth` for vpn, allocating the tables that are missing. */
+function allocLevels(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void, depth: number): PageTable | null {
   let t: PageTable = pgd;
-  const last = divisors.length - 1;
+  const leaf = divisors.length - 1;
   const entries = mask + 1;
-  for (let l = 0; l < last; l++) {
+  for (let l = 0; l < depth; l++) {
     const idx = Math.floor(vpn / divisors[l]!) & mask;
     let c = t.children![idx];
     if (c === undefined) {
       const pfn = k.phys.allocPageTable();
       if (pfn < 0) return null;
-      c = new PageTable(l + 1, l + 1 === last, entries, pfn);
+      c = new PageTable(l + 1, l + 1 === leaf, entries, pfn);
       t.children![idx] = c;
       t.used++;
       onAlloc(k.arch.pageSize);
