@@ -26,7 +26,7 @@ import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
 import { PG_active, PG_anon_exclusive, PG_dirty, PG_head, PG_mlocked, PG_referenced, PG_swapbacked, PG_tail, PG_unevictable, ZERO_PFN } from './page-alloc.js';
-import { PageTable, pmdAlloc, pmdIndex, pmdLookup, pteLookup } from './pgtable.js';
+import { PageTable, forEachLeafTableIn, pmdAlloc, pmdIndex, pmdLookup, pteLookup } from './pgtable.js';
 import { folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
 import type { Vma } from './vma.js';
 import { VM_HUGEPAGE, VM_LOCKED, VM_NOHUGEPAGE, VM_SHARED, VM_WRITE } from './vm-flags.js';
@@ -245,26 +245,11 @@ export function forEachHugePmd(
   endVpn: number,
   fn: (t: PageTable, pmdT: PageTable, idx: number, baseVpn: number, whole: boolean) => void,
 ): void {
-  if (mm.nrHugePmds === 0 || endVpn <= startVpn) return;
-  const divisors = mm.divisors;
-  const pmdLevel = divisors.length - 2;
-  const walk = (t: PageTable, base: number): void => {
-    const span = divisors[t.level]!;
-    const children = t.children!;
-    const first = Math.max(0, Math.floor((startVpn - base) / span));
-    const last = Math.min(mm.indexMask, Math.floor((endVpn - 1 - base) / span));
-    for (let i = first; i <= last; i++) {
-      const c = children[i];
-      if (c === undefined) continue;
-      const cBase = base + i * span;
-      if (t.level === pmdLevel) {
-        if (c.hugePfn >= 0) fn(c, t, i, cBase, cBase >= startVpn && cBase + span <= endVpn);
-      } else if (c.children !== null) {
-        walk(c, cBase);
-      }
-    }
-  };
-  if (mm.pgd.children !== null) walk(mm.pgd, 0);
+  if (mm.nrHugePmds === 0) return;
+  const span = mm.indexMask + 1;
+  forEachLeafTableIn(mm.pgd, mm.divisors, mm.indexMask, startVpn, endVpn, (c, t, i, cBase) => {
+    if (c.hugePfn >= 0) fn(c, t, i, cBase, cBase >= startVpn && cBase + span <= endVpn);
+  });
 }
 
 /**

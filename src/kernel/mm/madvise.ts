@@ -27,7 +27,7 @@ import { gupFault, gupTouch, pageUsable } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
 import { type KRet, u64 } from './mmap.js';
 import { PG_active, PG_anon, PG_dirty, PG_referenced, PG_swapbacked, PG_unevictable, PG_writeback } from './page-alloc.js';
-import { type PageTable, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
+import { type PageTable, forEachLeafTableIn, forEachPresentPte as walkPresentPtes, pteLookup } from './pgtable.js';
 import { unmapMappingRange, zapPteRange } from './pte-ops.js';
 import { madviseColdOrPageoutHugePmdRange, madviseFreeHugePmdRange } from './huge-memory.js';
 import type { Vma } from './vma.js';
@@ -72,29 +72,17 @@ function forEachPresentPte(mm: MmStruct, start: number, end: number, fn: (t: Pag
  */
 function reclaimPteTables(k: Kernel, mm: MmStruct, startVpn: number, endVpn: number): void {
   const ps = mm.pageSize;
-  const walk = (t: PageTable, base: number): void => {
-    const span = mm.divisors[t.level]!;
-    const children = t.children!;
-    const first = Math.max(0, Math.floor((startVpn - base) / span));
-    const last = Math.min(mm.indexMask, Math.floor((endVpn - 1 - base) / span));
-    for (let i = first; i <= last; i++) {
-      const c = children[i];
-      if (c === undefined) continue;
-      const cBase = base + i * span;
-      if (c.children !== null) {
-        walk(c, cBase);
-      } else if (cBase >= startVpn && cBase + span <= endVpn && c.used === 0 && c.hugePfn < 0 && !anyGuarded(mm, cBase, cBase + span)) {
-        // (A table holding guard markers is not empty: it stays.)
-        children[i] = undefined;
-        t.used--;
-        k.phys.refcount[c.pfn] = 0;
-        k.phys.freePage(c.pfn);
-        mm.pgtablesBytes -= ps;
-        if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[c.level]!, pfn: c.pfn });
-      }
-    }
-  };
-  if (mm.pgd.children !== null) walk(mm.pgd, 0);
+  const span = mm.indexMask + 1;
+  forEachLeafTableIn(mm.pgd, mm.divisors, mm.indexMask, startVpn, endVpn, (c, t, i, cBase) => {
+    // (A table holding guard markers is not empty: it stays.)
+    if (cBase < startVpn || cBase + span > endVpn || c.used !== 0 || c.hugePfn >= 0 || anyGuarded(mm, cBase, cBase + span)) return;
+    t.children![i] = undefined;
+    t.used--;
+    k.phys.refcount[c.pfn] = 0;
+    k.phys.freePage(c.pfn);
+    mm.pgtablesBytes -= ps;
+    if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[c.level]!, pfn: c.pfn });
+  });
 }
 
 /** madvise_dontneed_single_vma(): zap every entry, COW copies included (zap_page_range_single()). */

@@ -128,6 +128,36 @@ function allocLevels(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly 
 }
 
 /**
+ * Visit every leaf table (PTE table, or huge PMD) intersecting [startVpn,
+ * endVpn): fn gets it, its PMD-level parent, its slot there and its first
+ * vpn. fn may take it out of the parent (the walk reads each slot afresh).
+ */
+export function forEachLeafTableIn(
+  pgd: PageTable,
+  divisors: readonly number[],
+  mask: number,
+  startVpn: number,
+  endVpn: number,
+  fn: (leaf: PageTable, parent: PageTable, idx: number, baseVpn: number) => void,
+): void {
+  if (endVpn <= startVpn || pgd.children === null) return;
+  const walk = (t: PageTable, base: number): void => {
+    const span = divisors[t.level]!;
+    const children = t.children!;
+    const first = Math.max(0, Math.floor((startVpn - base) / span));
+    const last = Math.min(mask, Math.floor((endVpn - 1 - base) / span));
+    for (let i = first; i <= last; i++) {
+      const c = children[i];
+      if (c === undefined) continue;
+      const cBase = base + i * span;
+      if (c.children !== null) walk(c, cBase);
+      else fn(c, t, i, cBase);
+    }
+  };
+  walk(pgd, 0);
+}
+
+/**
  * free_pgtables(): free every table whose whole span lies inside the hole
  * [floorVpn, ceilingVpn) left by an unmap of [startVpn, endVpn). The hole
  * holds no mapping, so those tables hold no present entry.
