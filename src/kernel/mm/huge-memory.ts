@@ -422,6 +422,18 @@ function splitFolio(k: Kernel, mm: MmStruct, vma: Vma, t: PageTable, head: numbe
 }
 
 /**
+ * The folio a huge PMD maps, when madvise may touch it: not the huge zero
+ * page, and not mapped by another process (folio_maybe_mapped_shared());
+ * else -1.
+ */
+function exclusiveHugeFolio(k: Kernel, t: PageTable, nr: number): number {
+  if (t.hugeFlags & PTE_SPECIAL) return -1;
+  const head = t.hugePfn;
+  for (let pfn = head; pfn < head + nr; pfn++) if (k.phys.mapcount[pfn]! > 1) return -1;
+  return head;
+}
+
+/**
  * madvise_free_huge_pmd() for the huge PMDs of [startVpn, endVpn): the huge
  * zero page and a folio another process maps too are left alone (not even
  * split); one covered in part is split, folio and all (splitFolio()), for the PTE walk; one
@@ -432,10 +444,8 @@ export function madviseFreeHugePmdRange(k: Kernel, mm: MmStruct, vma: Vma, start
   const p = k.phys;
   const nr = hpagePmdNr(mm);
   forEachHugePmd(mm, startVpn, endVpn, (t, _pmdT, _idx, baseVpn, whole) => {
-    if (t.hugeFlags & PTE_SPECIAL) return;
-    const head = t.hugePfn;
-    // folio_maybe_mapped_shared()
-    for (let pfn = head; pfn < head + nr; pfn++) if (p.mapcount[pfn]! > 1) return;
+    const head = exclusiveHugeFolio(k, t, nr);
+    if (head < 0) return;
     if (!whole) {
       splitHugePmd(k, mm, t, baseVpn);
       splitFolio(k, mm, vma, t, head);
@@ -464,9 +474,8 @@ export function madviseColdOrPageoutHugePmdRange(k: Kernel, mm: MmStruct, vma: V
   const p = k.phys;
   const nr = hpagePmdNr(mm);
   forEachHugePmd(mm, startVpn, endVpn, (t, _pmdT, _idx, baseVpn, whole) => {
-    if (t.hugeFlags & PTE_SPECIAL) return;
-    const head = t.hugePfn;
-    for (let pfn = head; pfn < head + nr; pfn++) if (p.mapcount[pfn]! > 1) return;
+    const head = exclusiveHugeFolio(k, t, nr);
+    if (head < 0) return;
     if (!whole || pageout) {
       const lazyfree = !(p.flags[head]! & PG_swapbacked);
       splitHugePmd(k, mm, t, baseVpn);

@@ -13,7 +13,7 @@ import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL
 import { filemapFault, folioOf, pagesOf } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
 import { PG_anon, PG_locked, PG_readahead, PG_uptodate, ZERO_PFN } from './page-alloc.js';
-import { pmdAlloc, pmdIndex, pteAlloc, type PageTable } from './pgtable.js';
+import { childAlloc, pmdAlloc, pmdIndex, type PageTable } from './pgtable.js';
 import { VM_FAULT_FALLBACK, doHugePmdAnonymousPage, doHugePmdWpPage, hugePmdSetAccessed, thpVmaAllowed, thpVmaSuitable } from './huge-memory.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
 import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
@@ -399,11 +399,12 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
   // __handle_mm_fault(): the PMD level first.
   const pmdT = pmdAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables);
   if (pmdT === null) return VM_FAULT_OOM;
-  const pmd = pmdT.children![pmdIndex(vpn, mm.divisors, mm.indexMask)];
+  const pmdIdx = pmdIndex(vpn, mm.divisors, mm.indexMask);
+  const pmd = pmdT.children![pmdIdx];
   if (pmd === undefined) {
     // create_huge_pmd(), when thp_vma_allowable_order(..., TVA_PAGEFAULT, PMD_ORDER).
     if (thpVmaAllowed(k, vma) && thpVmaSuitable(k, vma, addr)) {
-      const ret = doHugePmdAnonymousPage(k, mm, vma, addr, write, pmdT, pmdIndex(vpn, mm.divisors, mm.indexMask));
+      const ret = doHugePmdAnonymousPage(k, mm, vma, addr, write, pmdT, pmdIdx);
       if (!(ret & VM_FAULT_FALLBACK)) return faultDone(k, mm, vma, vpn, ret);
     }
   } else if (pmd.hugePfn >= 0) {
@@ -418,7 +419,8 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
       return faultDone(k, mm, vma, vpn, 0);
     }
   }
-  const table = pteAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables);
+  // __pte_alloc() below the PMD already walked to (a huge PMD that fell back is split by now).
+  const table = childAlloc(k, pmdT, pmdIdx, vpn, mm.divisors.length - 1, mm.indexMask, mm.chargePgtables);
   if (table === null) return VM_FAULT_OOM;
   const index = vpn & mm.indexMask;
   const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index, mappedFrom: vpn, mappedTo: vpn + 1 };

@@ -107,24 +107,28 @@ export function pteAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: reado
 
 /** Walk from the top down to table level `depth` for vpn, allocating the tables that are missing. */
 function allocLevels(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void, depth: number): PageTable | null {
-  let t: PageTable = pgd;
-  const leaf = divisors.length - 1;
-  const entries = mask + 1;
-  for (let l = 0; l < depth; l++) {
-    const idx = Math.floor(vpn / divisors[l]!) & mask;
-    let c = t.children![idx];
-    if (c === undefined) {
-      const pfn = k.phys.allocPageTable();
-      if (pfn < 0) return null;
-      c = new PageTable(l + 1, l + 1 === leaf, entries, pfn);
-      t.children![idx] = c;
-      t.used++;
-      onAlloc(k.arch.pageSize);
-      if (k.tracing) k.emit({ type: 'pgtable_alloc', level: k.arch.levelNames[l + 1]!, pfn, addr: vpn * k.arch.pageSize });
-    }
-    t = c;
-  }
+  let t: PageTable | null = pgd;
+  for (let l = 0; l < depth && t !== null; l++) t = childAlloc(k, t, Math.floor(vpn / divisors[l]!) & mask, vpn, divisors.length - 1, mask, onAlloc);
   return t;
+}
+
+/**
+ * The table in slot idx of t, allocated when missing (a leaf when its level
+ * is `leafLevel`); null when out of memory. With a PMD-level table as t, this
+ * is __pte_alloc() for a fault that has already walked to the PMD.
+ */
+export function childAlloc(k: Kernel, t: PageTable, idx: number, vpn: number, leafLevel: number, mask: number, onAlloc: (bytes: number) => void): PageTable | null {
+  let c = t.children![idx];
+  if (c === undefined) {
+    const pfn = k.phys.allocPageTable();
+    if (pfn < 0) return null;
+    c = new PageTable(t.level + 1, t.level + 1 === leafLevel, mask + 1, pfn);
+    t.children![idx] = c;
+    t.used++;
+    onAlloc(k.arch.pageSize);
+    if (k.tracing) k.emit({ type: 'pgtable_alloc', level: k.arch.levelNames[t.level + 1]!, pfn, addr: vpn * k.arch.pageSize });
+  }
+  return c;
 }
 
 /**
