@@ -5,9 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BenchResult, runModelBenchmarks } from '../bench/model-bench.js';
+import { BENCHMARK_NAMES, type BenchResult, runModelBenchmarks } from '../bench/model-bench.js';
 
-export const BENCH_HELP = `Usage: mmsim bench [--json] [--quick]
+export const BENCH_HELP = `Usage: mmsim bench [--json] [--quick] [--only NAME[,NAME...]]
 
 Runs the benchmarks of the model against their baselines, measured in the same run:
   mmu.load, mmu.store   8-byte loads/stores through the MMU vs a plain typed array
@@ -22,10 +22,16 @@ Runs the benchmarks of the model against their baselines, measured in the same r
 Options:
   --json    one JSON object {"benchmarks": [...]}
   --quick   smaller sizes, for a fast look
+  --only    run only the named benchmarks (comma-separated)
+
+Where a goal is measured against the host kernel, fault.anon and fault.file
+also report a JS floor: the same memory work done by a bare typed-array loop,
+the most any model in JavaScript could reach on this machine.
 
 Examples:
   mmsim bench --quick
   mmsim bench --json > bench.json
+  mmsim bench --only fault.anon,fault.file
 `;
 
 function memoryInChild(quick: boolean): (name: string) => BenchResult {
@@ -42,7 +48,7 @@ function fmt(n: number | null): string {
 export function runBench(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
     err(`mmsim bench: ${(e as Error).message}\n\n${BENCH_HELP}`);
     return 2;
@@ -52,7 +58,13 @@ export function runBench(argv: string[], out: (s: string) => void, err: (s: stri
     return 0;
   }
   const quick = values.quick === true;
-  const results = runModelBenchmarks(quick, memoryInChild(quick));
+  const only = values.only === undefined ? [...BENCHMARK_NAMES] : values.only.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = only.filter((n) => !(BENCHMARK_NAMES as readonly string[]).includes(n));
+  if (unknown.length > 0 || only.length === 0) {
+    err(`mmsim bench: --only: ${unknown.length > 0 ? `no benchmark named ${unknown.map((n) => `'${n}'`).join(', ')}` : 'no name given'}; the benchmarks are ${BENCHMARK_NAMES.join(', ')}`);
+    return 2;
+  }
+  const results = runModelBenchmarks(quick, memoryInChild(quick), only);
   if (values.json) {
     out(JSON.stringify({ benchmarks: results }, null, 2));
     return 0;

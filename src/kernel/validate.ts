@@ -50,6 +50,10 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
         if (t.flags![vpn & mm.indexMask] !== 0) throw new Error(`BUG: guard marker at ${addr.toString(16)} over a mapped PTE`);
       }
     }
+    // The walk cache holds a table the page tables still hold, where they hold it.
+    if (mm.tlb.walkLeaf !== null && pteLookup(mm.pgd, mm.tlb.walkBase, mm.divisors, mm.indexMask) !== mm.tlb.walkLeaf) {
+      throw new Error(`BUG: mm ${mm.id} walk cache holds a table no longer at ${(mm.tlb.walkBase * mm.pageSize).toString(16)}`);
+    }
     let hugePmds = 0;
     let last: Vma | null = null;
     forEachLeaf(mm.pgd, mm.divisors, (t, base) => {

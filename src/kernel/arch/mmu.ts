@@ -14,7 +14,6 @@ import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE } from './pte.js';
 import { TLB_ENTRIES, TLB_READ, TLB_WRITE } from './tlb.js';
-import { pteLookup } from '../mm/pgtable.js';
 import { VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handleMmFault } from '../mm/memory.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_PKEY_BIT0, VM_READ, VM_WRITE } from '../mm/vm-flags.js';
 import { BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SEGV_PKUERR } from '../uapi.js';
@@ -31,6 +30,8 @@ export interface Fault {
 const TLB_MASK = TLB_ENTRIES - 1;
 const CHUNK_SHIFT = 8;
 const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
+/** Entries of the largest PTE table of any profile (2048 with 16 KiB pages). */
+const TABLE_MAX = 2048;
 
 /**
  * do_user_addr_fault(): resolve a fault at addr for a task, or return the
@@ -108,7 +109,7 @@ export class Mmu {
         return tlb.pfn[slot]!;
       }
       if (addr >= 0 && addr < mm.taskSize) {
-        const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
+        const t = mm.leafTable(vpn);
         if (t !== null) {
           const i = vpn & mm.indexMask;
           // A huge PMD leaf maps the whole table's span: its bits are the PMD's.
@@ -142,6 +143,32 @@ export class Mmu {
     throw new Error(`BUG: fault at ${addr.toString(16)} resolved but the access still fails`);
   }
 
+  /**
+   * The short TLB miss: the walk cache holds vpn's PTE table and the entry
+   * allows the access, so the walk ends there (setting the accessed and
+   * dirty bits) and fills the TLB. -1 when the long way is needed (another
+   * table, a huge PMD, an entry that faults). Small, so the JIT inlines it
+   * into the access: a run of first touches of mapped pages stays cheap.
+   */
+  private refill(vpn: number, write: boolean): number {
+    const tlb = this.task.mm.tlb;
+    const t = tlb.walkLeaf;
+    const i = vpn - tlb.walkBase;
+    if (t === null || i < 0 || i >= TABLE_MAX || t.flags === null || t.hugePfn >= 0 || i >= t.flags.length) return -1;
+    const fl = t.flags[i]!;
+    const need = write ? PTE_PRESENT | PTE_USER | PTE_WRITE : PTE_PRESENT | PTE_USER;
+    if ((fl & (need | PTE_PROTNONE)) !== need) return -1;
+    const nfl = fl | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+    t.flags[i] = nfl;
+    const pfn = t.pfns![i]!;
+    tlb.fill(vpn, pfn, write ? TLB_READ | TLB_WRITE : TLB_READ | ((nfl & (PTE_WRITE | PTE_DIRTY)) === (PTE_WRITE | PTE_DIRTY) ? TLB_WRITE : 0));
+    const ph = this.k.phys;
+    if (ph.chunks[pfn >> CHUNK_SHIFT] === undefined) ph.chunkOf(pfn);
+    if (this.k.tracing) this.k.emit({ type: 'tlb_fill', addr: vpn * this.ps, pfn, write });
+    this.fault = null;
+    return pfn;
+  }
+
   private slot(addr: number, write: boolean): number {
     const vpn = Math.floor(addr * this.invPs);
     const tlb = this.task.mm.tlb;
@@ -150,7 +177,8 @@ export class Mmu {
       this.fault = null;
       return tlb.pfn[s]!;
     }
-    return this.translate(addr, write);
+    const pfn = this.refill(vpn, write);
+    return pfn >= 0 ? pfn : this.translate(addr, write);
   }
 
   load8(addr: number): number {
@@ -207,7 +235,8 @@ export class Mmu {
         pfn = tlb.pfn[s]!;
         this.fault = null;
       } else {
-        pfn = this.translate(addr, false);
+        pfn = this.refill(vpn, false);
+        if (pfn < 0) pfn = this.translate(addr, false);
         if (pfn < 0) return 0n;
       }
       return this.k.phys.views[pfn >> CHUNK_SHIFT]!.getBigUint64((pfn & CHUNK_MASK) * ps + off, true);
@@ -255,7 +284,8 @@ export class Mmu {
         pfn = tlb.pfn[s]!;
         this.fault = null;
       } else {
-        pfn = this.translate(addr, true);
+        pfn = this.refill(vpn, true);
+        if (pfn < 0) pfn = this.translate(addr, true);
         if (pfn < 0) return false;
       }
       this.k.phys.views[pfn >> CHUNK_SHIFT]!.setBigUint64((pfn & CHUNK_MASK) * ps + off, BigInt.asUintN(64, value), true);

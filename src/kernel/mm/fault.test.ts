@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ANON, RW, bytes, errno, makeFile, mapShared, mapsOf, ok, setup, text } from '../../../test/model-helpers.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, POSIX_FADV_DONTNEED, PROT_NONE, PROT_READ, SEGV_ACCERR, SEGV_MAPERR, BUS_ADRERR } from '../uapi.js';
+import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, POSIX_FADV_DONTNEED, PROT_NONE, PROT_READ, SEGV_ACCERR, SEGV_MAPERR, BUS_ADRERR } from '../uapi.js';
 
 describe('anonymous memory', () => {
   it('reads the zero page, then a write allocates a private zeroed frame', () => {
@@ -189,5 +189,37 @@ describe('threads and MAP_FIXED', () => {
     expect(ok(m.mmap(t2, a, 4096n, RW, MAP_SHARED | 0x10, fd, 0n))).toBe(a);
     expect(m.load(pid, a, 1)).toEqual({ ok: true, value: 122n });
     expect(errno(m.mmap(pid, a, 4096n, RW, ANON | 0x100000, -1, 0n))).toBe('EEXIST');
+  });
+});
+
+describe('the walk cache (paging-structure cache)', () => {
+  it('forgets a PTE table freed by munmap: a new mapping at the same address faults and reads zeros', () => {
+    const { m, pid } = setup();
+    // One page alone in its 2 MiB: munmap flushes one TLB entry (not the whole TLB)
+    // and free_pgtables() frees the PTE table the walk cache holds.
+    const p = ok(m.mmap(pid, 0x40000000n, 4096n, RW, ANON | MAP_FIXED, -1, 0n));
+    ok(m.store(pid, p, 8, 0x1234n) as never);
+    const mm = m.tasks.get(pid)!.mm;
+    expect(mm.tlb.walkLeaf).not.toBeNull();
+    ok(m.munmap(pid, p, 4096n) as never);
+    expect(mm.tlb.walkLeaf).toBeNull();
+    m.validate();
+    const q = ok(m.mmap(pid, p, 4096n, RW, ANON | MAP_FIXED, -1, 0n));
+    expect(m.load(pid, q, 8)).toEqual({ ok: true, value: 0n });
+    expect(m.rusage(pid)!.minFlt).toBe(2);
+    m.validate();
+  });
+
+  it('after MADV_DONTNEED reclaims a whole PTE table, the next access faults and reads zeros', () => {
+    const { m, pid } = setup();
+    const len = 4n * 1024n * 1024n;
+    const p = ok(m.mmap(pid, 0n, len, RW, ANON, -1, 0n));
+    // A whole 2 MiB-aligned table's span: zap_pte_range() frees its table.
+    const t = (p + 2n * 1024n * 1024n - 1n) & ~(2n * 1024n * 1024n - 1n);
+    ok(m.store(pid, t, 8, 5n) as never);
+    ok(m.madvise(pid, t, 2n * 1024n * 1024n, MADV_DONTNEED) as never);
+    m.validate();
+    expect(m.load(pid, t, 8)).toEqual({ ok: true, value: 0n });
+    m.validate();
   });
 });

@@ -11,12 +11,13 @@ import { PG_active, PG_dirty, PG_locked, PG_lru, PG_readahead, PG_referenced, PG
 import { folioMarkDirty, folioMkclean, unmapMappingRange } from './pte-ops.js';
 import { doAsyncMmapReadahead, doSyncMmapReadahead, pageCacheAsyncRa, pageCacheSyncRa } from './readahead.js';
 import type { Vma } from './vma.js';
+import { XArray } from './xarray.js';
 
 export class AddressSpace {
   readonly id: number;
   readonly host: Inode;
   /** The i_pages xarray: page index -> frame. */
-  readonly pages = new Map<number, number>();
+  readonly pages = new XArray();
   /** i_mmap: every VMA mapping this file. */
   readonly iMmap = new Set<Vma>();
   /** Dirty page-cache pages of a disk file (NR_FILE_DIRTY share). */

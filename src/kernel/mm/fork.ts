@@ -107,6 +107,7 @@ export function exitMmap(k: Kernel, mm: MmStruct, release: (vma: Vma) => void): 
   mm.guards = null;
   // No ceiling (USER_PGTABLES_CEILING): the table holding the top of user space spans past TASK_SIZE.
   freePgtables(k, mm.pgd, 0, Infinity, 0, Infinity, mm.divisors, mm.indexMask, (b) => (mm.pgtablesBytes -= b));
+  mm.pgtablesChanged();
   forEachLeaf(mm.pgd, mm.divisors, () => {
     throw new Error('BUG: page table left after exit_mmap');
   });

@@ -225,6 +225,7 @@ export function zapHugePmd(k: Kernel, mm: MmStruct, pmdT: PageTable, idx: number
   t.hugeFlags = 0;
   pmdT.children![idx] = undefined;
   pmdT.used--;
+  mm.pgtablesChanged();
   p.refcount[t.pfn] = 0;
   p.freePage(t.pfn);
   mm.pgtablesBytes -= mm.pageSize;
@@ -385,6 +386,7 @@ export function moveHugePmdRange(k: Kernel, mm: MmStruct, oldVpn: number, newVpn
       if (dpmd.children![didx] === undefined) {
         pmdT.children![idx] = undefined;
         pmdT.used--;
+        mm.pgtablesChanged();
         dpmd.children![didx] = t;
         dpmd.used++;
         mm.flushTlbPmd(baseVpn, nr);

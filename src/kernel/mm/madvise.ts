@@ -78,6 +78,7 @@ function reclaimPteTables(k: Kernel, mm: MmStruct, startVpn: number, endVpn: num
     if (cBase < startVpn || cBase + span > endVpn || c.used !== 0 || c.hugePfn >= 0 || anyGuarded(mm, cBase, cBase + span)) return;
     t.children![i] = undefined;
     t.used--;
+    mm.pgtablesChanged();
     k.phys.refcount[c.pfn] = 0;
     k.phys.freePage(c.pfn);
     mm.pgtablesBytes -= ps;

@@ -16,7 +16,7 @@ import { PG_anon, PG_locked, PG_readahead, PG_uptodate, ZERO_PFN } from './page-
 import { childAlloc, pmdAlloc, pmdIndex, type PageTable } from './pgtable.js';
 import { VM_FAULT_FALLBACK, doHugePmdAnonymousPage, doHugePmdWpPage, hugePmdSetAccessed, thpVmaAllowed, thpVmaSuitable } from './huge-memory.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
-import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap } from './rmap.js';
+import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap, mmCounterOf } from './rmap.js';
 import type { Vma } from './vma.js';
 import { VM_ACCESS_FLAGS, VM_EXEC, VM_LOCKED, VM_PKEY_BIT0, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
 import { mlockFaultedPages } from './mlock.js';
@@ -161,19 +161,38 @@ function doFaultAround(vmf: Vmf): boolean {
   const old = k.arch.pteFormat === 'arm64' ? PTE_ACCESSED : 0;
   let mapped = 0;
   let hit = false;
-  const t = vmf.table;
-  const p = k.phys;
-  const mapOne = (pte: number, pfn: number): void => {
-    if (t.flags![pte] !== 0) return;
-    // A guard marker is not pte_none: filemap_map_pages() leaves it.
-    if (mm.guards !== null && mm.guards.has(baseVpn + pte)) return;
-    p.get(pfn);
-    folioAddRmap(k, mm, pfn);
-    setPte(k, mm, t, baseVpn + pte, pfn, (prot | shmemWritable) & ~(pte === pteOff ? 0 : old));
-    mapped++;
-    if (pte === pteOff) hit = true;
-    vmf.mappedFrom = Math.min(vmf.mappedFrom, baseVpn + pte);
-    vmf.mappedTo = Math.max(vmf.mappedTo, baseVpn + pte + 1);
+  const pteFlags = prot | shmemWritable;
+  // filemap_map_folio_range() -> set_pte_range(): pages [first, last] of the table
+  // from consecutive cache indexes, skipping entries that are not pte_none
+  // (a guard marker is not none either); one reference, map count and RSS page each.
+  const mapRange = (first: number, last: number, firstIndex: number): void => {
+    const t = vmf.table;
+    const fls = t.flags!;
+    const pfns = t.pfns!;
+    const p = k.phys;
+    const guards = mm.guards;
+    let n = 0;
+    let lo = -1;
+    let hi = -1;
+    for (let pte = first; pte <= last; pte++) {
+      if (fls[pte] !== 0 || (guards !== null && guards.has(baseVpn + pte))) continue;
+      const pfn = as.pages.get(firstIndex + (pte - first))!;
+      p.refcount[pfn]!++;
+      p.mapcount[pfn]!++;
+      mm.rss[mmCounterOf(k, pfn)]!++;
+      pfns[pte] = pfn;
+      fls[pte] = pte === pteOff ? pteFlags : pteFlags & ~old;
+      if (k.tracing) k.emit({ type: 'pte_install', addr: (baseVpn + pte) * ps, pfn, flags: pteFlagNames(fls[pte]!), level: k.arch.levels - 1 });
+      if (pte === pteOff) hit = true;
+      if (lo < 0) lo = pte;
+      hi = pte;
+      n++;
+    }
+    if (n === 0) return;
+    t.used += n;
+    mapped += n;
+    vmf.mappedFrom = Math.min(vmf.mappedFrom, baseVpn + lo);
+    vmf.mappedTo = Math.max(vmf.mappedTo, baseVpn + hi + 1);
   };
   for (let pte = fromPte; pte <= toPte; pte++) {
     const index = vmf.pgoff + (pte - pteOff);
@@ -181,7 +200,7 @@ function doFaultAround(vmf: Vmf): boolean {
     const pfn = as.pages.get(index);
     if (pfn === undefined) continue;
     const { head, nr } = folioOf(as, index);
-    const f = p.flags[pfn]!;
+    const f = k.phys.flags[pfn]!;
     // next_uptodate_folio(): a folio not uptodate, carrying the readahead mark, or locked
     // is left whole for a real fault (which starts the async readahead the mark asks for).
     if (!(f & PG_uptodate) || f & (PG_readahead | PG_locked)) {
@@ -199,15 +218,15 @@ function doFaultAround(vmf: Vmf): boolean {
       // table is allocated and smaps FilePmdMapped stays 0.
       const headPte = pteOff + (head - vmf.pgoff);
       if (headPte >= 0 && headPte + nr <= ptrs && head >= vma.pgoff && head + nr <= vma.pgoff + vmaPages && head + nr < maxIdx) {
-        for (let i = 0; i < nr; i++) mapOne(headPte + i, as.pages.get(head + i)!);
+        mapRange(headPte, headPte + nr - 1, head);
       } else {
-        const last = Math.min(head + nr - 1 - index + pte, toPte);
-        for (let q = pte; q <= last && vmf.pgoff + (q - pteOff) < maxIdx; q++) mapOne(q, as.pages.get(vmf.pgoff + (q - pteOff))!);
+        const last = Math.min(head + nr - 1 - index + pte, toPte, maxIdx - 1 - vmf.pgoff + pteOff);
+        mapRange(pte, last, index);
       }
       pte += head + nr - 1 - index;
       continue;
     }
-    mapOne(pte, pfn);
+    mapRange(pte, pte, index);
   }
   if (mapped > 0) {
     file.ra.mmapMiss = Math.max(0, file.ra.mmapMiss - mapped);
@@ -396,6 +415,10 @@ function doWpPage(vmf: Vmf): number {
 export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, write: boolean): number {
   const ps = mm.pageSize;
   const vpn = Math.floor(addr / ps);
+  // A PTE table already there (the walk cache usually has it): straight to the PTE level,
+  // as __handle_mm_fault() does past a present, not-huge PMD.
+  const cached = mm.leafTable(vpn);
+  if (cached !== null && cached.hugePfn < 0) return handlePteFault(k, mm, vma, addr, vpn, write, cached);
   // __handle_mm_fault(): the PMD level first.
   const pmdT = pmdAlloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables);
   if (pmdT === null) return VM_FAULT_OOM;
@@ -422,6 +445,12 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
   // __pte_alloc() below the PMD already walked to (a huge PMD that fell back is split by now).
   const table = childAlloc(k, pmdT, pmdIdx, vpn, mm.divisors.length - 1, mm.indexMask, mm.chargePgtables);
   if (table === null) return VM_FAULT_OOM;
+  return handlePteFault(k, mm, vma, addr, vpn, write, table);
+}
+
+/** handle_pte_fault(): the entry for vpn in its (allocated) PTE table. */
+function handlePteFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, vpn: number, write: boolean, table: PageTable): number {
+  const ps = mm.pageSize;
   const index = vpn & mm.indexMask;
   const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index, mappedFrom: vpn, mappedTo: vpn + 1 };
   const fl = table.flags![index]!;

@@ -4,7 +4,7 @@
  */
 import type { Kernel } from '../kernel.js';
 import { Tlb } from '../arch/tlb.js';
-import { PageTable, levelDivisors } from './pgtable.js';
+import { PageTable, levelDivisors, pteLookup } from './pgtable.js';
 import { VmaTree } from './vma.js';
 import { splitHugePmdIfNeeded } from './huge-memory.js';
 
@@ -99,6 +99,28 @@ export class MmStruct {
   updateHiwaterRss(): void {
     const r = this.rssPages;
     if (r > this.hiwaterRss) this.hiwaterRss = r;
+  }
+
+  /**
+   * The leaf table covering vpn as the MMU's walk finds it, through the
+   * paging-structure cache (Tlb.walkLeaf), or null. No side effects on the
+   * page tables.
+   */
+  leafTable(vpn: number): PageTable | null {
+    const tlb = this.tlb;
+    const d = vpn - tlb.walkBase;
+    if (d >= 0 && d <= this.indexMask && tlb.walkLeaf !== null) return tlb.walkLeaf;
+    const t = pteLookup(this.pgd, vpn, this.divisors, this.indexMask);
+    if (t !== null) {
+      tlb.walkLeaf = t;
+      tlb.walkBase = vpn - (vpn & this.indexMask);
+    }
+    return t;
+  }
+
+  /** A page table was freed or moved: the walk cache may point at it (tlb_remove_table() forces a flush). */
+  pgtablesChanged(): void {
+    this.tlb.dropWalkCache();
   }
 
   flushTlbPage(vpn: number): void {

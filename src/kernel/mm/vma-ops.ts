@@ -274,5 +274,6 @@ export function doVmiAlignMunmap(k: Kernel, mm: MmStruct, start: number, end: nu
   const ceiling = after?.start ?? Infinity;
   dropGuards(mm, start / ps, end / ps);
   freePgtables(k, mm.pgd, start / ps, end / ps, floor / ps, ceiling / ps, mm.divisors, mm.indexMask, mm.unchargePgtables);
+  mm.pgtablesChanged();
   return 0;
 }
