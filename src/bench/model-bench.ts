@@ -65,15 +65,21 @@ function mmuBench(quick: boolean, store: boolean): BenchResult {
   const n = quick ? 200_000 : 2_000_000;
   const offs = offsets(n, size);
   let sink = 0n;
-  const model = opsPerSec(n, () => {
-    if (store) for (let i = 0; i < n; i++) mmu.store64(base + offs[i]!, 7n);
-    else for (let i = 0; i < n; i++) sink ^= mmu.load64(base + offs[i]!);
-  });
   const buf = new DataView(new ArrayBuffer(size));
-  const baseline = opsPerSec(n, () => {
-    if (store) for (let i = 0; i < n; i++) buf.setBigUint64(offs[i]!, 7n, true);
-    else for (let i = 0; i < n; i++) sink ^= buf.getBigUint64(offs[i]!, true);
-  });
+  // Model and baseline alternate, five rounds each, and each keeps its best
+  // round: on a shared machine one lost time slice would otherwise decide the ratio.
+  let model = 0;
+  let baseline = 0;
+  for (let round = 0; round < 5; round++) {
+    model = Math.max(model, opsPerSec(n, () => {
+      if (store) for (let i = 0; i < n; i++) mmu.store64(base + offs[i]!, 7n);
+      else for (let i = 0; i < n; i++) sink ^= mmu.load64(base + offs[i]!);
+    }));
+    baseline = Math.max(baseline, opsPerSec(n, () => {
+      if (store) for (let i = 0; i < n; i++) buf.setBigUint64(offs[i]!, 7n, true);
+      else for (let i = 0; i < n; i++) sink ^= buf.getBigUint64(offs[i]!, true);
+    }));
+  }
   if (sink === -1n) console.log(sink);
   return { name: store ? 'mmu.store' : 'mmu.load', model, baseline, ratio: model / baseline, unit: 'ops/s', goal: '>= 0.5' };
 }
@@ -166,9 +172,10 @@ function fileFloor(pages: number): number {
 function faultAnon(quick: boolean): BenchResult {
   const pages = quick ? 8192 : 65536;
   modelFaultAnon(Math.min(pages, 8192), 2); // JIT warm-up
-  const { rate: model, cold, faults } = modelFaultAnon(pages, 3);
+  // Five rounds a side: the machine is shared, and the best round is the least disturbed.
+  const { rate: model, cold, faults } = modelFaultAnon(pages, 5);
   let hostFaults = 0;
-  const baseline = best(3, () => {
+  const baseline = best(5, () => {
     const b = hostBench(op(1, 0, 'bench_fault_anon', pages));
     hostFaults = b.minflt;
     return hostRate(b);

@@ -85,12 +85,17 @@ export class Mmu {
   fault: Fault | null = null;
   private readonly ps: number;
   private readonly invPs: number;
+  /** PhysMem's chunk arrays (grown in place, never replaced): one load less per access. */
+  private readonly chunks: (Uint8Array | undefined)[];
+  private readonly views: (DataView | undefined)[];
 
   constructor(k: Kernel, task: Task) {
     this.k = k;
     this.task = task;
     this.ps = k.arch.pageSize;
     this.invPs = 1 / k.arch.pageSize;
+    this.chunks = k.phys.chunks;
+    this.views = k.phys.views;
   }
 
   /**
@@ -177,6 +182,11 @@ export class Mmu {
       this.fault = null;
       return tlb.pfn[s]!;
     }
+    return this.miss(addr, vpn, write);
+  }
+
+  /** A TLB miss: the short way when it serves, else the full walk and fault. */
+  private miss(addr: number, vpn: number, write: boolean): number {
     const pfn = this.refill(vpn, write);
     return pfn >= 0 ? pfn : this.translate(addr, write);
   }
@@ -184,15 +194,13 @@ export class Mmu {
   load8(addr: number): number {
     const pfn = this.slot(addr, false);
     if (pfn < 0) return 0;
-    const ph = this.k.phys;
-    return ph.chunks[pfn >> CHUNK_SHIFT]![(pfn & CHUNK_MASK) * this.ps + (addr - Math.floor(addr * this.invPs) * this.ps)]!;
+    return this.chunks[pfn >> CHUNK_SHIFT]![(pfn & CHUNK_MASK) * this.ps + (addr - Math.floor(addr * this.invPs) * this.ps)]!;
   }
 
   store8(addr: number, value: number): boolean {
     const pfn = this.slot(addr, true);
     if (pfn < 0) return false;
-    const ph = this.k.phys;
-    ph.chunks[pfn >> CHUNK_SHIFT]![(pfn & CHUNK_MASK) * this.ps + (addr - Math.floor(addr * this.invPs) * this.ps)] = value;
+    this.chunks[pfn >> CHUNK_SHIFT]![(pfn & CHUNK_MASK) * this.ps + (addr - Math.floor(addr * this.invPs) * this.ps)] = value;
     return true;
   }
 
@@ -202,7 +210,7 @@ export class Mmu {
     if (off + n <= this.ps) {
       const pfn = this.slot(addr, false);
       if (pfn < 0) return 0;
-      const v = this.k.phys.views[pfn >> CHUNK_SHIFT]!;
+      const v = this.views[pfn >> CHUNK_SHIFT]!;
       const o = (pfn & CHUNK_MASK) * this.ps + off;
       return n === 2 ? v.getUint16(o, true) : v.getUint32(o, true);
     }
@@ -235,11 +243,10 @@ export class Mmu {
         pfn = tlb.pfn[s]!;
         this.fault = null;
       } else {
-        pfn = this.refill(vpn, false);
-        if (pfn < 0) pfn = this.translate(addr, false);
+        pfn = this.miss(addr, vpn, false);
         if (pfn < 0) return 0n;
       }
-      return this.k.phys.views[pfn >> CHUNK_SHIFT]!.getBigUint64((pfn & CHUNK_MASK) * ps + off, true);
+      return this.views[pfn >> CHUNK_SHIFT]!.getBigUint64((pfn & CHUNK_MASK) * ps + off, true);
     }
     const bytes = this.loadBytes(addr, 8);
     if (bytes === null) return 0n;
@@ -251,7 +258,7 @@ export class Mmu {
     if (off + n <= this.ps) {
       const pfn = this.slot(addr, true);
       if (pfn < 0) return false;
-      const v = this.k.phys.views[pfn >> CHUNK_SHIFT]!;
+      const v = this.views[pfn >> CHUNK_SHIFT]!;
       const o = (pfn & CHUNK_MASK) * this.ps + off;
       if (n === 2) v.setUint16(o, value, true);
       else v.setUint32(o, value >>> 0, true);
@@ -284,15 +291,15 @@ export class Mmu {
         pfn = tlb.pfn[s]!;
         this.fault = null;
       } else {
-        pfn = this.refill(vpn, true);
-        if (pfn < 0) pfn = this.translate(addr, true);
+        pfn = this.miss(addr, vpn, true);
         if (pfn < 0) return false;
       }
-      this.k.phys.views[pfn >> CHUNK_SHIFT]!.setBigUint64((pfn & CHUNK_MASK) * ps + off, BigInt.asUintN(64, value), true);
+      // setBigUint64() wraps the value modulo 2^64 itself (ToBigUint64).
+      this.views[pfn >> CHUNK_SHIFT]!.setBigUint64((pfn & CHUNK_MASK) * ps + off, value, true);
       return true;
     }
     const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+    new DataView(bytes.buffer).setBigUint64(0, value, true);
     return this.storeBytes(addr, bytes);
   }
 

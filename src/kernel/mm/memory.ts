@@ -111,26 +111,29 @@ function trace(vmf: Vmf, handler: string, detail?: string): void {
   if (vmf.k.tracing) vmf.k.emit(detail === undefined ? { type: 'fault_handler', handler, addr: vmf.addr } : { type: 'fault_handler', handler, addr: vmf.addr, detail });
 }
 
-/** do_anonymous_page(): first touch of private anonymous memory. */
-function doAnonymousPage(vmf: Vmf): number {
-  const { k, mm, vma } = vmf;
+/**
+ * do_anonymous_page(): first touch of private anonymous memory. It takes
+ * its arguments rather than a Vmf: the commonest fault of all allocates
+ * no fault record.
+ */
+function doAnonymousPage(k: Kernel, mm: MmStruct, vma: Vma, table: PageTable, vpn: number, addr: number, write: boolean): number {
   const prot = vmaPageProt(vma);
-  if (!vmf.write) {
+  if (!write) {
     // Reads map the shared zero page, read-only; a later write copies it.
-    trace(vmf, 'do_anonymous_page', 'zero page');
-    setPte(k, mm, vmf.table, vmf.vpn, ZERO_PFN, (prot & ~PTE_WRITE) | PTE_SPECIAL);
+    if (k.tracing) k.emit({ type: 'fault_handler', handler: 'do_anonymous_page', addr, detail: 'zero page' });
+    setPte(k, mm, table, vpn, ZERO_PFN, (prot & ~PTE_WRITE) | PTE_SPECIAL);
     return 0;
   }
-  trace(vmf, 'do_anonymous_page', 'new zeroed page');
+  if (k.tracing) k.emit({ type: 'fault_handler', handler: 'do_anonymous_page', addr, detail: 'new zeroed page' });
   const av = anonVmaPrepare(k, vma);
   const pfn = k.phys.allocPage(true);
   if (pfn < 0) return VM_FAULT_OOM;
   k.vmstat.pgalloc++;
   if (k.tracing) k.emit({ type: 'page_alloc', pfn, purpose: 'anon' });
-  folioAddNewAnonRmap(k, mm, pfn, av, vmf.pgoff);
+  folioAddNewAnonRmap(k, mm, pfn, av, linearPageIndex(vma, addr, mm.pageSize));
   let flags = prot | PTE_DIRTY;
   if (vma.flags & VM_WRITE) flags |= PTE_WRITE;
-  setPte(k, mm, vmf.table, vmf.vpn, pfn, flags);
+  setPte(k, mm, table, vpn, pfn, flags);
   return 0;
 }
 
@@ -452,15 +455,17 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
 function handlePteFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, vpn: number, write: boolean, table: PageTable): number {
   const ps = mm.pageSize;
   const index = vpn & mm.indexMask;
-  const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index, mappedFrom: vpn, mappedTo: vpn + 1 };
   const fl = table.flags![index]!;
+  const guarded = fl === 0 && mm.guards !== null && mm.guards.has(vpn);
+  if (fl === 0 && !guarded && vma.isAnonymous) return faultDone(k, mm, vma, vpn, doAnonymousPage(k, mm, vma, table, vpn, addr, write));
+  const vmf: Vmf = { k, mm, vma, addr, vpn, pgoff: linearPageIndex(vma, addr, ps), write, table, index, mappedFrom: vpn, mappedTo: vpn + 1 };
   let ret: number;
-  if (fl === 0 && mm.guards !== null && mm.guards.has(vpn)) {
+  if (guarded) {
     // handle_pte_marker(): a guard marker faults as SIGSEGV.
     trace(vmf, 'handle_pte_marker', 'guard marker: SIGSEGV');
     ret = VM_FAULT_SIGSEGV;
   } else if (fl === 0) {
-    ret = vma.isAnonymous ? doAnonymousPage(vmf) : doFault(vmf);
+    ret = doFault(vmf);
   } else if (write && !(fl & PTE_WRITE)) {
     ret = doWpPage(vmf);
   } else {
