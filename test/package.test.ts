@@ -1,6 +1,7 @@
 /**
  * Packaging checks on the tarball `npm pack` would publish: it ships dist/
- * (with the public entry and its types, and the CLI) and src/oracle/runner.c
+ * (with the public entry and its types, the CLI and the benchmarks `mmsim
+ * bench` loads from dist/bench/) and src/oracle/runner.c
  * (the host runner is compiled from source at run time); publint finds no
  * errors or warnings in package.json; and Are the Types Wrong finds no
  * problems for an ESM-only package. Needs the build (npm test builds first);
@@ -31,9 +32,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('package', () => {
-  it('ships the built entry, its types, the CLI and the host runner source', () => {
+  it('ships the built entry, its types, the CLI, the benchmarks it loads and the host runner source', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'src/oracle/runner.c', ...Object.values(pkg.bin)]) {
+    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/bench/model-bench.js', 'dist/bench/memory-child.js', 'src/oracle/runner.c', ...Object.values(pkg.bin)]) {
       expect(files, f).toContain(f.replace(/^\.\//, ''));
     }
     expect(files.filter((f) => f.startsWith('node_modules/'))).toEqual([]);

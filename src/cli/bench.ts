@@ -1,11 +1,13 @@
 /**
  * `mmsim bench [--json] [--quick]`: the performance benchmarks, each against
- * its baseline measured in the same run. Benchmarks are not tests.
+ * its baseline measured in the same run. Benchmarks are not tests. Their
+ * code lives in bench/ at the top of the repository and is built into
+ * dist/bench/, which this command loads.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BENCHMARK_NAMES, type BenchResult, runModelBenchmarks } from '../bench/model-bench.js';
+import { BENCHMARK_NAMES, type BenchResult, type ModelBenchmarks } from './bench-results.js';
 
 export const BENCH_HELP = `Usage: mmsim bench [--json] [--quick] [--only NAME[,NAME...]]
 
@@ -45,7 +47,7 @@ function fmt(n: number | null): string {
   return n.toFixed(3);
 }
 
-export function runBench(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+export async function runBench(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
@@ -64,7 +66,15 @@ export function runBench(argv: string[], out: (s: string) => void, err: (s: stri
     err(`mmsim bench: --only: ${unknown.length > 0 ? `no benchmark named ${unknown.map((n) => `'${n}'`).join(', ')}` : 'no name given'}; the benchmarks are ${BENCHMARK_NAMES.join(', ')}`);
     return 2;
   }
-  const results = runModelBenchmarks(quick, memoryInChild(quick), only);
+  const where = new URL('../bench/model-bench.js', import.meta.url);
+  let bench: ModelBenchmarks;
+  try {
+    bench = (await import(where.href)) as ModelBenchmarks;
+  } catch (e) {
+    err(`mmsim bench: cannot load the benchmarks from ${fileURLToPath(where)} (built from bench/ by \`npm run build\`): ${(e as Error).message}`);
+    return 2;
+  }
+  const results = bench.runModelBenchmarks(quick, memoryInChild(quick), only);
   if (values.json) {
     out(JSON.stringify({ benchmarks: results }, null, 2));
     return 0;

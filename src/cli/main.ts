@@ -52,7 +52,10 @@ export function main(argv: string[]): number {
     case 'fuzz':
       return runFuzz(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
     case 'bench':
-      return runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
+      void runBench(argv.slice(1), out, (s) => process.stderr.write(s + '\n')).then((code) => {
+        process.exitCode = code;
+      });
+      return 0;
     case 'diff':
       void runDiff(argv.slice(1)).then((code) => {
         process.exitCode = code;
