@@ -72,8 +72,10 @@ export function mlockFaultedPages(k: Kernel, mm: MmStruct, vma: Vma, vpn: number
  * mlock of an uncached file mapping costs minor faults only, while
  * MADV_POPULATE_READ, which retries with FAULT_FLAG_TRIED, costs major ones.)
  */
-export function gupFault(k: Kernel, task: Task, vma: Vma, addr: number, write: boolean, retryUntried = false): number {
-  const retried = faultRetryForIo(k, task.mm, vma, addr);
+export function gupFault(k: Kernel, task: Task, vma: Vma, addr: number, write: boolean, retryUntried = false, allowRetry = true): number {
+  // Without FOLL_UNLOCKABLE (a caller passing no `locked`) the fault may not drop
+  // mmap_lock: filemap_fault() reads the page in place and returns VM_FAULT_MAJOR.
+  const retried = allowRetry && faultRetryForIo(k, task.mm, vma, addr);
   const ret = handleMmFault(k, task.mm, vma, addr, write);
   k.vmstat.pgfault++;
   if (!(ret & VM_FAULT_ERROR)) {
@@ -142,8 +144,14 @@ export function pageUsable(mm: MmStruct, addr: number, write: boolean): boolean 
  * private writable mappings to break COW, reading otherwise (FOLL_FORCE).
  * Returns the pages done, or EFAULT (PROT_NONE, or a fault that failed) /
  * ENOMEM (out of memory) when none could be.
+ *
+ * `unlockable`: the caller passes `locked` (__mm_populate() does), so GUP
+ * sets FOLL_UNLOCKABLE and a fault that must read the page retries (see
+ * gupFault()); mprotect_fixup() passes NULL, so its faults read in place and
+ * an uncached page is a major fault (checked on Linux 6.18; found by mmsim
+ * fuzz --seed 31).
  */
-export function populateVmaPageRange(k: Kernel, task: Task, vma: Vma, start: number, end: number): number | 'EFAULT' | 'ENOMEM' {
+export function populateVmaPageRange(k: Kernel, task: Task, vma: Vma, start: number, end: number, unlockable = true): number | 'EFAULT' | 'ENOMEM' {
   const ps = task.mm.pageSize;
   if (vma.flags & VM_LOCKONFAULT) return (end - start) / ps;
   if ((vma.flags & VM_ACCESS_FLAGS) === 0) return 'EFAULT';
@@ -156,7 +164,7 @@ export function populateVmaPageRange(k: Kernel, task: Task, vma: Vma, start: num
       continue;
     }
     if (!pageUsable(task.mm, addr, write)) {
-      const ret = gupFault(k, task, vma, addr, write, true);
+      const ret = gupFault(k, task, vma, addr, write, unlockable, unlockable);
       if (ret & VM_FAULT_ERROR) {
         if (done > 0) return done;
         return ret & VM_FAULT_OOM ? 'ENOMEM' : 'EFAULT';

@@ -81,7 +81,7 @@ function mprotectFixup(k: Kernel, task: Task, mm: MmStruct, vma: Vma, start: num
   // A private VM_LOCKED VMA becoming writable: break COW now rather than on
   // access (mprotect_fixup()'s populate_vma_page_range(); found by mmsim fuzz).
   if ((oldFlags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && (newFlags & VM_WRITE) !== 0) {
-    populateVmaPageRange(k, task, target, start, end);
+    populateVmaPageRange(k, task, target, start, end, false);
   }
   return 0;
 }
