@@ -52,15 +52,16 @@ function mmuBench(quick: boolean, store: boolean): BenchResult {
   const base = Number(r.value);
   for (let i = 0; i < pages; i++) m.store(pid, r.value + BigInt(i * 4096), 8, 1n);
   const mmu = m.mmu(pid)!;
-  const n = quick ? 200_000 : 2_000_000;
+  const n = quick ? 200_000 : 1_000_000;
   const offs = offsets(n, size);
   let sink = 0n;
   const buf = new DataView(new ArrayBuffer(size));
-  // Model and baseline alternate, five rounds each, and each keeps its best
-  // round: on a shared machine one lost time slice would otherwise decide the ratio.
+  // Model and baseline alternate, nine rounds each (five with --quick), and each
+  // keeps its best round: on a shared machine one lost time slice would
+  // otherwise decide the ratio.
   let model = 0;
   let baseline = 0;
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < (quick ? 5 : 9); round++) {
     model = Math.max(model, opsPerSec(n, () => {
       if (store) for (let i = 0; i < n; i++) mmu.store64(base + offs[i]!, 7n);
       else for (let i = 0; i < n; i++) sink ^= mmu.load64(base + offs[i]!);
