@@ -176,6 +176,31 @@ describe('mmsim replay of remap.log (every call traced; realloc by mremap, madvi
   });
 });
 
+describe('mmsim replay of files created after the log was taken', () => {
+  // The host has /w/out now (a compiler wrote it after the capture); the log saw
+  // it missing, then created it. The replay takes the log's word, not the host's.
+  const host: HostFs = {
+    stat: (p) => (p === '/w/out' ? { realPath: p, major: 0xfe, minor: 1, ino: 77, size: 12345, mode: 0o100755, isFile: true, isDir: false }
+      : p === '/w' ? { realPath: p, major: 0xfe, minor: 1, ino: 2, size: 4096, mode: 0o40755, isFile: false, isDir: true } : null),
+    readHead: () => null,
+  };
+  const text = [
+    '10 newfstatat(AT_FDCWD, "/w/out", 0x7ffe34be9a30, 0) = -1 ENOENT (No such file or directory)',
+    '10 openat(AT_FDCWD, "out", O_RDONLY) = -1 ENOENT (No such file or directory)',
+    '10 openat(AT_FDCWD, "/w/out", O_RDWR|O_CREAT|O_TRUNC, 0755) = 3',
+    '10 write(3, "abc", 3) = 3',
+    '10 fstat(3, {st_mode=S_IFREG|0755, st_size=3, ...}) = 0',
+    '10 close(3) = 0',
+    '10 newfstatat(AT_FDCWD, "/w/out", {st_mode=S_IFREG|0755, st_size=3, ...}, 0) = 0',
+  ].join('\n');
+  it('answers ENOENT where the log did, then sees the file the log created', () => {
+    const r = replayLog(text, { cwd: '/w', host, paranoid: true });
+    expect(r.disagreements).toEqual([]);
+    expect(r.agree).toBe(r.modelled);
+    expect(r.modelled).toBe(7);
+  });
+});
+
 describe('mmsim replay never throws', () => {
   it('counts unknown calls and reports malformed lines with file:line:column', () => {
     const text = [

@@ -208,6 +208,12 @@ function loggedOf(s: CallStmt): Logged {
   return { kind: 'none' };
 }
 
+/** The log says the call failed with ENOENT (the path did not exist then). */
+function loggedEnoent(s: CallStmt): boolean {
+  const l = loggedOf(s);
+  return l.kind === 'errno' && l.errno === 'ENOENT';
+}
+
 function showLogged(l: Logged, asAddr: boolean): string {
   if (l.kind === 'value') return asAddr ? hex(l.value) : l.value.toString();
   if (l.kind === 'errno') return `-1 ${l.errno}`;
@@ -761,11 +767,18 @@ export class Replayer {
     this.compare(s, r, s.name === 'mremap');
   }
 
-  /** Where a logged path lives in the model, making host files known to it first. */
-  private modelPath(path: string, dirBase?: string): { path: string; pseudo: boolean; exists: boolean } {
+  /**
+   * Where a logged path lives in the model, making host files known to it
+   * first. `absentThen`: the log says the lookup failed with ENOENT, so a
+   * host file of that name (created after the log was taken: a compiler's
+   * output, say) is not made known; the model answers from what the log
+   * itself created.
+   */
+  private modelPath(path: string, dirBase?: string, absentThen = false): { path: string; pseudo: boolean; exists: boolean } {
     const base = path.startsWith('/') ? '' : (dirBase ?? this.cwd) + '/';
     const abs = normalize(base + path);
     const pseudo = PSEUDO_PREFIXES.some((p) => abs.startsWith(p));
+    if (absentThen && !pseudo && !this.m.k.vfs.files.has(abs)) return { path: abs, pseudo, exists: false };
     const st = this.host.stat(abs);
     if (st === null) return { path: abs, pseudo, exists: false };
     const vfs = this.m.k.vfs;
@@ -798,7 +811,7 @@ export class Replayer {
       }
     }
     flags = BigInt.asUintN(32, flags);
-    const mp = this.modelPath(path, dirBase ?? this.proc(tid).cwd);
+    const mp = this.modelPath(path, dirBase ?? this.proc(tid).cwd, loggedEnoent(s));
     if (mp.pseudo && loggedOf(s).kind === 'errno') return this.skip(s, 'a pseudo-file the kernel refused (devices, /proc): not modelled');
     const r = this.m.openat(tid, -100, mp.path, Number(flags), Number(mode ?? 0o644n));
     this.bindFd(s, tid, r, mp.pseudo);
@@ -869,7 +882,7 @@ export class Replayer {
           const d = this.fd(tid, a[0]);
           if (d !== -100) dirBase = this.proc(tid).files.get(d)?.path;
         }
-        const mp = this.modelPath(path, dirBase ?? this.proc(tid).cwd);
+        const mp = this.modelPath(path, dirBase ?? this.proc(tid).cwd, loggedEnoent(s));
         if (mp.pseudo) return this.skip(s, 'a pseudo-file');
         const r = this.m.openat(tid, -100, mp.path, uapi.O_PATH, 0);
         if (!r.ok) {
