@@ -215,12 +215,22 @@ export function generateScenario(seed: number, index: number): GenLine[] {
   const fileOp = (): void => {
     if (fds.length === 0 || rng.bool(0.15)) return openFile();
     const fd = rng.pick(fds);
-    const which = rng.weighted<string>([[3, 'ftruncate'], [2, 'write'], [2, 'pwrite64'], [1, 'fsync'], [1, 'fadvise'], [1, 'close'], [1, 'unlink']]);
+    const which = rng.weighted<string>([[3, 'ftruncate'], [2, 'write'], [2, 'pwrite64'], [2, 'read'], [1, 'lseek'], [1, 'fsync'], [1, 'fadvise'], [1, 'close'], [1, 'unlink']]);
     const data = rng.pick(['abc', 'HELLOWORLD', 'x', '0123456789abcdef']);
     switch (which) {
       case 'ftruncate': push(`ftruncate(${fd.name}, ${rng.bool(0.8) ? len(rng.int(7)) : String(rng.int(3 * PAGE))})`, [fd.name], undefined, PARENT); break;
       case 'write': push(`write(${fd.name}, "${data}", ${data.length})`, [fd.name], undefined, PARENT); break;
       case 'pwrite64': push(`pwrite64(${fd.name}, "${data}", ${data.length}, ${rng.int(5) * PAGE + rng.pick([0, 10, 4090])})`, [fd.name], undefined, PARENT); break;
+      case 'read': {
+        // read() into a mapped region: copy_to_user() through the MMU, faulting pages in
+        // (or EFAULT past what is mapped and writable), and readahead on the file.
+        const r = pickRegion();
+        if (r === undefined) return openFile();
+        const off = rng.int(r.pages) * PAGE + rng.pick([0, 100, 4000]);
+        push(`read(${fd.name}, ${at(r.name, off)}, ${rng.pick([1, 100, PAGE, 2 * PAGE + 7])})`, [fd.name, r.name]);
+        break;
+      }
+      case 'lseek': push(`lseek(${fd.name}, ${rng.int(4) * PAGE + rng.pick([0, 10])}, SEEK_SET)`, [fd.name], undefined, PARENT); break;
       case 'fsync': push(`fsync(${fd.name})`, [fd.name], undefined, PARENT); break;
       case 'fadvise': push(`fadvise64(${fd.name}, 0, 0, ${rng.pick(['POSIX_FADV_DONTNEED', 'POSIX_FADV_WILLNEED', 'POSIX_FADV_NORMAL'])})`, [fd.name], undefined, PARENT); break;
       case 'close': push(`close(${fd.name})`, [fd.name], undefined, PARENT); break;

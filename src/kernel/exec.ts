@@ -194,7 +194,7 @@ class Loader {
       zeroEnd = mapAddr + pageOff + p.memsz;
       // padzero(): clear_user() of the rest of the page faults it in for writing.
       if (p.memsz > p.filesz && zeroStart % this.ps !== 0 && prot & PROT_WRITE) {
-        if (doUserAddrFault(this.k, this.task, zeroStart, true) !== null) return 'EFAULT';
+        if (doUserAddrFault(this.k, this.task, zeroStart, true, false) !== null) return 'EFAULT';
       }
     } else {
       mapAddr = zeroStart = this.pageStart(addr);

@@ -77,6 +77,16 @@ function wrap(r: KRet): SysResult {
   return isErr(r) ? { ok: false, errno: r } : { ok: true, value: BigInt(r) };
 }
 
+/**
+ * access_ok(): [buf, buf + count) ends at or below TASK_SIZE_MAX, without
+ * wrapping (x86's __access_ok() against USER_PTR_MAX, asm-generic's on arm64
+ * without tagged addresses). read() and write() check it before anything
+ * else happens, so a bad buffer is EFAULT even at end of file.
+ */
+function accessOk(mm: MmStruct, buf: bigint, count: bigint): boolean {
+  return u64(buf) + u64(count) <= BigInt(mm.taskSize);
+}
+
 /** Sizes of the special mappings the kernel installs at exec (arch_setup_additional_pages()). */
 function vdsoLayout(arch: ArchProfile): { name: string; pages: number; flags: number }[] {
   const vvarFlags = VM_READ | VM_MAYREAD | VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
@@ -442,7 +452,12 @@ export class Machine {
   /** read(2) into user memory at buf, through the MMU: EFAULT when nothing could be copied. */
   readInto(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
     return this.call(tid, 'read', (t) => {
+      // ksys_pread64(): a negative position is EINVAL before the descriptor is looked up.
+      if (pos !== null && BigInt.asIntN(64, u64(pos)) < 0n) return 'EINVAL';
       const file = t.process.files.get(fd);
+      if (file === undefined || !(file.fMode & FMODE_READ)) return 'EBADF';
+      // vfs_read(): access_ok() on the whole buffer before anything is read.
+      if (!accessOk(t.mm, buf, count)) return 'EFAULT';
       if (file !== undefined && file.inode.chr === 'zero' && file.fMode & 1) return this.readZeroInto(t, buf, count);
       const x = fsc.fileRead(this.k, t, fd, count, pos === null ? BigInt(file?.pos ?? 0) : pos);
       if (isErr(x.ret)) return x.ret;
@@ -482,8 +497,12 @@ export class Machine {
   /** write(2) from user memory at buf, through the MMU. */
   writeFrom(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
     return this.call(tid, 'write', (t) => {
+      // ksys_pwrite64(): a negative position is EINVAL before the descriptor is looked up.
+      if (pos !== null && BigInt.asIntN(64, u64(pos)) < 0n) return 'EINVAL';
       const f = t.process.files.get(fd);
-      if (f === undefined || !(f.fMode & 2)) return 'EBADF';
+      if (f === undefined || !(f.fMode & FMODE_WRITE)) return 'EBADF';
+      // vfs_write(): access_ok() on the whole buffer, even for /dev/null, which reads none of it.
+      if (!accessOk(t.mm, buf, count)) return 'EFAULT';
       const n = Number(u64(count) > 0x7ffff000n ? 0x7ffff000n : u64(count));
       // write_null() (/dev/zero's too) takes the count without reading the buffer.
       if (f.inode.chr === 'zero' || f.inode.chr === 'null') return n;

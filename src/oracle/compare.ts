@@ -428,7 +428,8 @@ export class ModelRunner {
           return;
         }
         const addr = Number(at);
-        const done = o.op === "load" ? mmu.copyFromUser(addr, buf) : mmu.copyToUser(addr, buf);
+        // The runner's memcpy: the task's own accesses (user-mode faults).
+        const done = o.op === "load" ? mmu.loadInto(addr, buf) : mmu.storeFrom(addr, buf);
         if (o.op === "load") obs.bytes = buf.subarray(0, done);
         if (done === buf.length) obs.ret = 0n;
         else {

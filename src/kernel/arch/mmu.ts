@@ -14,7 +14,7 @@ import type { Kernel } from '../kernel.js';
 import type { Task } from '../sched.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE } from './pte.js';
 import { TLB_ENTRIES, TLB_READ, TLB_WRITE } from './tlb.js';
-import { VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handleMmFault } from '../mm/memory.js';
+import { VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handleMmFault } from '../mm/memory.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_PKEY_BIT0, VM_READ, VM_WRITE } from '../mm/vm-flags.js';
 import { BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SEGV_PKUERR } from '../uapi.js';
 import { expandStack } from '../mm/stack.js';
@@ -37,7 +37,7 @@ const TABLE_MAX = 2048;
  * do_user_addr_fault(): resolve a fault at addr for a task, or return the
  * signal it gets. Counts the fault as mm_account_fault() does.
  */
-export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: boolean): Fault | null {
+export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: boolean, user = true): Fault | null {
   const mm = task.mm;
   if (k.tracing) k.emit({ type: 'fault', pid: task.tid, addr, write, vmaStart: mm.vmas.find(addr)?.start ?? null });
   let vma = addr >= 0 && addr < mm.taskSize ? mm.vmas.find(addr) : null;
@@ -59,7 +59,9 @@ export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: bool
   // the task's counters only those that succeeded.
   k.vmstat.pgfault++;
   if (!(ret & VM_FAULT_ERROR)) {
-    if (ret & VM_FAULT_MAJOR) task.majFlt++;
+    // A fault taken in the kernel (no FAULT_FLAG_USER) skips the per-VMA lock:
+    // a first attempt that drops mmap_lock retries with FAULT_FLAG_TRIED, counted major.
+    if (ret & VM_FAULT_MAJOR || (!user && ret & VM_FAULT_RETRY)) task.majFlt++;
     else task.minFlt++;
   }
   if (k.tracing) k.emit({ type: 'fault_done', addr, major: (ret & VM_FAULT_MAJOR) !== 0, result: ret & VM_FAULT_ERROR ? 'error' : 'ok' });
@@ -83,6 +85,8 @@ export class Mmu {
   readonly task: Task;
   /** What the last failed access raised; null after a successful one. */
   fault: Fault | null = null;
+  /** A copy_to_user()/copy_from_user() is running: its faults are the kernel's (no FAULT_FLAG_USER). */
+  private inKernel = false;
   private readonly ps: number;
   private readonly invPs: number;
   /** PhysMem's chunk arrays (grown in place, never replaced): one load less per access. */
@@ -139,7 +143,7 @@ export class Mmu {
           }
         }
       }
-      const f = doUserAddrFault(k, this.task, addr, write);
+      const f = doUserAddrFault(k, this.task, addr, write, !this.inKernel);
       if (f !== null) {
         this.fault = f;
         return -1;
@@ -309,12 +313,45 @@ export class Mmu {
    */
   loadBytes(addr: number, len: number): Uint8Array | null {
     const out = new Uint8Array(len);
-    return this.copyFromUser(addr, out) === len ? out : null;
+    return this.loadInto(addr, out) === len ? out : null;
   }
 
   /** Store bytes page by page; false with `fault` set when a page faults (earlier pages are written). */
   storeBytes(addr: number, data: Uint8Array): boolean {
-    return this.copyToUser(addr, data) === data.length;
+    return this.storeFrom(addr, data) === data.length;
+  }
+
+  /** The task's own loads of out.length bytes (a memcpy in user mode): how many were read before a fault. */
+  loadInto(addr: number, out: Uint8Array): number {
+    return this.copyUser(addr, out.length, false, (chunk, at, done, n) => out.set(chunk.subarray(at, at + n), done));
+  }
+
+  /** The task's own stores of data (a memcpy in user mode): how many bytes were written before a fault. */
+  storeFrom(addr: number, data: Uint8Array): number {
+    return this.copyUser(addr, data.length, true, (chunk, at, done, n) => chunk.set(data.subarray(done, done + n), at));
+  }
+
+  /**
+   * copy_from_user(): the kernel reading user memory for a syscall (write()
+   * from a buffer): its faults are the kernel's, without FAULT_FLAG_USER.
+   * How many bytes were copied before a fault.
+   */
+  copyFromUser(addr: number, out: Uint8Array): number {
+    return this.inKernelMode(() => this.loadInto(addr, out));
+  }
+
+  /** copy_to_user(): the kernel writing user memory for a syscall (read() into a buffer); see copyFromUser(). */
+  copyToUser(addr: number, data: Uint8Array): number {
+    return this.inKernelMode(() => this.storeFrom(addr, data));
+  }
+
+  private inKernelMode(fn: () => number): number {
+    this.inKernel = true;
+    try {
+      return fn();
+    } finally {
+      this.inKernel = false;
+    }
   }
 
   /**
@@ -337,15 +374,5 @@ export class Mmu {
     }
     this.fault = null;
     return done;
-  }
-
-  /** copy_from_user(): how many bytes were copied before a fault. */
-  copyFromUser(addr: number, out: Uint8Array): number {
-    return this.copyUser(addr, out.length, false, (chunk, at, done, n) => out.set(chunk.subarray(at, at + n), done));
-  }
-
-  /** copy_to_user(): how many bytes were copied before a fault. */
-  copyToUser(addr: number, data: Uint8Array): number {
-    return this.copyUser(addr, data.length, true, (chunk, at, done, n) => chunk.set(data.subarray(done, done + n), at));
   }
 }

@@ -147,11 +147,18 @@ export function filemapRemoveFolio(k: Kernel, as: AddressSpace, index: number, p
 
 /**
  * Read missing pages [start, start + nr) of a disk file from the device
- * (page_cache_ra_unbounded()), clipped to end of file, skipping pages already
- * cached, marking the page `nr - lookahead` with PG_readahead. Contiguous
- * missing pages go to the device as one request.
+ * (do_page_cache_ra() -> page_cache_ra_unbounded()), clipped to end of file,
+ * skipping pages already cached, marking the page `nr - lookahead` of the
+ * clipped window with PG_readahead. Contiguous missing pages go to the
+ * device as one request.
+ *
+ * With an `order` (0 or more), this is page_cache_ra_order() instead, which
+ * a mapping with large folios always takes, whatever the order: folios of up
+ * to `order`, the mark at start + nr - lookahead of the unclipped window
+ * (Linux 6.18), stopping at the first page already cached and reading the
+ * rest as do_page_cache_ra() does.
  */
-export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, nr: number, lookahead: number, async: boolean, order = 0): number {
+export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, nr: number, lookahead: number, async: boolean, order = -1): number {
   const inode = as.host;
   const ps = k.arch.pageSize;
   const endIndex = pagesOf(inode.size, ps) - 1;
@@ -169,7 +176,7 @@ export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, n
     readCount += run.length;
     run = [];
   };
-  if (order > 0 && mappingLargeFolioSupport(k, as)) {
+  if (order >= 0 && mappingLargeFolioSupport(k, as)) {
     // page_cache_ra_order(): aligned folios of up to `order`, smaller where the index is
     // not aligned or the folio would pass end of file or the window; ra_alloc_folio()
     // marks the folio holding round_down(mark, folio size). A page already cached
@@ -203,7 +210,7 @@ export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, n
       if (k.tracing) k.emit({ type: 'readahead', ino: inode.ino, start, count: nr, async, mark: lookahead > 0 ? mark : -1 });
       return readCount;
     }
-    return readCount + readPagesIntoCache(k, as, index, nr - (index - start), lookahead, async, 0);
+    return readCount + readPagesIntoCache(k, as, index, nr - (index - start), lookahead, async);
   }
   if (nr > endIndex - start + 1) nr = endIndex - start + 1;
   const mark = lookahead > 0 ? start + nr - lookahead : -1;
@@ -276,7 +283,15 @@ export function ext4BlockTruncatePage(k: Kernel, inode: Inode, from: number): vo
  * synchronous readahead and returned VM_FAULT_RETRY once the page was
  * uptodate; the caller's fault is done again (with FAULT_FLAG_TRIED).
  */
-export type FaultPage = { pfn: number; major: boolean; retry: boolean } | 'SIGBUS' | 'OOM';
+/**
+ * What filemap_fault() found: the page (with a reference for the caller),
+ * whether it was a major fault, whether it had to be read (`retry`: the
+ * fault then redoes fault-around), and whether the first attempt would have
+ * ended in VM_FAULT_RETRY (`dropped`: a read, or async readahead started with
+ * the lock dropped), which makes a fault that cannot use the per-VMA lock
+ * (one taken in the kernel, by copy_to_user()) count major.
+ */
+export type FaultPage = { pfn: number; major: boolean; retry: boolean; dropped: boolean } | 'SIGBUS' | 'OOM';
 
 /**
  * filemap_fault() / shmem_fault(): find or read the page-cache page for a
@@ -291,9 +306,10 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
   let pfn = as.pages.get(pgoff);
   let major = false;
   let retry = false;
+  let dropped = false;
   if (pfn !== undefined) {
     if (k.tracing) k.emit({ type: 'pagecache_hit', ino: file.inode.ino, index: pgoff, pfn });
-    if (!as.isShmem) doAsyncMmapReadahead(k, vma, file, pgoff, pfn);
+    if (!as.isShmem) dropped = doAsyncMmapReadahead(k, vma, file, pgoff, pfn);
     if (!(k.phys.flags[pfn]! & PG_uptodate)) {
       // page_not_uptodate: read it, dropping the mmap lock (VM_FAULT_RETRY). The
       // retry finds it uptodate; a user fault's retry after the per-VMA-lock
@@ -321,7 +337,7 @@ export function filemapFault(k: Kernel, vma: Vma, pgoff: number): FaultPage {
     }
   }
   k.phys.get(pfn);
-  return { pfn, major, retry };
+  return { pfn, major, retry, dropped: dropped || retry || major };
 }
 
 /** folio_mark_accessed(): referenced on first use, active on the second (mm/swap.c). */

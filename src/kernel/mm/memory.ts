@@ -27,6 +27,15 @@ export const VM_FAULT_SIGBUS = 0x2;
 export const VM_FAULT_MAJOR = 0x4;
 export const VM_FAULT_SIGSEGV = 0x40;
 export const VM_FAULT_NOPAGE = 0x100;
+/**
+ * The first attempt of this fault would have returned VM_FAULT_RETRY (its
+ * lock dropped for I/O or readahead); the model completes it in one call.
+ * mm_account_fault() counts such a fault major when its retry carries
+ * FAULT_FLAG_TRIED: a fault taken in the kernel (copy_to_user()), which
+ * takes mmap_lock directly, and GUP with retries. A user fault first tries
+ * under the per-VMA lock and falls back without FAULT_FLAG_TRIED.
+ */
+export const VM_FAULT_RETRY = 0x400;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
 
 /** struct vm_fault: what a handler needs to know about the fault. */
@@ -239,6 +248,11 @@ function doFaultAround(vmf: Vmf): boolean {
   return hit;
 }
 
+/** The vm_fault_t bits of a fault that got its page from filemap_fault(). */
+function faultPageRet(page: { major: boolean; dropped: boolean }): number {
+  return (page.major ? VM_FAULT_MAJOR : 0) | (page.dropped ? VM_FAULT_RETRY : 0);
+}
+
 /** do_read_fault(): a read of a not-present file page. */
 function doReadFault(vmf: Vmf): number {
   const { k, mm, vma } = vmf;
@@ -259,12 +273,12 @@ function doReadFault(vmf: Vmf): number {
     if (doFaultAround(vmf)) {
       k.phys.put(page.pfn);
       trace(vmf, 'do_read_fault', page.major ? 'major: read from disk; mapped by fault-around on retry' : 'read a page not uptodate; mapped by fault-around on retry');
-      return (page.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_NOPAGE;
+      return (page.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_NOPAGE | VM_FAULT_RETRY;
     }
   }
   trace(vmf, 'do_read_fault', page.major ? 'major: read from disk' : 'page cache hit');
   finishFault(vmf, page.pfn, vmaPageProt(vma));
-  return page.major ? VM_FAULT_MAJOR : 0;
+  return faultPageRet(page);
 }
 
 /**
@@ -326,7 +340,7 @@ function doCowFault(vmf: Vmf): number {
   k.phys.put(page.pfn);
   folioAddNewAnonRmap(k, mm, pfn, av, vmf.pgoff);
   setPte(k, mm, vmf.table, vmf.vpn, pfn, vmaPageProt(vma) | PTE_WRITE | PTE_DIRTY);
-  return page.major ? VM_FAULT_MAJOR : 0;
+  return faultPageRet(page);
 }
 
 /** do_shared_fault(): a write to a not-present page of a shared file mapping dirties the cache page. */
@@ -338,7 +352,7 @@ function doSharedFault(vmf: Vmf): number {
   trace(vmf, 'do_shared_fault', page.major ? 'major: read from disk, page_mkwrite' : 'page_mkwrite on the page-cache page');
   finishFault(vmf, page.pfn, vmaPageProt(vma) | PTE_WRITE | PTE_DIRTY);
   folioMarkDirty(k, page.pfn);
-  return page.major ? VM_FAULT_MAJOR : 0;
+  return faultPageRet(page);
 }
 
 /** do_fault(): an empty PTE in a file-backed (or shmem) VMA. */

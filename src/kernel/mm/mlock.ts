@@ -13,7 +13,7 @@ import type { Task } from '../sched.js';
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT } from '../uapi.js';
 import { filemapReadFolio, filemapReadOne, pagesOf } from './filemap.js';
 import { doSyncMmapReadahead } from './readahead.js';
-import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM } from './memory.js';
+import { handleMmFault, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY } from './memory.js';
 import type { MmStruct } from './mm-struct.js';
 import { type KRet, totalVmPages, u64 } from './mmap.js';
 import { PG_mlocked, PG_unevictable, PG_uptodate } from './page-alloc.js';
@@ -79,8 +79,9 @@ export function gupFault(k: Kernel, task: Task, vma: Vma, addr: number, write: b
   const ret = handleMmFault(k, task.mm, vma, addr, write);
   k.vmstat.pgfault++;
   if (!(ret & VM_FAULT_ERROR)) {
-    // mm_account_fault(): a retried fault is major (FAULT_FLAG_TRIED) unless retried from scratch.
-    if ((ret & VM_FAULT_MAJOR || retried) && !retryUntried) task.majFlt++;
+    // mm_account_fault(): a retried fault is major (FAULT_FLAG_TRIED) unless retried from scratch;
+    // only a caller that lets the fault drop its lock (FOLL_UNLOCKABLE) gets a retry.
+    if ((ret & VM_FAULT_MAJOR || (allowRetry && (retried || ret & VM_FAULT_RETRY))) && !retryUntried) task.majFlt++;
     else task.minFlt++;
   }
   return ret;

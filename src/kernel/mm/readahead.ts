@@ -178,10 +178,17 @@ export function doSyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: numb
   return true;
 }
 
-/** do_async_mmap_readahead(): a fault hit the cache; continue a readahead stream if marked. */
-export function doAsyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number, pfn: number): void {
+/**
+ * do_async_mmap_readahead(): a fault hit the cache; continue a readahead
+ * stream if marked. True when it did, which drops the fault's lock: that
+ * attempt ends in VM_FAULT_RETRY.
+ */
+export function doAsyncMmapReadahead(k: Kernel, vma: Vma, file: File, pgoff: number, pfn: number): boolean {
   const ra = file.ra;
-  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return;
+  if ((vma.flags & VM_RAND_READ) !== 0 || ra.raPages === 0) return false;
   if (ra.mmapMiss > 0) ra.mmapMiss--;
-  if (k.phys.flags[pfn]! & PG_readahead) pageCacheAsyncRa(k, file, pgoff, pfn, ra.raPages);
+  if (!(k.phys.flags[pfn]! & PG_readahead)) return false;
+  // maybe_unlock_mmap_for_io(): the fault drops its lock for the readahead and will retry.
+  pageCacheAsyncRa(k, file, pgoff, pfn, ra.raPages);
+  return true;
 }
