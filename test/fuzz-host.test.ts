@@ -3,9 +3,12 @@
  * through `mmsim diff` on this machine's kernel and on the model.
  *
  * The CI seeds 1 to 30 (100 scenarios each, 3,000 in all) agree on every
- * scenario (seeds 31 to 70 too, run by hand: seeds 31 and 36 found the
+ * scenario (seeds 31 to 60 too, run by hand). Seeds 31 and 36 found the
  * populate of mprotect() on a private mlocked file mapping counting a minor
- * fault where Linux counts a major one, fuzz-found/seed31-72.strace). Seeds 1, 6, 7 and 11 used to hit major/minor fault-count
+ * fault where Linux counts a major one (fuzz-found/seed31-72.strace); with
+ * read() into mapped regions in the generator, seeds 1, 15, 23, 52, 57 and
+ * 58 found access_ok(), kernel-mode fault accounting, readahead and
+ * multi-VMA mremap() differences (fuzz-found/, test/conformance/UNSUPPORTED.md). Seeds 1, 6, 7 and 11 used to hit major/minor fault-count
  * divergences (saved, shrunk, under test/conformance/fuzz-found/), which
  * agree since the model reads an executable mapping's fault window only
  * within the VMA and caches the page ext4_block_truncate_page() zeroes. The

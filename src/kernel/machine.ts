@@ -458,15 +458,12 @@ export class Machine {
       if (file === undefined || !(file.fMode & FMODE_READ)) return 'EBADF';
       // vfs_read(): access_ok() on the whole buffer before anything is read.
       if (!accessOk(t.mm, buf, count)) return 'EFAULT';
-      if (file !== undefined && file.inode.chr === 'zero' && file.fMode & 1) return this.readZeroInto(t, buf, count);
-      const x = fsc.fileRead(this.k, t, fd, count, pos === null ? BigInt(file?.pos ?? 0) : pos);
-      if (isErr(x.ret)) return x.ret;
-      if (x.data.length === 0) return 0;
+      if (file.inode.chr === 'zero') return this.readZeroInto(t, buf, count);
+      // filemap_read(): page by page, each copied out before the next is read,
+      // so a fault in the copy stops the read (and its readahead) there.
       const mmu = this.mmu(tid)!;
-      const done = u64(buf) >= BigInt(t.mm.taskSize) ? 0 : mmu.copyToUser(Number(u64(buf)), x.data);
-      if (done === 0) return 'EFAULT';
-      if (pos === null && file !== undefined) file.pos += done;
-      return done;
+      const base = Number(u64(buf));
+      return fsc.fileReadTo(this.k, t, fd, count, pos, (bytes, at) => mmu.copyToUser(base + at, bytes));
     });
   }
 

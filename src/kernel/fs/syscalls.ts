@@ -14,7 +14,7 @@ import {
 } from '../uapi.js';
 import { type KRet, u64 } from '../mm/mmap.js';
 import {
-  filemapRead, filemapWrite, filemapWriteAndWait, invalidateMappingPages, pagesOf, readPagesIntoCache, truncateInodePagesFinal,
+  filemapRead, filemapReadTo, filemapWrite, filemapWriteAndWait, invalidateMappingPages, pagesOf, readPagesIntoCache, truncateInodePagesFinal,
   truncateSetsize,
 } from '../mm/filemap.js';
 import { PG_dirty } from '../mm/page-alloc.js';
@@ -142,16 +142,25 @@ export interface ReadResult {
   data: Uint8Array;
 }
 
+/** The checks of vfs_read() at pos: the file, the byte count (MAX_RW_COUNT at most) and where to read from; or the errno. */
+function readArgs(task: Task, fd: number, count: bigint, pos: bigint | null): { f: File; n: number; at: number } | KRet {
+  const f = readableFile(task, fd);
+  if (typeof f === 'string') return f;
+  if (pos !== null) pos = BigInt.asIntN(64, pos);
+  if (pos !== null && pos < 0n) return 'EINVAL';
+  const c64 = u64(count);
+  if (BigInt.asIntN(64, c64) < 0n) return 'EINVAL';
+  const n = Number(c64 > BigInt(MAX_RW_COUNT) ? BigInt(MAX_RW_COUNT) : c64);
+  const at = pos === null ? f.pos : Number(pos > BigInt(MAX_FILE_SIZE) ? BigInt(MAX_FILE_SIZE) : pos);
+  return { f, n, at };
+}
+
 /** vfs_read() at pos (read/pread64): the bytes, without touching user memory. */
 export function fileRead(k: Kernel, task: Task, fd: number, count: bigint, pos: bigint | null): ReadResult {
   const empty = new Uint8Array(0);
-  const f = readableFile(task, fd);
-  if (typeof f === 'string') return { ret: f, data: empty };
-  if (pos !== null) pos = BigInt.asIntN(64, pos);
-  if (pos !== null && pos < 0n) return { ret: 'EINVAL', data: empty };
-  const c64 = u64(count);
-  if (BigInt.asIntN(64, c64) < 0n) return { ret: 'EINVAL', data: empty };
-  const n = Number(c64 > BigInt(MAX_RW_COUNT) ? BigInt(MAX_RW_COUNT) : c64);
+  const a = readArgs(task, fd, count, pos);
+  if (typeof a !== 'object') return { ret: a, data: empty };
+  const { f, n, at } = a;
   // read_iter_zero() / read_null(): zeros without end, or nothing.
   // Deviation: the bytes are returned to the caller here, so a read of more
   // than 16 MiB is short (Machine.readInto copies any length to user memory).
@@ -160,11 +169,32 @@ export function fileRead(k: Kernel, task: Task, fd: number, count: bigint, pos: 
     return { ret: m, data: new Uint8Array(m) };
   }
   if (f.inode.chr === 'null') return { ret: 0, data: empty };
-  const at = pos === null ? f.pos : Number(pos > BigInt(MAX_FILE_SIZE) ? BigInt(MAX_FILE_SIZE) : pos);
   const data = filemapRead(k, f, at, n);
   if (data === 'OOM') return { ret: 'ENOMEM', data: empty };
   if (pos === null) f.pos += data.length;
   return { ret: data.length, data };
+}
+
+/**
+ * vfs_read() of a file (not /dev/zero) handing its bytes to `copy` page by
+ * page (copy_to_user() into the caller's buffer): the read ends where a copy
+ * comes up short, and the file position moves by what was copied. Returns
+ * the bytes copied, EFAULT when a copy failed before any byte, or an errno.
+ */
+export function fileReadTo(k: Kernel, task: Task, fd: number, count: bigint, pos: bigint | null, copy: (bytes: Uint8Array, at: number) => number): KRet {
+  const a = readArgs(task, fd, count, pos);
+  if (typeof a !== 'object') return a;
+  const { f, n, at } = a;
+  if (f.inode.chr === 'null') return 0;
+  let short = false;
+  const r = filemapReadTo(k, f, at, n, (bytes, off) => {
+    const got = copy(bytes, off);
+    if (got < bytes.length) short = true;
+    return got;
+  });
+  if (r === 'OOM') return 'ENOMEM';
+  if (pos === null) f.pos += r;
+  return r === 0 && short ? 'EFAULT' : r;
 }
 
 /** vfs_write() at pos (write/pwrite64). */

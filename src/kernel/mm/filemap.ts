@@ -279,11 +279,6 @@ export function ext4BlockTruncatePage(k: Kernel, inode: Inode, from: number): vo
 }
 
 /**
- * A page for a fault. `retry`: filemap_fault() dropped the mmap lock for
- * synchronous readahead and returned VM_FAULT_RETRY once the page was
- * uptodate; the caller's fault is done again (with FAULT_FLAG_TRIED).
- */
-/**
  * What filemap_fault() found: the page (with a reference for the caller),
  * whether it was a major fault, whether it had to be read (`retry`: the
  * fault then redoes fault-around), and whether the first attempt would have
@@ -357,16 +352,33 @@ export function folioMarkAccessed(k: Kernel, pfn: number): void {
  * reading missing pages with readahead. Returns the bytes, or 'OOM'.
  */
 export function filemapRead(k: Kernel, file: File, pos: number, count: number): Uint8Array | 'OOM' {
+  const size = file.inode.size;
+  if (pos >= size || count <= 0) return new Uint8Array(0);
+  const out = new Uint8Array(Math.min(pos + count, size) - pos);
+  const r = filemapReadTo(k, file, pos, count, (bytes, at) => {
+    out.set(bytes, at);
+    return bytes.length;
+  });
+  return r === 'OOM' ? r : out;
+}
+
+/**
+ * filemap_read() handing each page's part to `copy` (at its offset in the
+ * read) as it goes, as copy_folio_to_iter() does: a short copy (a fault in
+ * copy_to_user()) ends the read there, so pages after it are neither read
+ * nor read ahead. Returns the bytes copied, or 'OOM'.
+ */
+export function filemapReadTo(k: Kernel, file: File, pos: number, count: number, copy: (bytes: Uint8Array, at: number) => number): number | 'OOM' {
   const inode = file.inode;
   const as = inode.mapping;
   const ps = k.arch.pageSize;
   const size = inode.size;
-  if (pos >= size || count <= 0) return new Uint8Array(0);
+  if (pos >= size || count <= 0) return 0;
   const end = Math.min(pos + count, size);
-  const out = new Uint8Array(end - pos);
   const first = Math.floor(pos / ps);
   const last = Math.floor((end - 1) / ps);
   const prevIndex = file.ra.prevPos < 0 ? -1 : Math.floor((file.ra.prevPos - 1) / ps);
+  let done = 0;
   for (let index = first; index <= last; index++) {
     let pfn = as.pages.get(index);
     if (pfn === undefined) {
@@ -387,12 +399,13 @@ export function filemapRead(k: Kernel, file: File, pos: number, count: number): 
     if (!(k.phys.flags[pfn]! & PG_uptodate)) filemapReadFolio(k, as, index, pfn);
     const from = Math.max(pos, index * ps);
     const to = Math.min(end, (index + 1) * ps);
-    const bytes = k.phys.frameBytes(pfn);
-    out.set(bytes.subarray(from - index * ps, to - index * ps), from - pos);
     if (!(index === first && index === prevIndex)) folioMarkAccessed(k, pfn);
+    const n = copy(k.phys.frameBytes(pfn).subarray(from - index * ps, to - index * ps), from - pos);
+    done += n;
+    if (n < to - from) break;
   }
-  file.ra.prevPos = end;
-  return out;
+  file.ra.prevPos = pos + done;
+  return done;
 }
 
 /**

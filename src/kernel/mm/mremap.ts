@@ -392,6 +392,17 @@ function mremapAt(k: Kernel, mm: MmStruct, vrm: Vrm): KRet {
 }
 
 /**
+ * vma_multi_allowed(): a VMA may take part in a move of several VMAs unless
+ * its file has its own get_unmapped_area() that MREMAP_FIXED might not obey.
+ * ext4 files use thp_get_unmapped_area() and shmem is known good; a private
+ * /dev/zero mapping keeps /dev/zero as its file, whose get_unmapped_area_zero()
+ * is neither (a shared one's file is shmem). No userfaultfd here.
+ */
+function vmaMultiAllowed(vma: Vma): boolean {
+  return vma.anonFile === null;
+}
+
+/**
  * remap_move(): a fixed move of equal length, which may span several VMAs;
  * each is moved keeping the gaps between them. A hole at the start is EFAULT.
  */
@@ -409,6 +420,9 @@ function remapMove(k: Kernel, mm: MmStruct, vrm: Vrm): KRet {
     const addr = Math.max(vma.start, start);
     const len = Math.min(end, vma.end) - addr;
     if (!seen && start < vma.start) return 'EFAULT';
+    // vma_multi_allowed(): only where MREMAP_FIXED is sure to be obeyed; the first
+    // VMA may still move alone when it covers the whole range.
+    if (!vmaMultiAllowed(vma) && (seen || vma.end < end)) return 'EFAULT';
     const offset = seen ? vma.start - lastEnd : 0;
     lastEnd = vma.end;
     const sub: Vrm = { ...vrm, vma, addr, newAddr: targetAddr + offset, oldLen: len, newLen: len, charged: 0, populateExpand: false };

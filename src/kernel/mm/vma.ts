@@ -27,7 +27,7 @@ export class Vma {
   /**
    * vm_file of an anonymous VMA: a MAP_PRIVATE mapping of /dev/zero, which
    * mmap_zero() makes anonymous (vma_set_anonymous()) while /proc still
-   * shows the file. Nothing but /proc reads it.
+   * shows the file. Only /proc and mremap()'s vma_multi_allowed() read it.
    */
   anonFile: File | null = null;
   /** Set on the special mappings the kernel installs itself ([vdso], [vvar]...): their maps label. */
