@@ -503,9 +503,18 @@ export class Machine {
       const n = Number(u64(count) > 0x7ffff000n ? 0x7ffff000n : u64(count));
       // write_null() (/dev/zero's too) takes the count without reading the buffer.
       if (f.inode.chr === 'zero' || f.inode.chr === 'null') return n;
-      const a = u64(buf);
+      const a = Number(u64(buf));
+      const mmu = this.mmu(tid)!;
+      if (n > 0) {
+        // A regular file: generic_perform_write(), copying with faults disabled first.
+        const r = fsc.fileWriteFrom(this.k, t, fd, n, pos, {
+          copyAtomic: (off, out) => mmu.copyFromUserAtomic(a + off, out),
+          faultIn: (off, len) => mmu.faultInReadable(a + off, len),
+        });
+        if (r !== null) return r;
+      }
       const bytes = new Uint8Array(n);
-      const done = n === 0 ? 0 : a >= BigInt(t.mm.taskSize) ? 0 : this.mmu(tid)!.copyFromUser(Number(a), bytes);
+      const done = n === 0 ? 0 : mmu.copyFromUser(a, bytes);
       if (n > 0 && done === 0) return 'EFAULT';
       return fsc.fileWrite(this.k, t, fd, bytes.subarray(0, done), pos);
     });

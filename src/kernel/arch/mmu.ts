@@ -107,49 +107,56 @@ export class Mmu {
    * or -1 with `fault` set. Sets accessed/dirty bits and fills the TLB.
    */
   translate(addr: number, write: boolean): number {
-    const k = this.k;
-    const vpn = Math.floor(addr * this.invPs);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const mm = this.task.mm;
-      const tlb = mm.tlb;
-      const slot = vpn & TLB_MASK;
-      if (tlb.vpn[slot] === vpn && (tlb.perm[slot]! & (write ? TLB_WRITE : TLB_READ)) !== 0) {
-        this.fault = null;
-        return tlb.pfn[slot]!;
-      }
-      if (addr >= 0 && addr < mm.taskSize) {
-        const t = mm.leafTable(vpn);
-        if (t !== null) {
-          const i = vpn & mm.indexMask;
-          // A huge PMD leaf maps the whole table's span: its bits are the PMD's.
-          const huge = t.hugePfn >= 0;
-          const fl = huge ? t.hugeFlags : t.flags![i]!;
-          if ((fl & (PTE_PRESENT | PTE_USER | PTE_PROTNONE)) === (PTE_PRESENT | PTE_USER) && (!write || fl & PTE_WRITE)) {
-            const nfl = fl | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
-            let pfn: number;
-            if (huge) {
-              t.hugeFlags = nfl;
-              pfn = nfl & PTE_SPECIAL ? t.hugePfn : t.hugePfn + i;
-            } else {
-              t.flags![i] = nfl;
-              pfn = t.pfns![i]!;
-            }
-            const perm = TLB_READ | ((nfl & (PTE_WRITE | PTE_DIRTY)) === (PTE_WRITE | PTE_DIRTY) ? TLB_WRITE : 0);
-            tlb.fill(vpn, pfn, perm);
-            k.phys.chunkOf(pfn);
-            if (k.tracing) k.emit({ type: 'tlb_fill', addr: vpn * this.ps, pfn, write });
-            this.fault = null;
-            return pfn;
-          }
-        }
-      }
-      const f = doUserAddrFault(k, this.task, addr, write, !this.inKernel);
+      const pfn = this.walk(addr, write);
+      if (pfn >= 0) return pfn;
+      const f = doUserAddrFault(this.k, this.task, addr, write, !this.inKernel);
       if (f !== null) {
         this.fault = f;
         return -1;
       }
     }
     throw new Error(`BUG: fault at ${addr.toString(16)} resolved but the access still fails`);
+  }
+
+  /**
+   * The hardware's part of an access: the TLB, else the page walk (setting
+   * the accessed and dirty bits and filling the TLB). The frame, or -1 where
+   * the access would fault (nothing is changed then).
+   */
+  private walk(addr: number, write: boolean): number {
+    const k = this.k;
+    const vpn = Math.floor(addr * this.invPs);
+    const mm = this.task.mm;
+    const tlb = mm.tlb;
+    const slot = vpn & TLB_MASK;
+    if (tlb.vpn[slot] === vpn && (tlb.perm[slot]! & (write ? TLB_WRITE : TLB_READ)) !== 0) {
+      this.fault = null;
+      return tlb.pfn[slot]!;
+    }
+    if (addr < 0 || addr >= mm.taskSize) return -1;
+    const t = mm.leafTable(vpn);
+    if (t === null) return -1;
+    const i = vpn & mm.indexMask;
+    // A huge PMD leaf maps the whole table's span: its bits are the PMD's.
+    const huge = t.hugePfn >= 0;
+    const fl = huge ? t.hugeFlags : t.flags![i]!;
+    if ((fl & (PTE_PRESENT | PTE_USER | PTE_PROTNONE)) !== (PTE_PRESENT | PTE_USER) || (write && !(fl & PTE_WRITE))) return -1;
+    const nfl = fl | PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+    let pfn: number;
+    if (huge) {
+      t.hugeFlags = nfl;
+      pfn = nfl & PTE_SPECIAL ? t.hugePfn : t.hugePfn + i;
+    } else {
+      t.flags![i] = nfl;
+      pfn = t.pfns![i]!;
+    }
+    const perm = TLB_READ | ((nfl & (PTE_WRITE | PTE_DIRTY)) === (PTE_WRITE | PTE_DIRTY) ? TLB_WRITE : 0);
+    tlb.fill(vpn, pfn, perm);
+    k.phys.chunkOf(pfn);
+    if (k.tracing) k.emit({ type: 'tlb_fill', addr: vpn * this.ps, pfn, write });
+    this.fault = null;
+    return pfn;
   }
 
   /**
@@ -343,6 +350,43 @@ export class Mmu {
   /** copy_to_user(): the kernel writing user memory for a syscall (read() into a buffer); see copyFromUser(). */
   copyToUser(addr: number, data: Uint8Array): number {
     return this.inKernelMode(() => this.storeFrom(addr, data));
+  }
+
+  /**
+   * copy_from_user() with page faults disabled (copy_folio_from_iter_atomic()):
+   * copies while the pages are mapped readable and stops at the first that is
+   * not, without faulting. How many bytes were copied.
+   */
+  copyFromUserAtomic(addr: number, out: Uint8Array): number {
+    const ps = this.ps;
+    let done = 0;
+    while (done < out.length) {
+      const a = addr + done;
+      const pfn = this.walk(a, false);
+      if (pfn < 0) break;
+      const off = a - Math.floor(a * this.invPs) * ps;
+      const n = Math.min(ps - off, out.length - done);
+      const at = (pfn & CHUNK_MASK) * ps + off;
+      out.set(this.k.phys.chunks[pfn >> CHUNK_SHIFT]!.subarray(at, at + n), done);
+      done += n;
+    }
+    return done;
+  }
+
+  /**
+   * fault_in_readable(): the kernel reads one byte of each page of
+   * [addr, addr + len), faulting them in, and stops at the first that fails.
+   * How many bytes could not be faulted in (len when the first page failed).
+   */
+  faultInReadable(addr: number, len: number): number {
+    const ps = this.ps;
+    const one = new Uint8Array(1);
+    let cur = addr;
+    while (cur < addr + len) {
+      if (this.copyFromUser(cur, one) !== 1) break;
+      cur = (Math.floor(cur * this.invPs) + 1) * ps;
+    }
+    return len - Math.min(len, cur - addr);
   }
 
   private inKernelMode(fn: () => number): number {

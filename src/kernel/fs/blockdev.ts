@@ -205,6 +205,11 @@ export class BlockDevice {
     return n;
   }
 
+  /** Is page `index` of the inode a hole (no block written, none backed): ext4 maps it as new, reading nothing? */
+  isHole(ino: number, index: number): boolean {
+    return this.blocks.get(ino)?.get(index) === undefined && this.backedAt(ino, index) === undefined;
+  }
+
   /** Read stored bytes without accounting (for display and tests). */
   peek(ino: number, index: number): Uint8Array | undefined {
     return this.blocks.get(ino)?.get(index);

@@ -257,6 +257,31 @@ export function filemapReadFolio(k: Kernel, as: AddressSpace, index: number, pfn
 }
 
 /**
+ * What write_begin and a write_end() that got nothing leave behind (a write
+ * from user memory whose atomic copy faulted): the page at `index` is in the
+ * cache and uptodate. A page over a block with data is read; one over a hole
+ * or past end of file is new: block_write_end() zeroes its new buffer, marks
+ * it uptodate and dirty (folio_zero_new_buffers()), as shmem_write_end()
+ * zeroes and marks its page (shmem pages are not counted dirty here).
+ */
+export function writeBeginLeftover(k: Kernel, as: AddressSpace, index: number): void {
+  let pfn = as.pages.get(index);
+  if (pfn !== undefined && k.phys.flags[pfn]! & PG_uptodate) return;
+  if (pfn === undefined) {
+    pfn = filemapAddFolio(k, as, index);
+    if (pfn < 0) return;
+  }
+  const inode = as.host;
+  if (!as.isShmem && index * k.arch.pageSize < inode.size && !inode.blockdev!.isHole(inode.ino, index)) {
+    filemapReadFolio(k, as, index, pfn);
+    return;
+  }
+  k.phys.frameBytes(pfn).fill(0);
+  k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
+  if (!as.isShmem) folioMarkDirty(k, pfn);
+}
+
+/**
  * ext4_block_truncate_page(): ext4 zeroes the rest of the block holding
  * `from` (a new end of file inside a page when shrinking; the old one when
  * ftruncate() or a write past it grows the file), which looks the page up
