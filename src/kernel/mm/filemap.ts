@@ -404,7 +404,11 @@ export function filemapReadTo(k: Kernel, file: File, pos: number, count: number,
   const last = Math.floor((end - 1) / ps);
   const prevIndex = file.ra.prevPos < 0 ? -1 : Math.floor((file.ra.prevPos - 1) / ps);
   let done = 0;
-  for (let index = first; index <= last; index++) {
+  let index = first;
+  while (index <= last) {
+    // filemap_get_pages(): a batch of cached pages from index, reading ahead when the
+    // first is missing; the batch ends after a page marked for readahead or not
+    // uptodate, and a mark on its last page starts async readahead before any copy.
     let pfn = as.pages.get(index);
     if (pfn === undefined) {
       if (!as.isShmem) {
@@ -416,18 +420,34 @@ export function filemapReadTo(k: Kernel, file: File, pos: number, count: number,
         if (n < 0) return 'OOM';
         pfn = n;
       }
-    } else if (k.phys.flags[pfn]! & PG_readahead) {
-      // filemap_readahead(): from the folio's first page.
-      const head = folioOf(as, index).head;
-      pageCacheAsyncRa(k, file, head, pfn, last - head + 1);
     }
-    if (!(k.phys.flags[pfn]! & PG_uptodate)) filemapReadFolio(k, as, index, pfn);
-    const from = Math.max(pos, index * ps);
-    const to = Math.min(end, (index + 1) * ps);
-    if (!(index === first && index === prevIndex)) folioMarkAccessed(k, pfn);
-    const n = copy(k.phys.frameBytes(pfn).subarray(from - index * ps, to - index * ps), from - pos);
-    done += n;
-    if (n < to - from) break;
+    let batchEnd = index;
+    for (;;) {
+      const q = as.pages.get(batchEnd);
+      if (q === undefined) break;
+      const fl = k.phys.flags[q]!;
+      batchEnd++;
+      if (fl & PG_readahead || !(fl & PG_uptodate) || batchEnd > last) break;
+    }
+    const tail = as.pages.get(batchEnd - 1)!;
+    if (k.phys.flags[tail]! & PG_readahead) {
+      // filemap_readahead(): from the folio's first page.
+      const head = folioOf(as, batchEnd - 1).head;
+      pageCacheAsyncRa(k, file, head, tail, last - head + 1);
+    }
+    for (; index < batchEnd; index++) {
+      const q = as.pages.get(index)!;
+      if (!(k.phys.flags[q]! & PG_uptodate)) filemapReadFolio(k, as, index, q);
+      const from = Math.max(pos, index * ps);
+      const to = Math.min(end, (index + 1) * ps);
+      if (!(index === first && index === prevIndex)) folioMarkAccessed(k, q);
+      const n = copy(k.phys.frameBytes(q).subarray(from - index * ps, to - index * ps), from - pos);
+      done += n;
+      if (n < to - from) {
+        file.ra.prevPos = pos + done;
+        return done;
+      }
+    }
   }
   file.ra.prevPos = pos + done;
   return done;
