@@ -145,20 +145,36 @@ export function forEachLeafTableIn(
   fn: (leaf: PageTable, parent: PageTable, idx: number, baseVpn: number) => void,
 ): void {
   if (endVpn <= startVpn || pgd.children === null) return;
-  const walk = (t: PageTable, base: number): void => {
-    const span = divisors[t.level]!;
-    const children = t.children!;
-    const first = Math.max(0, Math.floor((startVpn - base) / span));
-    const last = Math.min(mask, Math.floor((endVpn - 1 - base) / span));
-    for (let i = first; i <= last; i++) {
-      const c = children[i];
-      if (c === undefined) continue;
-      const cBase = base + i * span;
+  const walk = (t: PageTable, base: number): void =>
+    forEachChildIn(t, base, startVpn, endVpn, divisors, mask, (c, i, cBase) => {
       if (c.children !== null) walk(c, cBase);
       else fn(c, t, i, cBase);
-    }
-  };
+    });
   walk(pgd, 0);
+}
+
+/**
+ * Visit the present children of upper-level table t (whose first vpn is
+ * base) that intersect [startVpn, endVpn): fn gets each, its slot and its
+ * first vpn, and may empty the slot (each is read afresh).
+ */
+function forEachChildIn(
+  t: PageTable,
+  base: number,
+  startVpn: number,
+  endVpn: number,
+  divisors: readonly number[],
+  mask: number,
+  fn: (child: PageTable, idx: number, childBase: number, span: number) => void,
+): void {
+  const span = divisors[t.level]!;
+  const children = t.children!;
+  const first = Math.max(0, Math.floor((startVpn - base) / span));
+  const last = Math.min(mask, Math.floor((endVpn - 1 - base) / span));
+  for (let i = first; i <= last; i++) {
+    const c = children[i];
+    if (c !== undefined) fn(c, i, base + i * span, span);
+  }
 }
 
 /**
@@ -177,24 +193,16 @@ export function freePgtables(
   mask: number,
   onFree: (bytes: number) => void,
 ): void {
-  const walk = (t: PageTable, base: number): void => {
-    const span = divisors[t.level]!;
-    const children = t.children!;
-    const first = Math.max(0, Math.floor((startVpn - base) / span));
-    const lastIdx = Math.min(mask, Math.floor((endVpn - 1 - base) / span));
-    for (let i = first; i <= lastIdx; i++) {
-      const c = children[i];
-      if (c === undefined) continue;
-      const cBase = base + i * span;
+  const walk = (t: PageTable, base: number): void =>
+    forEachChildIn(t, base, startVpn, endVpn, divisors, mask, (c, i, cBase, span) => {
       if (cBase >= floorVpn && cBase + span <= ceilingVpn) {
         freeSubtree(k, c, onFree);
-        children[i] = undefined;
+        t.children![i] = undefined;
         t.used--;
       } else if (c.children !== null) {
         walk(c, cBase);
       }
-    }
-  };
+    });
   walk(pgd, 0);
 }
 
