@@ -215,7 +215,7 @@ export function generateScenario(seed: number, index: number): GenLine[] {
   const fileOp = (): void => {
     if (fds.length === 0 || rng.bool(0.15)) return openFile();
     const fd = rng.pick(fds);
-    const which = rng.weighted<string>([[3, 'ftruncate'], [2, 'write'], [2, 'pwrite64'], [2, 'read'], [1, 'lseek'], [1, 'fsync'], [1, 'fadvise'], [1, 'close'], [1, 'unlink']]);
+    const which = rng.weighted<string>([[3, 'ftruncate'], [2, 'write'], [2, 'pwrite64'], [2, 'read'], [1, 'writefrom'], [1, 'lseek'], [1, 'fsync'], [1, 'fadvise'], [1, 'close'], [1, 'unlink']]);
     const data = rng.pick(['abc', 'HELLOWORLD', 'x', '0123456789abcdef']);
     switch (which) {
       case 'ftruncate': push(`ftruncate(${fd.name}, ${rng.bool(0.8) ? len(rng.int(7)) : String(rng.int(3 * PAGE))})`, [fd.name], undefined, PARENT); break;
@@ -228,6 +228,15 @@ export function generateScenario(seed: number, index: number): GenLine[] {
         if (r === undefined) return openFile();
         const off = rng.int(r.pages) * PAGE + rng.pick([0, 100, 4000]);
         push(`read(${fd.name}, ${at(r.name, off)}, ${rng.pick([1, 100, PAGE, 2 * PAGE + 7])})`, [fd.name, r.name]);
+        break;
+      }
+      case 'writefrom': {
+        // write() from a mapped region: generic_perform_write()'s atomic copy, then
+        // fault_in_iov_iter_readable() and a retry (or EFAULT), growing the file first.
+        const r = pickRegion();
+        if (r === undefined) return openFile();
+        const off = rng.int(r.pages) * PAGE + rng.pick([0, 100, 4000]);
+        push(`write(${fd.name}, ${at(r.name, off)}, ${rng.pick([1, 100, PAGE, 2 * PAGE + 7])})`, [fd.name, r.name]);
         break;
       }
       case 'lseek': push(`lseek(${fd.name}, ${rng.int(4) * PAGE + rng.pick([0, 10])}, SEEK_SET)`, [fd.name], undefined, PARENT); break;

@@ -134,7 +134,10 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
 /**
  * Large folios: aligned to their size, no bigger than MAX_PAGECACHE_ORDER,
  * only where the mapping supports them, every page cached, not overlapping,
- * and the folio-wide flags (uptodate, readahead) the same on every page.
+ * and the folio-wide readahead mark the same on every page. PG_uptodate may
+ * differ: a page's bit is its block's buffer_uptodate, and the folio is
+ * uptodate when every page is (a short write from user memory can leave new
+ * blocks zeroed and uptodate beside data blocks not yet read).
  */
 function validateFolios(k: Kernel, as: AddressSpace): void {
   if (as.folios.size === 0) return;
@@ -150,7 +153,7 @@ function validateFolios(k: Kernel, as: AddressSpace): void {
       if (pfn === undefined || pfn0 === undefined) throw new Error(`BUG: inode ${as.host.ino} folio at ${head} misses page ${i}`);
       if (covered.has(i)) throw new Error(`BUG: inode ${as.host.ino} folios overlap at ${i}`);
       covered.add(i);
-      if ((p.flags[pfn]! ^ p.flags[pfn0]!) & (PG_uptodate | PG_readahead)) throw new Error(`BUG: inode ${as.host.ino} folio at ${head}: page ${i} flags differ`);
+      if ((p.flags[pfn]! ^ p.flags[pfn0]!) & PG_readahead) throw new Error(`BUG: inode ${as.host.ino} folio at ${head}: page ${i} flags differ`);
     }
   }
 }

@@ -6,7 +6,8 @@
  * cases with Linux).
  */
 import { describe, expect, it } from 'vitest';
-import { ANON, RW, makeFile, ok, setup } from '../../../test/model-helpers.js';
+import { ANON, RW, makeFile, mapShared, ok, setup } from '../../../test/model-helpers.js';
+import { MAP_FIXED, PROT_NONE } from '../uapi.js';
 
 describe('read()/write() through user memory', () => {
   it('a count that makes the buffer wrap past 2^64 is EFAULT, not EINVAL, and reads nothing', () => {
@@ -39,5 +40,25 @@ describe('read()/write() through user memory', () => {
     expect(m.readInto(pid, 99, 0x10000n, 1n, -1n)).toEqual({ ok: false, errno: 'EINVAL' });
     expect(m.writeFrom(pid, 99, 0x10000n, 1n, -1n)).toEqual({ ok: false, errno: 'EINVAL' });
     expect(m.readInto(pid, 99, -1n, 1n)).toEqual({ ok: false, errno: 'EBADF' });
+  });
+
+  it('a write whose source ends mid-write keeps what was copied and leaves the whole folio write_begin took', () => {
+    const { m, pid } = setup();
+    const fd = makeFile(m, pid, '/f', '');
+    // A readable page of "A"s followed by an inaccessible one.
+    const src = ok(m.mmap(pid, 0n, 8192n, RW, ANON, -1, 0n));
+    expect(m.storeBytes(pid, src, new Uint8Array(4096).fill(0x41)).ok).toBe(true);
+    ok(m.mmap(pid, src + 4096n, 4096n, PROT_NONE, ANON | MAP_FIXED, -1, 0n));
+    // 8199 bytes from src + 100: an order-1 folio for the file's pages 0-1; the copy gets 3996.
+    expect(m.writeFrom(pid, fd, src + 100n, 8199n)).toEqual({ ok: true, value: 3996n });
+    expect(m.fstat(pid, fd).stat!.st_size).toBe(3996);
+    // Page 1 lies past end of file but is cached and uptodate (zeroed when write_end refused the short copy).
+    const map = mapShared(m, pid, fd, 8192);
+    expect([...m.mincore(pid, map, 8192n).vec]).toEqual([1, 1]);
+    // Growing the file to 4096 cuts the cache at the new end: the folio is split and page 1 dropped.
+    ok(m.ftruncate(pid, fd, 4096n));
+    expect([...m.mincore(pid, map, 8192n).vec]).toEqual([1, 0]);
+    expect(m.load(pid, map + 3995n, 1)).toEqual({ ok: true, value: 0x41n });
+    expect(m.load(pid, map + 3996n, 1)).toEqual({ ok: true, value: 0n });
   });
 });

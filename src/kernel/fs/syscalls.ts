@@ -14,10 +14,11 @@ import {
 } from '../uapi.js';
 import { type KRet, u64 } from '../mm/mmap.js';
 import {
-  ext4BlockTruncatePage, filemapRead, filemapReadTo, writeBeginLeftover, filemapWrite, filemapWriteAndWait, invalidateMappingPages, pagesOf, readPagesIntoCache, truncateInodePagesFinal,
+  ext4BlockTruncatePage, filemapRead, filemapReadTo, filemapWriteAndWait, invalidateMappingPages, pagesOf, readPagesIntoCache, truncateInodePagesFinal,
   truncateSetsize,
 } from '../mm/filemap.js';
 import { PG_dirty, PG_uptodate } from '../mm/page-alloc.js';
+import { genericPerformWrite, kernelWriteSource, type WriteSource } from '../mm/perform-write.js';
 import { filePut } from '../mm/vma-ops.js';
 import { File, FMODE_READ, FMODE_WRITE } from './file.js';
 import { Inode } from './inode.js';
@@ -210,86 +211,29 @@ export function fileWrite(k: Kernel, task: Task, fd: number, data: Uint8Array, p
   let at = pos === null ? f.pos : Number(pos);
   if (pos === null && f.flags & O_APPEND) at = f.inode.size;
   if (at + bytes.length > MAX_FILE_SIZE) return 'EFBIG';
-  const r = filemapWrite(k, f, at, bytes);
-  if (r === 'OOM') return 'ENOMEM';
+  const r = genericPerformWrite(k, f, at, bytes.length, kernelWriteSource(bytes));
+  if (typeof r === 'string') return r === 'OOM' ? 'ENOMEM' : r;
   if (pos === null) f.pos = at + r;
   return r;
 }
 
-/** Where a write from user memory gets its bytes (the iov_iter of generic_perform_write()). */
-export interface UserSource {
-  /** copy_folio_from_iter_atomic(): bytes [off, off + out.length) of the buffer, copied without faulting; how many. */
-  copyAtomic(off: number, out: Uint8Array): number;
-  /** fault_in_iov_iter_readable(): fault [off, off + len) of the buffer in; how many bytes could not be. */
-  faultIn(off: number, len: number): number;
-}
-
 /**
- * vfs_write() of n bytes from user memory into a regular file, as
- * generic_perform_write() does it, page by page: take the page at the file
- * position (write_begin), copy from user memory with faults disabled, and
- * commit (write_end). A short copy keeps its bytes only in a page that was
- * uptodate (ext4's block_write_end(); shmem keeps them), and a copy of
- * nothing still moves i_size up to the position; then the source is faulted
- * in (as the kernel, not as the task) and the page tried again, or the write
- * ends with what it wrote (EFAULT for nothing). Other files: null.
+ * vfs_write() of n bytes from user memory into a regular file: the same
+ * generic_perform_write() loop, copying with faults disabled and faulting
+ * the source in (as the kernel, not as the task) when a copy gets nothing.
+ * Other files: null.
  */
-export function fileWriteFrom(k: Kernel, task: Task, fd: number, n: number, pos: bigint | null, src: UserSource): KRet | null {
+export function fileWriteFrom(k: Kernel, task: Task, fd: number, n: number, pos: bigint | null, src: WriteSource): KRet | null {
   const f = writableFile(task, fd);
   if (typeof f === 'string') return f;
   if ((f.inode.mode & S_IFMT) !== S_IFREG) return null;
-  const inode = f.inode;
-  const as = inode.mapping;
-  const ps = k.arch.pageSize;
-  let at0 = pos === null ? f.pos : Number(pos);
-  if (pos === null && f.flags & O_APPEND) at0 = inode.size;
-  if (at0 + n > MAX_FILE_SIZE) return 'EFBIG';
-  const page = new Uint8Array(ps);
-  let written = 0;
-  let failed: 'EFAULT' | 'ENOMEM' | null = null;
-  while (written < n) {
-    const at = at0 + written;
-    let bytes = Math.min(n - written, ps - (at % ps));
-    let faultedIn = false;
-    for (;;) {
-      const chunk = page.subarray(0, bytes);
-      const copied = src.copyAtomic(written, chunk);
-      if (copied === 0 && faultedIn) throw new Error(`BUG: write(): the source at +${written} was faulted in but still cannot be read`);
-      // write_end(): a short copy counts only into a page that was uptodate (shmem keeps it).
-      let status = copied;
-      if (copied < bytes && !as.isShmem) {
-        const pfn = as.pages.get(Math.floor(at / ps));
-        if (pfn === undefined || !(k.phys.flags[pfn]! & PG_uptodate)) status = 0;
-      }
-      if (status > 0) {
-        const r = filemapWrite(k, f, at, chunk.subarray(0, status));
-        if (r === 'OOM') failed = 'ENOMEM';
-        else written += r;
-        break;
-      }
-      writeBeginLeftover(k, as, Math.floor(at / ps));
-      if (at > inode.size) {
-        // write_end() with nothing copied still moves i_size up to pos (the old end
-        // of file's block is zeroed first, as for any write starting past it).
-        ext4BlockTruncatePage(k, inode, inode.size);
-        inode.size = at;
-      }
-      // A copy that got some bytes is tried again for just those; one that got
-      // none faults the source in first, or ends the write.
-      if (copied > 0) {
-        bytes = copied;
-        continue;
-      }
-      if (src.faultIn(written, bytes) === bytes) {
-        failed = 'EFAULT';
-        break;
-      }
-      faultedIn = true;
-    }
-    if (failed !== null) break;
-  }
-  if (pos === null) f.pos = at0 + written;
-  return written === 0 && failed !== null ? failed : written;
+  let at = pos === null ? f.pos : Number(pos);
+  if (pos === null && f.flags & O_APPEND) at = f.inode.size;
+  if (at + n > MAX_FILE_SIZE) return 'EFBIG';
+  const r = genericPerformWrite(k, f, at, n, src);
+  if (typeof r === 'string') return r === 'OOM' ? 'ENOMEM' : r;
+  if (pos === null) f.pos = at + r;
+  return r;
 }
 
 /** vfs_llseek() for regular files (generic_file_llseek_size()). */

@@ -78,7 +78,7 @@ export function splitFolio(as: AddressSpace, index: number): void {
 }
 
 /** Is any page of [index, index + nr) cached (filemap_add_folio() would fail with -EEXIST)? */
-function rangeCached(as: AddressSpace, index: number, nr: number): boolean {
+export function rangeCached(as: AddressSpace, index: number, nr: number): boolean {
   for (let i = index; i < index + nr; i++) if (as.pages.has(i)) return true;
   return false;
 }
@@ -88,7 +88,7 @@ function rangeCached(as: AddressSpace, index: number, nr: number): boolean {
  * (aligned, every page uncached): the frames of its pages, or null on OOM
  * (nothing left allocated).
  */
-function filemapAddLargeFolio(k: Kernel, as: AddressSpace, index: number, order: number): number[] | null {
+export function filemapAddLargeFolio(k: Kernel, as: AddressSpace, index: number, order: number): number[] | null {
   const nr = 2 ** order;
   const pfns: number[] = [];
   for (let i = 0; i < nr; i++) {
@@ -244,10 +244,24 @@ export function filemapReadOne(k: Kernel, as: AddressSpace, index: number): numb
 }
 
 /**
- * filemap_read_folio(): read a cached page that is not uptodate (one
- * ext4_block_truncate_page() left behind) from the device.
+ * filemap_read_folio() (block_read_full_folio()): read every page of the
+ * folio holding `index` that is not uptodate from the device; `pfn` is the
+ * frame at `index`. The folio is then uptodate.
  */
 export function filemapReadFolio(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
+  const { head, nr } = folioOf(as, index);
+  if (nr === 1) {
+    bhRead(k, as, index, pfn);
+    return;
+  }
+  for (let i = head; i < head + nr; i++) {
+    const q = as.pages.get(i)!;
+    if (!(k.phys.flags[q]! & PG_uptodate)) bhRead(k, as, i, q);
+  }
+}
+
+/** bh_read(): read one page's block from the device into its frame, which becomes uptodate. */
+export function bhRead(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
   const bytes = k.phys.frameBytes(pfn);
   bytes.fill(0);
   as.host.blockdev!.readPages(as.host.ino, index, [bytes]);
@@ -256,29 +270,11 @@ export function filemapReadFolio(k: Kernel, as: AddressSpace, index: number, pfn
   if (k.tracing) k.emit({ type: 'io_read', ino: as.host.ino, index, pages: 1 });
 }
 
-/**
- * What write_begin and a write_end() that got nothing leave behind (a write
- * from user memory whose atomic copy faulted): the page at `index` is in the
- * cache and uptodate. A page over a block with data is read; one over a hole
- * or past end of file is new: block_write_end() zeroes its new buffer, marks
- * it uptodate and dirty (folio_zero_new_buffers()), as shmem_write_end()
- * zeroes and marks its page (shmem pages are not counted dirty here).
- */
-export function writeBeginLeftover(k: Kernel, as: AddressSpace, index: number): void {
-  let pfn = as.pages.get(index);
-  if (pfn !== undefined && k.phys.flags[pfn]! & PG_uptodate) return;
-  if (pfn === undefined) {
-    pfn = filemapAddFolio(k, as, index);
-    if (pfn < 0) return;
-  }
-  const inode = as.host;
-  if (!as.isShmem && index * k.arch.pageSize < inode.size && !inode.blockdev!.isHole(inode.ino, index)) {
-    filemapReadFolio(k, as, index, pfn);
-    return;
-  }
-  k.phys.frameBytes(pfn).fill(0);
-  k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
-  if (!as.isShmem) folioMarkDirty(k, pfn);
+/** folio_test_uptodate(): is every page of the folio holding `index` uptodate? */
+export function folioUptodate(k: Kernel, as: AddressSpace, index: number): boolean {
+  const { head, nr } = folioOf(as, index);
+  for (let i = head; i < head + nr; i++) if (!(k.phys.flags[as.pages.get(i)!]! & PG_uptodate)) return false;
+  return true;
 }
 
 /**
@@ -454,84 +450,6 @@ export function filemapReadTo(k: Kernel, file: File, pos: number, count: number,
 }
 
 /**
- * generic_perform_write(): copy bytes into page-cache pages at pos, reading
- * a partially overwritten page first when it holds file data, and dirty them;
- * i_size grows to cover the write. Returns bytes written or 'OOM'.
- */
-export function filemapWrite(k: Kernel, file: File, pos: number, data: Uint8Array): number | 'OOM' {
-  const inode = file.inode;
-  const as = inode.mapping;
-  const ps = k.arch.pageSize;
-  if (data.length === 0) return 0;
-  const end = pos + data.length;
-  // A write starting past end of file zeroes the old end of file's block first (ext4).
-  if (pos > inode.size) ext4BlockTruncatePage(k, inode, inode.size);
-  for (let index = Math.floor(pos / ps); index * ps < end; index++) {
-    const from = Math.max(pos, index * ps);
-    const to = Math.min(end, (index + 1) * ps);
-    let pfn = as.pages.get(index);
-    if (pfn === undefined && mappingLargeFolioSupport(k, as)) {
-      const order = writeBeginFolioOrder(as, index, from, end, ps);
-      if (order > 0) {
-        // A new large folio: each page not wholly overwritten that holds file data is read.
-        const pfns = filemapAddLargeFolio(k, as, index, order);
-        if (pfns === null) return 'OOM';
-        for (let i = 0; i < pfns.length; i++) {
-          const pi = index + i;
-          const whole = Math.max(pos, pi * ps) === pi * ps && Math.min(end, (pi + 1) * ps) === (pi + 1) * ps;
-          if (!whole && pi * ps < inode.size) filemapReadFolio(k, as, pi, pfns[i]!);
-          else k.phys.frameBytes(pfns[i]!).fill(0);
-        }
-        folioSetFlags(k, as, index, PG_uptodate, 0);
-        pfn = pfns[0]!;
-      }
-    }
-    if (pfn === undefined) {
-      const whole = from === index * ps && to === (index + 1) * ps;
-      const hasData = index * ps < inode.size;
-      if (!as.isShmem && !whole && hasData) {
-        const n = filemapReadOne(k, as, index);
-        if (n < 0) return 'OOM';
-        pfn = n;
-      } else {
-        const n = filemapAddFolio(k, as, index);
-        if (n < 0) return 'OOM';
-        pfn = n;
-        if (!as.isShmem) k.phys.frameBytes(pfn).fill(0);
-        k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
-      }
-    } else if (!(k.phys.flags[pfn]! & PG_uptodate)) {
-      // write_begin on a page that is cached but not uptodate: read what the write leaves.
-      const whole = from === index * ps && to === (index + 1) * ps;
-      if (whole) {
-        k.phys.frameBytes(pfn).fill(0);
-        k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
-      } else filemapReadFolio(k, as, index, pfn);
-    }
-    k.phys.frameBytes(pfn).set(data.subarray(from - pos, to - pos), from - index * ps);
-    folioMarkDirty(k, pfn);
-  }
-  if (end > inode.size) inode.size = end;
-  return data.length;
-}
-
-/**
- * The folio order generic_perform_write() -> write_begin asks for
- * (fgf_set_order() of the bytes left in this chunk of at most
- * MAX_PAGECACHE_ORDER pages), lowered to the index's alignment and until no
- * page of the folio is cached yet (__filemap_get_folio() with FGP_CREAT).
- */
-function writeBeginFolioOrder(as: AddressSpace, index: number, from: number, end: number, ps: number): number {
-  const chunk = 2 ** maxPagecacheOrder(ps) * ps;
-  const bytes = Math.min(chunk - (from % chunk), end - from);
-  let order = Math.max(0, Math.floor(Math.log2(bytes)) - Math.log2(ps));
-  order = Math.min(order, maxPagecacheOrder(ps));
-  if (index % 2 ** order !== 0) order = Math.log2(index & -index);
-  while (order > 0 && rangeCached(as, index, 2 ** order)) order--;
-  return order;
-}
-
-/**
  * filemap_write_and_wait_range(): write back dirty pages [first, last] of a
  * disk file, write-protecting their shared mappings first
  * (folio_clear_dirty_for_io()). shmem has no backing store: nothing to do.
@@ -589,13 +507,16 @@ export function truncateSetsize(k: Kernel, inode: Inode, newSize: number): void 
   inode.size = newSize;
   if (k.tracing) k.emit({ type: 'truncate', ino: inode.ino, from: oldSize, to: newSize });
   const holeIndex = pagesOf(newSize, ps);
-  if (newSize < oldSize) {
-    unmapMappingRange(k, as, holeIndex, Number.MAX_SAFE_INTEGER, true);
+  if (newSize < oldSize) unmapMappingRange(k, as, holeIndex, Number.MAX_SAFE_INTEGER, true);
+  // truncate_pagecache(): a disk file's cache is cut at the new end of file
+  // whichever way the size moved (ext4_setattr()); shmem only when it shrinks.
+  if (newSize < oldSize || (newSize > oldSize && !as.isShmem)) {
+    truncateInodePartialFolio(k, as, newSize);
     for (const [index, pfn] of [...as.pages]) {
       if (index >= holeIndex) filemapRemoveFolio(k, as, index, pfn);
     }
-    inode.blockdev?.truncate(inode.ino, newSize);
   }
+  if (newSize < oldSize) inode.blockdev?.truncate(inode.ino, newSize);
   // The page holding the (old or new) end of file: bytes past the smaller size read as zeros.
   const edge = Math.min(oldSize, newSize);
   const tail = edge % ps;
@@ -604,6 +525,26 @@ export function truncateSetsize(k: Kernel, inode: Inode, newSize: number): void 
     if (pfn !== undefined) k.phys.frameBytes(pfn).fill(0, tail);
     if (newSize > oldSize) inode.blockdev?.truncate(inode.ino, oldSize);
     if (newSize !== oldSize) ext4BlockTruncatePage(k, inode, edge);
+  }
+}
+
+/**
+ * truncate_inode_partial_folio() for a large folio that straddles the new
+ * end of file: its bytes past the end are zeroed and it is split, which
+ * unmaps every page of it first (a file folio is not remapped after a split,
+ * so the next access to any of its pages faults again); its pages past the
+ * end then leave the cache with the rest.
+ */
+function truncateInodePartialFolio(k: Kernel, as: AddressSpace, newSize: number): void {
+  const ps = k.arch.pageSize;
+  const index = Math.floor(newSize / ps);
+  if (!as.pages.has(index)) return;
+  const { head, nr } = folioOf(as, index);
+  if (nr === 1 || head * ps >= newSize) return;
+  unmapMappingRange(k, as, head, head + nr - 1, false);
+  splitFolio(as, head);
+  for (let at = newSize; at < (head + nr) * ps; at = (Math.floor(at / ps) + 1) * ps) {
+    k.phys.frameBytes(as.pages.get(Math.floor(at / ps))!).fill(0, at % ps);
   }
 }
 

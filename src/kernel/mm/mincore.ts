@@ -7,7 +7,7 @@ import type { Task } from '../sched.js';
 import { PTE_PRESENT } from '../arch/pte.js';
 import { type KRet, u64 } from './mmap.js';
 import { pteFlagsAt, pteLookup } from './pgtable.js';
-import { PG_uptodate } from './page-alloc.js';
+import { folioUptodate } from './filemap.js';
 
 export interface MincoreResult {
   ret: KRet;
@@ -46,9 +46,9 @@ export function sysMincore(k: Kernel, task: Task, startArg: bigint, lenArg: bigi
       vec[i] = 1;
     } else if (vma.file !== null) {
       const index = vma.pgoff + (addr - vma.start) / ps;
-      // mincore_page(): a cached page counts only when uptodate.
-      const pfn = vma.file.inode.mapping.pages.get(index);
-      vec[i] = pfn !== undefined && k.phys.flags[pfn]! & PG_uptodate ? 1 : 0;
+      // mincore_page(): a cached page counts only when its folio is uptodate.
+      const as = vma.file.inode.mapping;
+      vec[i] = as.pages.has(index) && folioUptodate(k, as, index) ? 1 : 0;
     }
   }
   return { ret: 0, vec };
