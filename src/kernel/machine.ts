@@ -29,6 +29,7 @@ import {
   VM_ACCOUNT, VM_DONTDUMP, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_IO, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_PFNMAP,
   VM_READ, VM_STACK_DEFAULT_FLAGS,
 } from './mm/vm-flags.js';
+import { renderDiskstats } from './proc/diskstats.js';
 import { renderMeminfo, renderVmstat } from './proc/meminfo.js';
 import { renderMaps, renderSmaps, renderSmapsRollup, renderStatm, renderStatusMem } from './proc/task-mmu.js';
 import { Process, Task } from './sched.js';
@@ -639,6 +640,11 @@ export class Machine {
 
   vmstat(): string {
     return renderVmstat(this.k);
+  }
+
+  /** /proc/diskstats: the simulated disk's requests, sectors and simulated milliseconds. */
+  diskstats(): string {
+    return renderDiskstats(this.k);
   }
 
   /** getrusage(RUSAGE_SELF) fault counts of the process containing tid. */

@@ -405,7 +405,7 @@ export const MEMORY_ACCESS_CALLS = [
   'load8', 'load16', 'load32', 'load64', 'load',
   'store8', 'store16', 'store32', 'store64', 'store',
 ] as const;
-export const CHECKPOINT_CALLS = ['maps', 'smaps', 'smaps_rollup', 'meminfo', 'vmstat'] as const;
+export const CHECKPOINT_CALLS = ['maps', 'smaps', 'smaps_rollup', 'meminfo', 'vmstat', 'diskstats'] as const;
 
 // ---------------------------------------------------------------------------
 // Printing back to strace syntax (canonical spacing: no -a padding)

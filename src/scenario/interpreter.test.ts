@@ -301,6 +301,9 @@ describe('interpreter', () => {
       '...',
       'EOF',
       'statm()',
+      'diskstats() = <<EOF',
+      ' 254       0 vda 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0',
+      'EOF',
       'meminfo()',
     ]);
     expect(problems(r.records)).toEqual([

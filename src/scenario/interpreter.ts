@@ -1191,6 +1191,9 @@ class Interpreter {
       case 'vmstat':
         text = this.machine.vmstat();
         break;
+      case 'diskstats':
+        text = this.machine.diskstats();
+        break;
       case 'smaps': {
         const all = this.machine.smaps(pid) ?? '';
         if (s.args.length === 0) {

@@ -15,7 +15,10 @@ export interface BlockDevStats {
   readSectors: number;
   writeRequests: number;
   writeSectors: number;
-  /** Simulated time the device spent on requests, in nanoseconds. */
+  /** Simulated time the device spent on reads and on writes, in nanoseconds. */
+  readNs: number;
+  writeNs: number;
+  /** Simulated time the device spent on requests, in nanoseconds (readNs + writeNs: one request at a time). */
   busyNs: number;
 }
 
@@ -33,7 +36,7 @@ export class BlockDevice {
   readonly minor: number;
   readonly pageSize: number;
   readonly latency: LatencyModel;
-  readonly stats: BlockDevStats = { readRequests: 0, readSectors: 0, writeRequests: 0, writeSectors: 0, busyNs: 0 };
+  readonly stats: BlockDevStats = { readRequests: 0, readSectors: 0, writeRequests: 0, writeSectors: 0, readNs: 0, writeNs: 0, busyNs: 0 };
   /** Stored contents: inode number -> page index -> bytes (absent pages read as zeros). */
   private readonly blocks = new Map<number, Map<number, Uint8Array>>();
   /** Inodes whose unwritten blocks come from an FsBackend (a copy-on-write overlay over it). */
@@ -49,18 +52,21 @@ export class BlockDevice {
   /** Account one request of `pages` pages (submit_bio()). */
   private account(write: boolean, pages: number): void {
     const bytes = pages * this.pageSize;
+    const ns = this.latency.perRequestNs + bytes * this.latency.perByteNs;
     if (write) {
       this.stats.writeRequests++;
       this.stats.writeSectors += bytes / 512;
+      this.stats.writeNs += ns;
     } else {
       this.stats.readRequests++;
       this.stats.readSectors += bytes / 512;
+      this.stats.readNs += ns;
     }
-    this.stats.busyNs += this.latency.perRequestNs + bytes * this.latency.perByteNs;
+    this.stats.busyNs += ns;
   }
 
-  /** Read a contiguous run of pages of one inode into the given destinations. */
-  readPages(ino: number, firstIndex: number, dsts: Uint8Array[]): void {
+  /** Read a contiguous run of pages of one inode into the given destinations; how many came from the device (not holes). */
+  readPages(ino: number, firstIndex: number, dsts: Uint8Array[]): number {
     const file = this.blocks.get(ino);
     let stored = 0;
     for (let i = 0; i < dsts.length; i++) {
@@ -80,6 +86,7 @@ export class BlockDevice {
     }
     // A hole (never-written blocks) reads as zeros without touching the device, as ext4 maps it.
     if (stored > 0) this.account(false, stored);
+    return stored;
   }
 
   /** Write a contiguous run of pages; `validBytes[i]` bytes of each are kept, the rest stored as zeros. */

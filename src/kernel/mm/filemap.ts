@@ -168,11 +168,8 @@ export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, n
   let readCount = 0;
   const submit = (): void => {
     if (run.length === 0) return;
-    const dsts = run.map((pfn) => k.phys.frameBytes(pfn));
-    inode.blockdev!.readPages(inode.ino, runStart, dsts);
+    submitRead(k, as, runStart, run.map((pfn) => k.phys.frameBytes(pfn)));
     for (const pfn of run) k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
-    k.vmstat.pgpgin += (run.length * ps) / 1024;
-    if (k.tracing) k.emit({ type: 'io_read', ino: inode.ino, index: runStart, pages: run.length });
     readCount += run.length;
     run = [];
   };
@@ -234,12 +231,7 @@ export function readPagesIntoCache(k: Kernel, as: AddressSpace, start: number, n
 export function filemapReadOne(k: Kernel, as: AddressSpace, index: number): number {
   const pfn = filemapAddFolio(k, as, index);
   if (pfn < 0) return -1;
-  if (!as.isShmem) {
-    as.host.blockdev!.readPages(as.host.ino, index, [k.phys.frameBytes(pfn)]);
-    k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
-    k.vmstat.pgpgin += k.arch.pageSize / 1024;
-    if (k.tracing) k.emit({ type: 'io_read', ino: as.host.ino, index, pages: 1 });
-  }
+  if (!as.isShmem) bhRead(k, as, index, pfn);
   return pfn;
 }
 
@@ -262,12 +254,21 @@ export function filemapReadFolio(k: Kernel, as: AddressSpace, index: number, pfn
 
 /** bh_read(): read one page's block from the device into its frame, which becomes uptodate. */
 export function bhRead(k: Kernel, as: AddressSpace, index: number, pfn: number): void {
-  const bytes = k.phys.frameBytes(pfn);
-  bytes.fill(0);
-  as.host.blockdev!.readPages(as.host.ino, index, [bytes]);
+  submitRead(k, as, index, [k.phys.frameBytes(pfn)]);
   k.phys.flags[pfn] = k.phys.flags[pfn]! | PG_uptodate;
-  k.vmstat.pgpgin += k.arch.pageSize / 1024;
-  if (k.tracing) k.emit({ type: 'io_read', ino: as.host.ino, index, pages: 1 });
+}
+
+/**
+ * submit_bio() of a read of consecutive pages: blocks that hold data come
+ * from the device and count in pgpgin (kilobytes, as /proc/vmstat shows
+ * the sectors submit_bio() counts); holes read as zeros without I/O.
+ */
+function submitRead(k: Kernel, as: AddressSpace, index: number, dsts: Uint8Array[]): void {
+  const inode = as.host;
+  const pages = inode.blockdev!.readPages(inode.ino, index, dsts);
+  if (pages === 0) return;
+  k.vmstat.pgpgin += (pages * k.arch.pageSize) / 1024;
+  if (k.tracing) k.emit({ type: 'io_read', ino: inode.ino, index, pages });
 }
 
 /** folio_test_uptodate(): is every page of the folio holding `index` uptodate? */
