@@ -158,8 +158,13 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           m.read(tid, pickFd(), BigInt(rng.int(3 * Number(ps))), rng.bool(0.5) ? null : BigInt(rng.int(8 * Number(ps))));
           result.syscalls++;
         } else if (kind < 71) {
-          desc = note('readInto');
-          m.readInto(tid, pickFd(), pickAddr(), BigInt(rng.int(2 * Number(ps))));
+          // read() into and write() from user memory: copies through the MMU that fault pages in.
+          const into = rng.bool();
+          desc = note(into ? 'readInto' : 'writeFrom');
+          const count = rng.bool(0.9) ? BigInt(rng.int(3 * Number(ps))) : rng.u64();
+          const pos = rng.bool(0.6) ? null : rng.bool(0.9) ? BigInt(rng.int(8 * Number(ps))) : rng.u64();
+          if (into) m.readInto(tid, pickFd(), pickAddr(), count, pos);
+          else m.writeFrom(tid, pickFd(), pickAddr(), count, pos);
           result.syscalls++;
         } else if (kind < 73) {
           desc = note('ftruncate');
@@ -174,9 +179,16 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           m.fadvise(tid, pickFd(), BigInt(rng.int(4 * Number(ps))), BigInt(rng.int(4 * Number(ps))), rng.int(7));
           result.syscalls++;
         } else if (kind < 76) {
-          desc = note('close/unlink');
-          if (rng.bool()) m.close(tid, pickFd());
-          else m.unlink(tid, rng.pick(['/tmp/a', '/tmp/b', '/tmp/c']));
+          const which = rng.int(6);
+          desc = note(['close', 'unlink', 'dup', 'lseek', 'fstat', 'fdatasync'][which]!);
+          if (which === 0) m.close(tid, pickFd());
+          else if (which === 1) m.unlink(tid, rng.pick(['/tmp/a', '/tmp/b', '/tmp/c']));
+          else if (which === 2) {
+            const r = m.dup(tid, pickFd());
+            if (r.ok) fds.push(Number(r.value));
+          } else if (which === 3) m.lseek(tid, pickFd(), rng.bool(0.9) ? BigInt(rng.int(8 * Number(ps)) - Number(ps)) : rng.u64(), rng.int(6));
+          else if (which === 4) m.fstat(tid, pickFd());
+          else m.fdatasync(tid, pickFd());
           result.syscalls++;
         } else if (kind < 77) {
           desc = note('memfd_create');
@@ -258,14 +270,24 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           if (!r.ok) result.errnos++;
         } else {
           const addr = pickAddr();
-          const size = rng.pick([1, 2, 4, 8] as const);
-          desc = note(`access ${addr.toString(16)} ${size}`);
-          const r = rng.bool(0.5) ? m.load(tid, addr, size) : m.store(tid, addr, size, rng.u64());
+          let ok: boolean;
+          if (rng.bool(0.9)) {
+            const size = rng.pick([1, 2, 4, 8] as const);
+            desc = note(`access ${addr.toString(16)} ${size}`);
+            ok = (rng.bool(0.5) ? m.load(tid, addr, size) : m.store(tid, addr, size, rng.u64())).ok;
+          } else {
+            // A byte range, which may cross pages and VMAs.
+            const len = rng.int(3 * Number(ps));
+            desc = note(`access ${addr.toString(16)} [${len}]`);
+            ok = (rng.bool(0.5) ? m.loadBytes(tid, addr, len) : m.storeBytes(tid, addr, new Uint8Array(len).fill(rng.int(256)))).ok;
+          }
           result.accesses++;
-          if (!r.ok) result.faults++;
+          if (!ok) result.faults++;
         }
         trace.push(desc);
         if (result.operations % validateEvery === 0) m.validate();
+        // The display readers must cope with whatever state the operations left.
+        if (result.operations % 500 === 0) readEverything(m, tids);
       } catch (e) {
         result.findings.push({ op: result.operations, machine: machineNo, description: desc, error: (e as Error).stack ?? String(e), trace: [...trace, desc] });
         break;
@@ -274,4 +296,20 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
     }
   }
   return result;
+}
+
+/** Every /proc renderer for every live process, as a display would read them. */
+function readEverything(m: Machine, tids: readonly number[]): void {
+  m.meminfo();
+  m.vmstat();
+  m.diskstats();
+  for (const tid of tids) {
+    const pid = m.task(tid)?.process.tgid;
+    if (pid === undefined) continue;
+    m.maps(pid);
+    m.smaps(pid);
+    m.smapsRollup(pid);
+    m.status(pid);
+    m.statm(pid);
+  }
 }

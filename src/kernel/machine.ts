@@ -17,7 +17,7 @@ import { Kernel } from './kernel.js';
 import { dupMmap, exitMmap } from './mm/fork.js';
 import { sysMincore } from './mm/mincore.js';
 import { type KRet, isErr, sysBrk, sysMmap, sysMunmap, u64 } from './mm/mmap.js';
-import { MmStruct } from './mm/mm-struct.js';
+import { MmStruct, mmAlloc } from './mm/mm-struct.js';
 import { sysMprotect } from './mm/mprotect.js';
 import { sysMsync } from './mm/msync.js';
 import { sysMadvise } from './mm/madvise.js';
@@ -153,7 +153,8 @@ export class Machine {
   spawn(): number {
     const k = this.k;
     const arch = k.arch;
-    const mm = new MmStruct(k, this.mmapBase());
+    const mm = mmAlloc(k, this.mmapBase());
+    if (mm === null) throw new Error('spawn(): no free frame left for a new address space');
     const pid = this.nextPid++;
     const proc = new Process(pid, mm, new FdTable());
     const task = new Task(pid, proc);
@@ -211,7 +212,8 @@ export class Machine {
     const proc = task.process;
     const k = this.k;
     const old = proc.mm;
-    const mm = new MmStruct(k, this.mmapBase());
+    const mm = mmAlloc(k, this.mmapBase());
+    if (mm === null) return { ok: false, errno: 'ENOMEM', reason: 'no free frame for the new address space' };
     mm.users = 1;
     proc.mm = mm;
     if (--old.users <= 0) {

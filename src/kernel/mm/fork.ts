@@ -11,7 +11,7 @@
 import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_SPECIAL, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
-import { MmStruct as Mm } from './mm-struct.js';
+import { mmAlloc } from './mm-struct.js';
 import { PG_anon, PG_anon_exclusive } from './page-alloc.js';
 import { forEachLeaf, forEachPresentPte, freePgtables, pteAlloc } from './pgtable.js';
 import { setPte, zapPteRange } from './pte-ops.js';
@@ -24,7 +24,8 @@ import { VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYWRITE, VM_MIXEDMAP, VM_P
 
 /** dup_mmap(): the child's copy of the parent's address space, or null when out of memory. */
 export function dupMmap(k: Kernel, parent: MmStruct): MmStruct | null {
-  const child = new Mm(k, parent.mmapBase);
+  const child = mmAlloc(k, parent.mmapBase);
+  if (child === null) return null;
   child.startCode = parent.startCode;
   child.endCode = parent.endCode;
   child.startData = parent.startData;

@@ -68,7 +68,8 @@ export class MmStruct {
   /** Huge PMDs mapped (anonymous THPs and huge zero pages): range walks skip the huge-PMD pass at 0. */
   nrHugePmds = 0;
 
-  constructor(k: Kernel, mmapBase: number) {
+  /** An address space whose top-level table is the frame pgdPfn (use mmAlloc()). */
+  constructor(k: Kernel, mmapBase: number, pgdPfn: number) {
     this.k = k;
     const arch = k.arch;
     this.pageSize = arch.pageSize;
@@ -77,9 +78,7 @@ export class MmStruct {
     this.mmapBase = mmapBase;
     this.divisors = levelDivisors(arch.levels, arch.bitsPerLevel);
     this.indexMask = arch.ptrsPerTable - 1;
-    const pfn = k.phys.allocPageTable();
-    if (pfn < 0) throw new Error('out of memory creating an address space');
-    this.pgd = new PageTable(0, arch.levels === 1, arch.ptrsPerTable, pfn);
+    this.pgd = new PageTable(0, arch.levels === 1, arch.ptrsPerTable, pgdPfn);
     // vma_adjust_trans_huge(): a VMA boundary moving inside a huge PMD splits it.
     this.vmas.onAdjust = (start, end) => {
       if (this.nrHugePmds === 0) return;
@@ -153,4 +152,10 @@ export class MmStruct {
     this.k.vmstat.nrTlbLocalFlushAll++;
     if (this.k.tracing) this.k.emit({ type: 'tlb_flush', scope: 'all', start: 0, end: this.taskSize });
   }
+}
+
+/** mm_alloc() with pgd_alloc(): a new, empty address space, or null when no frame is left for its top-level table. */
+export function mmAlloc(k: Kernel, mmapBase: number): MmStruct | null {
+  const pfn = k.phys.allocPageTable();
+  return pfn < 0 ? null : new MmStruct(k, mmapBase, pfn);
 }
