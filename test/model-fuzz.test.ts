@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runModelFuzz } from '../src/fuzz/model-fuzz.js';
 
@@ -19,5 +20,13 @@ describe('model-only fuzzing (fixed seeds)', () => {
     const a = runModelFuzz({ seed: 5, count: 800 });
     const b = runModelFuzz({ seed: 5, count: 800 });
     expect(a).toEqual(b);
+  });
+
+  it('mmsim fuzz --model-only --json prints the counts and findings of the run', () => {
+    const out = execFileSync(process.execPath, ['dist/cli/main.js', 'fuzz', '--model-only', '--seed', '4', '--count', '300', '--arch', 'arm64-16k', '--json'], { encoding: 'utf8' });
+    const r = runModelFuzz({ seed: 4, count: 300, arch: 'arm64-16k' });
+    expect(JSON.parse(out)).toEqual(JSON.parse(JSON.stringify(r)));
+    expect(r.operations).toBe(300);
+    expect(r.syscalls + r.accesses).toBe(300);
   });
 });

@@ -35,7 +35,8 @@ Options:
   --validate-every K   re-validate invariants every K operations (default 1)
   --arch PROFILE       x86_64 (default), arm64-4k or arm64-16k
   --json               print a final JSON object: host mode {"scenarios", "divergences", "compared",
-                       "findings"}; --model-only {"operations", "syscalls", "accesses", "findings"}
+                       "findings"}; --model-only {"operations", "syscalls", "accesses", "errnos", "faults",
+                       "findings"}
 
 Examples:
   mmsim fuzz --seed 3 --count 200 --save test/conformance/fuzz-found
@@ -99,7 +100,7 @@ export function runFuzz(argv: string[], out: (s: string) => void, err: (s: strin
   });
   if (tty) process.stderr.write('\n');
   if (values.json) {
-    out(JSON.stringify({ ...result, scenarios: result.operations, divergences: result.findings.length }));
+    out(JSON.stringify(result));
   } else {
     out(`${result.operations} operations (${result.syscalls} syscalls, ${result.errnos} returned an errno; ${result.accesses} accesses, ${result.faults} faulted)`);
     for (const f of result.findings) {
