@@ -98,6 +98,8 @@ export function startExploreServer(options: ExploreServerOptions = {}): Promise<
 interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** Called with the server once it listens and its address is printed (a test closes it). */
+  listening?: (server: Server) => void;
 }
 
 const defaultIo: Io = {
@@ -144,7 +146,10 @@ export function runExplore(argv: string[], io: Io = defaultIo): number {
     }
   }
   startExploreServer({ port, ...(scenario ? { scenario } : {}) }).then(
-    ({ url }) => io.out(`mmsim explore: serving ${url}${scenario ? ` with ${scenario.file}` : ''} (Ctrl-C to stop)`),
+    ({ server, url }) => {
+      io.out(`mmsim explore: serving ${url}${scenario ? ` with ${scenario.file}` : ''} (Ctrl-C to stop)`);
+      io.listening?.(server);
+    },
     (e: Error & { code?: string }) => {
       io.err(`mmsim explore: ${e.code === 'EADDRINUSE' ? `port ${port} is in use; try --port 0` : e.message}`);
       process.exitCode = 1;

@@ -12,6 +12,7 @@ import { Editor, type Mark } from './editor.js';
 import { EXAMPLES } from './examples.js';
 import { allMetrics, machineAt, openSession, pidLabels, type Session } from './session.js';
 import { decodeHash, encodeHash } from './share.js';
+import { traceJson } from './trace.js';
 import { liveProcesses, stateOf, type StateView } from './state.js';
 import { KIND_LABEL, renderAddressSpace, type Scale } from './views/address-space.js';
 import { Charts } from './views/charts.js';
@@ -333,4 +334,16 @@ function start(): void {
 }
 
 start();
-(window as unknown as { mmsimReady: boolean }).mmsimReady = true;
+
+/**
+ * A hook for tests and the console: mmsim.trace(source, file) is the page's
+ * own (bundled) model's traced run of a scenario as JSON, to compare byte
+ * for byte with the same run in Node; mmsim.charts() is what the charts plot.
+ */
+Object.assign(window, {
+  mmsim: {
+    trace: (source: string = editor.value, file: string = app.fileName): string => traceJson(source, file),
+    charts: () => charts.plotted(),
+  },
+  mmsimReady: true,
+});

@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshotFrames } from '../kernel/snapshot.js';
-import { runScenario } from '../scenario/interpreter.js';
+import { interpret, runScenario } from '../scenario/interpreter.js';
+import { joinSplitCalls, parseScenario } from '../scenario/parser.js';
 import type { Machine } from '../kernel/machine.js';
 import { allMetrics, machineAt, openSession, stepCount } from './session.js';
 
@@ -21,7 +22,37 @@ function files(dir: string): string[] {
   }
 }
 
-const SCENARIOS = [...files('src/web/examples'), ...files('examples')];
+const SCENARIOS = [...files('src/web/examples'), ...files('examples'), 'test/fixtures/explore/every-kind.strace'];
+
+/**
+ * The machine after the scenario's first n steps, run in this test (not
+ * through the session) from every statement above the line of step n + 1:
+ * a `--- SIGSEGV ---` line after an access belongs to that access's step.
+ */
+function machineThroughStep(source: string, n: number): Machine {
+  const statements = joinSplitCalls(parseScenario(source, 't').statements).statements;
+  const next = interpret(statements).records[n];
+  return interpret(next === undefined ? statements : statements.filter((s) => s.loc.line < next.line)).machine;
+}
+
+/** A counter from /proc/vmstat as the model prints it. */
+function vmstat(m: Machine, name: string): number {
+  const line = m.vmstat().split('\n').find((l) => l.startsWith(name + ' '));
+  if (line === undefined) throw new Error(`no ${name} in /proc/vmstat`);
+  return Number(line.split(' ')[1]);
+}
+
+/** A kB field of /proc/PID/status summed over the live processes, in pages. */
+function statusPages(m: Machine, field: string): number {
+  let kb = 0;
+  for (const p of m.processes.values()) {
+    if (p.exited) continue;
+    const line = m.status(p.tgid)!.split('\n').find((l) => l.startsWith(field + ':'));
+    if (line === undefined) throw new Error(`no ${field} in /proc/${p.tgid}/status`);
+    kb += Number(/(\d+) kB/.exec(line)![1]);
+  }
+  return (kb * 1024) / m.arch.pageSize;
+}
 
 function fingerprint(m: Machine): string {
   const procs = [...m.processes.values()].filter((p) => !p.exited).map((p) => `${p.tgid}\n${m.smaps(p.tgid)}`);
@@ -51,15 +82,43 @@ describe('explorer session', () => {
     });
   }
 
-  it('a strace log of 239 lines opens, with metrics, in reasonable time', () => {
+  it('a strace log of 239 lines opens, with metrics', () => {
     const source = readFileSync('test/fixtures/strace/ls.log', 'utf8');
     const t0 = performance.now();
     const s = openSession(source, 'ls.log');
     const metrics = allMetrics(s);
     const ms = performance.now() - t0;
     expect(s.malformed).toBe(false);
-    expect(metrics.length).toBeGreaterThan(1);
-    expect(ms).toBeLessThan(20_000);
+    expect(metrics.map((x) => x.step)).toEqual(Array.from({ length: stepCount(s) + 1 }, (_, i) => i));
     console.log(`ls.log: ${stepCount(s)} steps, opened with metrics in ${Math.round(ms)} ms`);
+  });
+
+  // The charts plot allMetrics(): each step's counters must be what the
+  // model's own /proc files say after a fresh run to that step.
+  for (const file of SCENARIOS) {
+    it(`the chart metrics of every step of ${file} are /proc/vmstat's and /proc/PID/status's`, () => {
+      const source = readFileSync(file, 'utf8');
+      const metrics = allMetrics(openSession(source, file));
+      expect(metrics.map((x) => x.step)).toEqual(Array.from({ length: metrics.length }, (_, i) => i));
+      for (const got of metrics) {
+        const m = machineThroughStep(source, got.step);
+        expect(got, `${file} step ${got.step}`).toMatchObject({
+          rssAnon: statusPages(m, 'RssAnon'),
+          rssFile: statusPages(m, 'RssFile'),
+          rssShmem: statusPages(m, 'RssShmem'),
+          minflt: vmstat(m, 'pgfault') - vmstat(m, 'pgmajfault'),
+          majflt: vmstat(m, 'pgmajfault'),
+          readKb: vmstat(m, 'pgpgin'),
+          writeKb: vmstat(m, 'pgpgout'),
+          framesInUse: snapshotFrames(m.k).filter((f) => f.kind !== 'zero').length,
+        });
+      }
+    });
+  }
+
+  it('every-kind.strace moves every chart series', () => {
+    const metrics = allMetrics(openSession(readFileSync('test/fixtures/explore/every-kind.strace', 'utf8')));
+    const last = metrics[metrics.length - 1]!;
+    for (const k of ['rssAnon', 'rssFile', 'rssShmem', 'minflt', 'majflt', 'readKb', 'writeKb'] as const) expect(last[k], k).toBeGreaterThan(0);
   });
 });

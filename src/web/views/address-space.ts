@@ -1,10 +1,12 @@
 /**
  * The address space of one process, drawn to scale as an SVG column (high
  * addresses at the top, as /proc/PID/maps reads bottom-up): every VMA
- * coloured by kind and labelled as /proc/PID/maps labels it. 'linear' keeps
- * true proportions (most VMAs are slivers against the 128 TiB user space
- * span they sit in); 'compressed' collapses the gaps and sizes each VMA by
- * the logarithm of its length.
+ * coloured by kind and labelled as /proc/PID/maps labels it: its pathname
+ * column, which is empty for anonymous memory (show_map_vma() prints
+ * nothing there; the colour, the legend and the tooltip tell the kind).
+ * 'linear' keeps true proportions (most VMAs are slivers against the
+ * 128 TiB user space span they sit in); 'compressed' collapses the gaps and
+ * sizes each VMA by the logarithm of its length.
  */
 import type { VmaSnapshot } from '../../kernel/snapshot.js';
 import { hex, s, size } from '../dom.js';
@@ -32,10 +34,6 @@ const BAR_X = 104;
 const BAR_W = 86;
 const LABEL_X = 214;
 const LABEL_H = 15;
-
-function vmaLabel(v: VmaSnapshot): string {
-  return v.name === '' ? '(anonymous)' : v.name;
-}
 
 function layoutLinear(vmas: VmaSnapshot[], height: number): Box[] {
   const lo = Number(vmas[0]!.start);
@@ -113,7 +111,7 @@ export function renderAddressSpace(vmas: VmaSnapshot[], scale: Scale, selected: 
     const v = b.v;
     const isSel = selected !== null && selected >= v.start && selected < v.end;
     const pages = Number(v.end - v.start) / 4096;
-    const title = `${hex(v.start)}-${hex(v.end)} ${v.perms} ${vmaLabel(v)}\n${KIND_LABEL[v.kind]}, ${size(Number(v.end - v.start))}, ${v.resident} resident page(s)\nVmFlags: ${v.flagNames}`;
+    const title = `${hex(v.start)}-${hex(v.end)} ${v.perms}${v.name === '' ? '' : ` ${v.name}`}\n${KIND_LABEL[v.kind]}, ${size(Number(v.end - v.start))}, ${v.resident} resident page(s)\nVmFlags: ${v.flagNames}`;
     const g = s('g', {
       class: `vma kind-${v.kind}${isSel ? ' selected' : ''}`, tabindex: 0, role: 'button',
       'data-start': hex(v.start), 'aria-label': title.replace(/\n/g, '; '),
@@ -133,7 +131,7 @@ export function renderAddressSpace(vmas: VmaSnapshot[], scale: Scale, selected: 
     const ly = labelYs[i]!;
     g.append(s('line', { x1: BAR_X + BAR_W, y1: (b.y0 + b.y1) / 2, x2: LABEL_X - 4, y2: ly, class: 'leader' }));
     g.append(s('text', { x: LABEL_X, y: ly + 4, class: 'vma-label' },
-      s('tspan', { class: 'perms' }, v.perms + ' '), vmaLabel(v), s('tspan', { class: 'vsize' }, `  ${size(Number(v.end - v.start))}`)));
+      s('tspan', { class: 'perms' }, v.perms + ' '), s('tspan', { class: 'vma-name' }, v.name), s('tspan', { class: 'vsize' }, `  ${size(Number(v.end - v.start))}`)));
     if (scale === 'compressed') {
       g.append(s('text', { x: BAR_X - 6, y: b.y1 - 3, class: 'addr', 'text-anchor': 'end' }, hex(v.start)));
     }

@@ -37,6 +37,16 @@ const SPECS: ChartSpec[] = [
   },
 ];
 
+export interface PlottedChart {
+  title: string;
+  /** The step the red line marks. */
+  step: number;
+  /** The x scale's extent. */
+  xRange: [number, number];
+  xs: number[];
+  series: { label: string; values: (number | null | undefined)[] }[];
+}
+
 export class Charts {
   readonly root: HTMLElement;
   private plots: uPlot[] = [];
@@ -94,6 +104,17 @@ export class Charts {
       });
       this.plots.push(plot);
     }
+  }
+
+  /** What each chart plots, read back from uPlot (for tests): the x values, each series' label and values, and the step marked. */
+  plotted(): PlottedChart[] {
+    return this.plots.map((p, i) => ({
+      title: SPECS[i]!.title,
+      step: this.step,
+      xRange: [p.scales['x']?.min ?? 0, p.scales['x']?.max ?? 0],
+      xs: [...p.data[0]],
+      series: p.series.slice(1).map((s, j) => ({ label: String(s.label), values: [...p.data[j + 1]!] })),
+    }));
   }
 
   setStep(step: number): void {
