@@ -16,6 +16,14 @@ describe('examples', () => {
     expect(files.length).toBeGreaterThanOrEqual(9);
   });
 
+  it("the README's count of them is right", () => {
+    const readme = readFileSync(join(dir, '..', 'README.md'), 'utf8');
+    const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+    const said = readme.match(/`examples\/` has (\w+)/)?.[1];
+    expect(said, 'README says how many examples there are').toBeDefined();
+    expect(words.indexOf(said!) >= 0 ? words.indexOf(said!) : Number(said)).toBe(files.length);
+  });
+
   for (const name of files) {
     it(name, () => {
       const path = `examples/${name}`;

@@ -82,15 +82,13 @@ describe('explorer session', () => {
     });
   }
 
-  it('a strace log of 239 lines opens, with metrics', () => {
+  it('a strace log of 239 lines opens, with a metrics row per step', () => {
     const source = readFileSync('test/fixtures/strace/ls.log', 'utf8');
-    const t0 = performance.now();
     const s = openSession(source, 'ls.log');
     const metrics = allMetrics(s);
-    const ms = performance.now() - t0;
     expect(s.malformed).toBe(false);
+    expect(stepCount(s)).toBeGreaterThan(1);
     expect(metrics.map((x) => x.step)).toEqual(Array.from({ length: stepCount(s) + 1 }, (_, i) => i));
-    console.log(`ls.log: ${stepCount(s)} steps, opened with metrics in ${Math.round(ms)} ms`);
   });
 
   // The charts plot allMetrics(): each step's counters must be what the
