@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Machine } from '../machine.js';
-import { errno, makeFile, ok, setup } from '../../../test/model-helpers.js';
-import { AT_FDCWD, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, O_RDONLY, O_WRONLY, PROT_READ, PROT_WRITE } from '../uapi.js';
+import { bytes, errno, makeFile, ok, setup } from '../../../test/model-helpers.js';
+import {
+  AT_FDCWD, MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_RDONLY, O_WRONLY,
+  PROT_READ, PROT_WRITE,
+} from '../uapi.js';
 
 /**
  * The errno each argument check of mmap, munmap, mprotect, msync and mincore
@@ -17,6 +20,12 @@ import { AT_FDCWD, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHA
  *
  * and the result column is what it printed ("ok" alone: any address).
  * Each row starts from a fresh machine.
+ *
+ * MAP_DENYWRITE (0x800) and MAP_EXECUTABLE (0x1000) are in LEGACY_MAP_MASK
+ * (include/linux/mman.h) and calc_vm_flag_bits() ignores them: do_mmap()
+ * takes them with any map type, MAP_SHARED_VALIDATE lets them through (its
+ * EOPNOTSUPP is for a flag outside the mask, such as MAP_SYNC), and they
+ * neither stand in for a map type (EINVAL) nor skip the EACCES checks.
  */
 const TABLE = `
   mmap 0 0 3 0x22 -1 0                                 EINVAL
@@ -93,6 +102,17 @@ const TABLE = `
   mmap 0 4096 3 0x08 3 0                               EINVAL
   mmap 0 4096 3 0x21 -1 0x1000                         ok
   mmap 0 4096 3 0x2022 -1 0                            ok
+  mmap 0 4096 3 0x802 3 0                              ok
+  mmap 0 4096 3 0x1001 3 0                             ok
+  mmap 0 4096 3 0x1803 3 0                             ok
+  mmap 0 4096 3 0x1802 3 0                             ok
+  mmap 0 4096 3 0x80803 3 0                            EOPNOTSUPP
+  mmap 0 4096 3 0x1803 4 0                             EACCES
+  mmap 0 4096 1 0x1803 4 0                             ok
+  mmap 0 4096 3 0x1800 3 0                             EINVAL
+  mmap 0 4096 3 0x822 -1 0                             ok
+  mmap 0 4096 3 0x1021 -1 0                            ok
+  mmap 0 4096 3 0x1823 -1 0                            EINVAL
   munmap 0x10000001 4096                               EINVAL
   munmap 0x10000000 0                                  EINVAL
   munmap 0x10000001 0                                  EINVAL
@@ -295,6 +315,32 @@ describe('brk growth and shrinking (checked on Linux 6.18)', () => {
     expect(m.load(pid, b0 + 4096n, 1)).toMatchObject({ ok: false, fault: { signal: 'SIGSEGV', code: 1 } });
     ok(m.brk(pid, b0 + 8192n));
     expect(m.load(pid, b0 + 4096n, 8)).toEqual({ ok: true, value: 0n });
+  });
+});
+
+describe('MAP_DENYWRITE and MAP_EXECUTABLE are accepted and ignored (checked on Linux 6.18)', () => {
+  /** The VmFlags line of the VMA at addr in /proc/PID/smaps. */
+  const vmFlags = (m: Machine, pid: number, addr: bigint): string => {
+    const block = (m.smaps(pid) ?? '').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((b) => b.startsWith(addr.toString(16) + '-'));
+    return /VmFlags: (.*)/.exec(block ?? '')?.[1] ?? '<none>';
+  };
+
+  it('give the same VMA flags as the same mapping without them, and do not deny write() to the file', () => {
+    const { m, pid } = setup();
+    const fd = makeFile(m, pid, '/tmp/g', new Uint8Array(8192));
+    const RWP = PROT_READ | PROT_WRITE;
+    const legacyShared = ok(m.mmap(pid, 0n, 4096n, RWP, MAP_SHARED_VALIDATE | MAP_DENYWRITE | MAP_EXECUTABLE, fd, 0n));
+    const legacyPrivate = ok(m.mmap(pid, 0n, 4096n, RWP, MAP_PRIVATE | MAP_DENYWRITE, fd, 4096n));
+    const plainShared = ok(m.mmap(pid, 0n, 4096n, RWP, MAP_SHARED, fd, 0n));
+    const plainPrivate = ok(m.mmap(pid, 0n, 4096n, RWP, MAP_PRIVATE, fd, 4096n));
+    // As the host printed them for the same four calls.
+    expect(vmFlags(m, pid, legacyShared)).toBe('rd wr sh mr mw me ms ');
+    expect(vmFlags(m, pid, plainShared)).toBe('rd wr sh mr mw me ms ');
+    expect(vmFlags(m, pid, legacyPrivate)).toBe('rd wr mr mw me ac ');
+    expect(vmFlags(m, pid, plainPrivate)).toBe('rd wr mr mw me ac ');
+    // No ETXTBSY: a writer of the file is not refused (deny_write_access() is for execve only).
+    expect(ok(m.write(pid, fd, bytes('x'), 0n))).toBe(1n);
+    expect(m.load(pid, legacyShared, 1)).toEqual({ ok: true, value: 0x78n });
   });
 });
 
