@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANON, RW, bytes, errno, makeFile, mapShared, mapsOf, ok, setup, text } from '../../../test/model-helpers.js';
+import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
+import { pteLookup } from './pgtable.js';
 import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, POSIX_FADV_DONTNEED, PROT_NONE, PROT_READ, SEGV_ACCERR, SEGV_MAPERR, BUS_ADRERR } from '../uapi.js';
 
 describe('anonymous memory', () => {
@@ -144,6 +146,46 @@ describe('file mappings and the page cache', () => {
     const f0 = m.rusage(pid)!.minFlt;
     ok(m.store(pid, p, 1, 0x42n) as never);
     expect(m.rusage(pid)!.minFlt).toBe(f0 + 1);
+  });
+
+  it('fdatasync writes the dirty pages of a shared mapping to the device and write-protects them, so the next store faults again', () => {
+    const { m, pid } = setup();
+    // Two page-sized writes: two single-page folios (one 8 KiB write would make an order-1 folio, dirtied whole).
+    const fd = makeFile(m, pid, '/tmp/d.bin', new Uint8Array(4096));
+    ok(m.write(pid, fd, new Uint8Array(4096)));
+    ok(m.fsync(pid, fd));
+    const p = mapShared(m, pid, fd, 2 * 4096);
+    const mm = m.process(pid)!.mm;
+    const pte = (addr: bigint): number => {
+      const vpn = Number(addr / 4096n);
+      return pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask)!.flags![vpn & mm.indexMask]!;
+    };
+    expect(m.load(pid, p + 4096n, 1)).toEqual({ ok: true, value: 0n }); // page 1 mapped, clean
+    ok(m.store(pid, p, 1, 0x41n) as never); // page 0 dirty, through the mapping
+    expect(pte(p) & (PTE_WRITE | PTE_DIRTY)).toBe(PTE_WRITE | PTE_DIRTY);
+    expect(m.meminfo()).toMatch(/\nDirty:\s+4 kB/);
+    const w0 = { ...m.k.disk.stats };
+    const out0 = m.k.vmstat.pgpgout;
+    ok(m.fdatasync(pid, fd));
+    // One 4 KiB request: the dirty page only, not the clean one beside it.
+    expect(m.k.disk.stats.writeRequests).toBe(w0.writeRequests + 1);
+    expect(m.k.disk.stats.writeSectors).toBe(w0.writeSectors + 8);
+    expect(m.k.vmstat.pgpgout).toBe(out0 + 4);
+    const ino = m.process(pid)!.files.get(fd)!.inode.ino;
+    expect(m.k.disk.peek(ino, 0)![0]).toBe(0x41);
+    expect(m.meminfo()).toMatch(/\nDirty:\s+0 kB/);
+    // folio_mkclean(): still mapped, read-only and clean.
+    expect(pte(p) & (PTE_PRESENT | PTE_WRITE | PTE_DIRTY)).toBe(PTE_PRESENT);
+    const f0 = m.rusage(pid)!.minFlt;
+    ok(m.store(pid, p, 1, 0x42n) as never);
+    expect(m.rusage(pid)!.minFlt).toBe(f0 + 1);
+    expect(pte(p) & (PTE_WRITE | PTE_DIRTY)).toBe(PTE_WRITE | PTE_DIRTY);
+    // Nothing dirty left after a second fdatasync: no request.
+    ok(m.fdatasync(pid, fd));
+    const w1 = m.k.disk.stats.writeRequests;
+    ok(m.fdatasync(pid, fd));
+    expect(m.k.disk.stats.writeRequests).toBe(w1);
+    expect(m.k.disk.peek(ino, 0)![0]).toBe(0x42);
   });
 
   it('munmap does not write back; the data stays dirty in the page cache', () => {
