@@ -22,7 +22,9 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   let committed = 0;
   // Shared anonymous memory is charged once per shmem inode, not per VMA.
   const shmemAccounted = new Set<Inode>();
+  // Every mm's tables, the pgd included: the frames PageTables (NR_PAGETABLE) counts.
   let tableFrames = 0;
+  const tablePfns = new Uint8Array(maxPfn);
   const pmdMapped = new Map<number, number>();
   for (const mm of mms) {
     mm.vmas.validate();
@@ -31,6 +33,13 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
     if (tables * mm.pageSize !== mm.pgtablesBytes) {
       throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${tables} tables`);
     }
+    forEachTable(mm.pgd, (t) => {
+      if (t.pfn <= 0 || t.pfn >= maxPfn || p.isFree(t.pfn) || !(p.flags[t.pfn]! & PG_table)) {
+        throw new Error(`BUG: mm ${mm.id} page table at level ${t.level} in frame ${t.pfn}, not a page-table frame`);
+      }
+      if (tablePfns[t.pfn] !== 0) throw new Error(`BUG: frame ${t.pfn} holds two page tables`);
+      tablePfns[t.pfn] = 1;
+    });
     const rss = [0, 0, 0, 0];
     for (const v of mm.vmas) {
       if (v.mm !== mm) throw new Error('BUG: VMA points at another mm');
@@ -116,19 +125,34 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
     validateFolios(k, owner);
   }
   let used = 0;
+  let tableFlagged = 0;
   for (let pfn = 1; pfn < maxPfn; pfn++) {
     if (p.isFree(pfn)) {
       if (mapcount[pfn] !== 0) throw new Error(`BUG: free frame ${pfn} is mapped`);
       continue;
     }
     used++;
-    if (p.flags[pfn]! & PG_table) continue;
+    if (p.flags[pfn]! & PG_table) {
+      if (tablePfns[pfn] === 0) throw new Error(`BUG: page-table frame ${pfn} is in no mm's page tables`);
+      tableFlagged++;
+      continue;
+    }
     if (p.mapcount[pfn] !== mapcount[pfn]) throw new Error(`BUG: pfn ${pfn} mapcount ${p.mapcount[pfn]} but ${mapcount[pfn]} PTEs map it`);
     const expectRef = mapcount[pfn]! + inCache[pfn]!;
     if (p.refcount[pfn] !== expectRef) throw new Error(`BUG: pfn ${pfn} refcount ${p.refcount[pfn]} expected ${expectRef}`);
   }
   if (used !== p.nrUsed) throw new Error(`BUG: ${p.nrUsed} frames counted in use but ${used} are`);
-  void tableFrames;
+  // NR_PAGETABLE (meminfo PageTables) against the tables the mms hold and the frames flagged PG_table.
+  if (tableFrames !== p.nrPageTables || tableFlagged !== p.nrPageTables) {
+    throw new Error(`BUG: ${p.nrPageTables} page-table frames counted (PageTables) but the mms hold ${tableFrames} tables and ${tableFlagged} frames are page tables`);
+  }
+}
+
+/** Every table of an address space, the top-level one first (the walk free_pgtables() makes). */
+function forEachTable(t: PageTable, fn: (t: PageTable) => void): void {
+  fn(t);
+  if (t.children === null) return;
+  for (const c of t.children) if (c !== undefined) forEachTable(c, fn);
 }
 
 /**
