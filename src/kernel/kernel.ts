@@ -51,12 +51,19 @@ export class Kernel {
   subscribe(listener: KernelEventListener): () => void {
     this.listeners.push(listener);
     this.tracing = true;
+    this.phys.onFree = this.emitPageFree;
     return () => {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
       this.tracing = this.listeners.length > 0;
+      if (!this.tracing) this.phys.onFree = null;
     };
   }
+
+  /** free_unref_page()'s trace_mm_page_free(): PhysMem has no event stream of its own. */
+  private readonly emitPageFree = (pfn: number): void => {
+    this.emit({ type: 'page_free', pfn });
+  };
 
   emit(event: KernelEvent): void {
     for (const l of this.listeners) l(event);

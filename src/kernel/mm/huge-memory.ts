@@ -226,13 +226,13 @@ export function zapHugePmd(k: Kernel, mm: MmStruct, pmdT: PageTable, idx: number
   pmdT.children![idx] = undefined;
   pmdT.used--;
   mm.pgtablesChanged();
+  if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[t.level]!, pfn: t.pfn });
   p.refcount[t.pfn] = 0;
   p.freePage(t.pfn);
   mm.pgtablesBytes -= mm.pageSize;
   mm.nrHugePmds--;
   mm.flushTlbPmd(baseVpn, nr);
   trace(k, 'zap', baseVpn, head, mm);
-  if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[t.level]!, pfn: t.pfn });
 }
 
 /**

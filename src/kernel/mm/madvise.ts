@@ -79,10 +79,10 @@ function reclaimPteTables(k: Kernel, mm: MmStruct, startVpn: number, endVpn: num
     t.children![i] = undefined;
     t.used--;
     mm.pgtablesChanged();
+    if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[c.level]!, pfn: c.pfn });
     k.phys.refcount[c.pfn] = 0;
     k.phys.freePage(c.pfn);
     mm.pgtablesBytes -= ps;
-    if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[c.level]!, pfn: c.pfn });
   });
 }
 

@@ -78,6 +78,8 @@ export class PhysMem {
   nrPageTables = 0;
   /** Entire (PMD) map count of each PMD-mapped anonymous folio, by head frame (NR_ANON_THPS counts them). */
   readonly pmdMapped = new Map<number, number>();
+  /** Told of each frame freed while someone traces (the Kernel sets it: a page_free event, trace_mm_page_free()). */
+  onFree: ((pfn: number) => void) | null = null;
 
   /** One page of zeroes, the source of clear_page(). */
   private readonly zeroes: Uint8Array;
@@ -227,6 +229,7 @@ export class PhysMem {
     this.mapping[pfn] = 0;
     this.freeList[this.freeCount++] = pfn;
     this.nrUsed--;
+    if (this.onFree !== null) this.onFree(pfn);
     // Contents are left as they were: a later allocPage(zero=true) clears them,
     // and page-cache reads overwrite the whole frame.
   }

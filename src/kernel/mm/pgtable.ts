@@ -215,10 +215,10 @@ function freeSubtree(k: Kernel, t: PageTable, onFree: (bytes: number) => void): 
       if (t.flags![i]! & PTE_PRESENT) throw new Error('BUG: freeing a page table that still maps a page');
     }
   }
+  if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[t.level]!, pfn: t.pfn });
   k.phys.refcount[t.pfn] = 0;
   k.phys.freePage(t.pfn);
   onFree(k.arch.pageSize);
-  if (k.tracing) k.emit({ type: 'pgtable_free', level: k.arch.levelNames[t.level]!, pfn: t.pfn });
 }
 
 /** What a range walk needs of an address space. */

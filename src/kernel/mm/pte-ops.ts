@@ -48,8 +48,10 @@ export function folioMarkDirty(k: Kernel, pfn: number): void {
 
 /**
  * zap_pte_range(): clear the PTEs of [startVpn, endVpn) in one VMA, carry
- * dirty bits of file pages into the page, drop map counts and references,
- * and flush the TLB for the range. Huge PMDs go first (zap_pmd_range():
+ * dirty bits of file pages into the page, drop map counts, flush the TLB for
+ * the range, and only then drop the references the PTEs held, as the
+ * mmu_gather does (__tlb_remove_page() batches them, tlb_finish_mmu() frees
+ * after the flush: no stale translation reaches a freed frame). Huge PMDs go first (zap_pmd_range():
  * zap_huge_pmd() for one covered whole, a split for one covered in part;
  * only anonymous VMAs have them, so a file-only zap leaves them).
  * Returns how many PTEs were present.
@@ -58,6 +60,7 @@ export function zapPteRange(k: Kernel, mm: MmStruct, startVpn: number, endVpn: n
   if (mm.nrHugePmds > 0 && onlyFileOf === null) zapHugePmdRange(k, mm, startVpn, endVpn);
   let zapped = 0;
   const p = k.phys;
+  const gathered: number[] = [];
   let vpn = startVpn;
   const span = mm.indexMask + 1;
   while (vpn < endVpn) {
@@ -79,7 +82,7 @@ export function zapPteRange(k: Kernel, mm: MmStruct, startVpn: number, endVpn: n
           if (onlyFileOf !== null && (anon ? !evenCows : p.mapping[pfn] !== onlyFileOf.id)) continue;
           if (!anon && fl & PTE_DIRTY) folioMarkDirty(k, pfn);
           folioRemoveRmap(k, mm, pfn);
-          p.put(pfn);
+          gathered.push(pfn);
         } else if (onlyFileOf !== null && !evenCows) {
           continue;
         }
@@ -92,6 +95,7 @@ export function zapPteRange(k: Kernel, mm: MmStruct, startVpn: number, endVpn: n
     }
   }
   if (zapped > 0) mm.flushTlbRange(startVpn, endVpn);
+  for (const pfn of gathered) p.put(pfn);
   return zapped;
 }
 
