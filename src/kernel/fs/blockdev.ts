@@ -31,6 +31,13 @@ export interface LatencyModel {
 
 export const DEFAULT_LATENCY: LatencyModel = { perRequestNs: 100_000, perByteNs: 2 };
 
+/**
+ * The disk file system's block size: mkfs.ext4's default, 4096 bytes on every
+ * page size (a 16 KiB-page kernel mounts the same 4 KiB-block ext4), so
+ * st_blksize and the units st_blocks counts allocation in.
+ */
+export const FS_BLOCK_SIZE = 4096;
+
 export class BlockDevice {
   readonly major: number;
   readonly minor: number;
@@ -215,6 +222,15 @@ export class BlockDevice {
   /** Is page `index` of the inode a hole (no block written, none backed): ext4 maps it as new, reading nothing? */
   isHole(ino: number, index: number): boolean {
     return this.blocks.get(ino)?.get(index) === undefined && this.backedAt(ino, index) === undefined;
+  }
+
+  /** The pages of an inode below `endIndex` that have blocks on the device (written, or from its backend, not punched). */
+  allocatedPages(ino: number, endIndex: number): Set<number> {
+    const out = new Set<number>();
+    for (const i of this.blocks.get(ino)?.keys() ?? []) if (i < endIndex) out.add(i);
+    const b = this.backings.get(ino);
+    if (b !== undefined) for (let i = 0; i < Math.min(b.pages, endIndex); i++) if (!b.holes.has(i)) out.add(i);
+    return out;
   }
 
   /** Read stored bytes without accounting (for display and tests). */

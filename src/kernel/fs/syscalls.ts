@@ -21,6 +21,7 @@ import { PG_dirty, PG_uptodate } from '../mm/page-alloc.js';
 import { genericPerformWrite, kernelWriteSource, type WriteSource } from '../mm/perform-write.js';
 import { filePut } from '../mm/vma-ops.js';
 import { File, FMODE_READ, FMODE_WRITE } from './file.js';
+import { FS_BLOCK_SIZE } from './blockdev.js';
 import { Inode } from './inode.js';
 import { dirname, normalizePath } from './vfs.js';
 
@@ -322,14 +323,32 @@ export interface StatResult {
   stat?: { st_dev: number; st_ino: number; st_mode: number; st_nlink: number; st_size: number; st_blksize: number; st_blocks: number };
 }
 
-/** vfs_fstat() */
+/**
+ * vfs_fstat() -> generic_fillattr(): st_blksize is the file system's block
+ * size (i_blocksize(): 4096 for the ext4 disk on every page size, PAGE_SIZE
+ * for tmpfs and devtmpfs); st_blocks counts 512-byte sectors of what is
+ * allocated (i_blocks): a tmpfs file's pages; an ext4 file's blocks that
+ * hold data, written or reserved by delayed allocation when dirtied
+ * (ext4_getattr() adds i_reserved_data_blocks), holes not counted.
+ * Deviation: the disk allocates per page (one device block per page), so on
+ * a 16 KiB-page kernel a page counts the 4 KiB blocks of it below i_size, where
+ * ext4 may have allocated only some of them (a file extended by ftruncate).
+ */
 export function sysFstat(k: Kernel, task: Task, fd: number): StatResult {
   const f = task.process.files.get(fd);
   if (f === undefined) return { ret: 'EBADF' };
   const inode = f.inode;
+  const ps = k.arch.pageSize;
   let blocks = 0;
-  if (inode.kind === 'shmem') blocks = inode.mapping.pages.size * (k.arch.pageSize / 512);
-  else if (inode.blockdev !== null) blocks = Math.ceil(inode.size / 4096) * 8;
+  let blksize = ps;
+  if (inode.kind === 'shmem') blocks = inode.mapping.pages.size * (ps / 512);
+  else if (inode.blockdev !== null) {
+    blksize = FS_BLOCK_SIZE;
+    const end = pagesOf(inode.size, ps);
+    const allocated = inode.blockdev.allocatedPages(inode.ino, end);
+    for (const [index, pfn] of inode.mapping.pages) if (index < end && k.phys.flags[pfn]! & PG_dirty) allocated.add(index);
+    for (const index of allocated) blocks += Math.ceil(Math.min(ps, inode.size - index * ps) / FS_BLOCK_SIZE) * (FS_BLOCK_SIZE / 512);
+  }
   return {
     ret: 0,
     stat: {
@@ -338,7 +357,7 @@ export function sysFstat(k: Kernel, task: Task, fd: number): StatResult {
       st_mode: inode.mode,
       st_nlink: inode.nlink,
       st_size: inode.size,
-      st_blksize: k.arch.pageSize,
+      st_blksize: blksize,
       st_blocks: blocks,
     },
   };
