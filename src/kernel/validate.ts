@@ -9,7 +9,7 @@ import { type AddressSpace, mappingLargeFolioSupport, maxPagecacheOrder } from '
 import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm/mm-struct.js';
 import { PG_anon, PG_dirty, PG_head, PG_readahead, PG_swapbacked, PG_table, PG_tail, PG_uptodate, ZERO_PFN } from './mm/page-alloc.js';
-import { type PageTable, countTables, forEachLeaf, pteLookup } from './mm/pgtable.js';
+import { type PageTable, forEachLeaf, pteLookup } from './mm/pgtable.js';
 import { MM_ANONPAGES } from './mm/mm-struct.js';
 import { mmCounterOf } from './mm/rmap.js';
 import { VM_ACCOUNT } from './mm/vm-flags.js';
@@ -28,18 +28,21 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   const pmdMapped = new Map<number, number>();
   for (const mm of mms) {
     mm.vmas.validate();
-    const tables = countTables(mm.pgd);
-    tableFrames += 1 + tables;
-    if (tables * mm.pageSize !== mm.pgtablesBytes) {
-      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${tables} tables`);
-    }
+    // Every table, the pgd included, in a page-table frame of its own.
+    let held = 0;
     forEachTable(mm.pgd, (t) => {
       if (t.pfn <= 0 || t.pfn >= maxPfn || p.isFree(t.pfn) || !(p.flags[t.pfn]! & PG_table)) {
         throw new Error(`BUG: mm ${mm.id} page table at level ${t.level} in frame ${t.pfn}, not a page-table frame`);
       }
       if (tablePfns[t.pfn] !== 0) throw new Error(`BUG: frame ${t.pfn} holds two page tables`);
       tablePfns[t.pfn] = 1;
+      held++;
     });
+    tableFrames += held;
+    const tables = held - 1;
+    if (tables * mm.pageSize !== mm.pgtablesBytes) {
+      throw new Error(`BUG: mm ${mm.id} VmPTE ${mm.pgtablesBytes} but ${tables} tables`);
+    }
     const rss = [0, 0, 0, 0];
     for (const v of mm.vmas) {
       if (v.mm !== mm) throw new Error('BUG: VMA points at another mm');

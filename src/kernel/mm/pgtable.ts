@@ -269,19 +269,3 @@ export function forEachLeaf(pgd: PageTable, divisors: readonly number[], fn: (t:
   };
   walk(pgd, 0);
 }
-
-/** Count tables below the top level (for VmPTE validation). */
-export function countTables(pgd: PageTable): number {
-  let n = 0;
-  const walk = (t: PageTable): void => {
-    if (t.children === null) return;
-    for (const c of t.children) {
-      if (c !== undefined) {
-        n++;
-        walk(c);
-      }
-    }
-  };
-  walk(pgd);
-  return n;
-}
