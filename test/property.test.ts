@@ -9,115 +9,132 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ARCH_PROFILES, type ArchName } from '../src/kernel/arch/profile.js';
 import { Machine, type SysResult } from '../src/kernel/machine.js';
 import {
   AT_FDCWD, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
   MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, PROT_EXEC, PROT_READ, PROT_WRITE,
 } from '../src/kernel/uapi.js';
-import { PAGE, RefModel, type RefOutcome, type RefResult, TASK_SIZE } from './reference-model.js';
+import { RefModel, type RefOutcome, type RefResult, refArch } from './reference-model.js';
 
 const WIN = 0x10000000n;
 /** The window the sequences work in: small, so that mappings overlap and accesses hit them. */
 const WIN_PAGES = 24;
-const P = BigInt(PAGE);
 const SEED = Number(process.env.PROP_SEED ?? 0x6d6d73);
+
+/** The profile's page size (as a number and a bigint) and TASK_SIZE. */
+interface Geometry {
+  arch: ArchName;
+  PAGE: number;
+  P: bigint;
+  TASK_SIZE: bigint;
+}
+
+function geometry(arch: ArchName): Geometry {
+  const a = ARCH_PROFILES[arch];
+  return { arch, PAGE: a.pageSize, P: BigInt(a.pageSize), TASK_SIZE: BigInt(a.taskSize) };
+}
 
 // --- arguments ---
 
-const hugeLens = [1n << 63n, (1n << 64n) - 1n, (1n << 64n) - P, TASK_SIZE, TASK_SIZE + 1n, 1n << 47n];
-const smallLen = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => BigInt(n) * P) },
-  { weight: 3, arbitrary: fc.integer({ min: 1, max: 8 * PAGE }).map(BigInt) },
-  { weight: 1, arbitrary: fc.constant(0n) },
-);
-/** Lengths for mmap: small, zero, or beyond TASK_SIZE (never mid-size, which would map 2^30 reference pages). */
-const mmapLen = fc.oneof({ weight: 9, arbitrary: smallLen }, { weight: 1, arbitrary: fc.constantFrom(...hugeLens) });
-/** Lengths for the other calls: anything, including mid-size ones that reach far past the window. */
-const anyLen = fc.oneof(
-  { weight: 8, arbitrary: smallLen },
-  { weight: 1, arbitrary: fc.constantFrom(...hugeLens) },
-  { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) },
-);
-const protBits = fc.integer({ min: 0, max: 7 });
-const protJunk = fc.constantFrom(0n, 0n, 0n, 0n, 0x8n, 0x10n, 0x100n, 1n << 32n);
-const prot = fc.tuple(protBits, protJunk).map(([p, j]) => BigInt(p) | j);
-const mapType = fc.oneof(
-  { weight: 10, arbitrary: fc.constantFrom(MAP_PRIVATE, MAP_SHARED) },
-  { weight: 1, arbitrary: fc.constantFrom(MAP_SHARED_VALIDATE, 0, 0xf, MAP_DROPPABLE) },
-);
-const extraFlags = fc.oneof(
-  { weight: 3, arbitrary: fc.constant([] as bigint[]) },
-  { weight: 1, arbitrary: fc.constant([BigInt(MAP_POPULATE)]) },
-  { weight: 1, arbitrary: fc.subarray([BigInt(MAP_POPULATE), BigInt(MAP_NORESERVE), 0x400n, BigInt(MAP_NONBLOCK), 1n << 32n], { maxLength: 2 }) },
-);
-const fdArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(3, 4) }, { weight: 1, arbitrary: fc.constantFrom(5, 6, -1, 99) });
-const offArb = fc.oneof(
-  { weight: 16, arbitrary: fc.integer({ min: 0, max: 8 }).map((n) => BigInt(n) * P) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }).map(BigInt) },
-  { weight: 1, arbitrary: fc.constantFrom((1n << 63n) - P, (1n << 64n) - P, 1n << 62n) },
-);
-const flagsArb = (fixed: boolean): fc.Arbitrary<bigint> =>
-  fc.record({ type: mapType, anon: fc.boolean(), noreplace: fc.integer({ min: 0, max: 5 }), extra: extraFlags }).map((r) => {
-    let f = BigInt(r.type) | (r.anon ? BigInt(MAP_ANONYMOUS) : 0n);
-    if (fixed) f |= r.noreplace === 0 ? BigInt(MAP_FIXED_NOREPLACE) : BigInt(MAP_FIXED);
-    for (const e of r.extra) f |= e;
-    return f;
+/** The operation generators for one profile: lengths, offsets and addresses in its pages. */
+function arbitraries({ PAGE, P, TASK_SIZE }: Geometry) {
+  const hugeLens = [1n << 63n, (1n << 64n) - 1n, (1n << 64n) - P, TASK_SIZE, TASK_SIZE + 1n, 1n << 47n];
+  const smallLen = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 1, max: 8 }).map((n) => BigInt(n) * P) },
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 8 * PAGE }).map(BigInt) },
+    { weight: 1, arbitrary: fc.constant(0n) },
+  );
+  /** Lengths for mmap: small, zero, or beyond TASK_SIZE (never mid-size, which would map 2^30 reference pages). */
+  const mmapLen = fc.oneof({ weight: 9, arbitrary: smallLen }, { weight: 1, arbitrary: fc.constantFrom(...hugeLens) });
+  /** Lengths for the other calls: anything, including mid-size ones that reach far past the window. */
+  const anyLen = fc.oneof(
+    { weight: 8, arbitrary: smallLen },
+    { weight: 1, arbitrary: fc.constantFrom(...hugeLens) },
+    { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) },
+  );
+  const protBits = fc.integer({ min: 0, max: 7 });
+  const protJunk = fc.constantFrom(0n, 0n, 0n, 0n, 0x8n, 0x10n, 0x100n, 1n << 32n);
+  const prot = fc.tuple(protBits, protJunk).map(([p, j]) => BigInt(p) | j);
+  const mapType = fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom(MAP_PRIVATE, MAP_SHARED) },
+    { weight: 1, arbitrary: fc.constantFrom(MAP_SHARED_VALIDATE, 0, 0xf, MAP_DROPPABLE) },
+  );
+  const extraFlags = fc.oneof(
+    { weight: 3, arbitrary: fc.constant([] as bigint[]) },
+    { weight: 1, arbitrary: fc.constant([BigInt(MAP_POPULATE)]) },
+    { weight: 1, arbitrary: fc.subarray([BigInt(MAP_POPULATE), BigInt(MAP_NORESERVE), 0x400n, BigInt(MAP_NONBLOCK), 1n << 32n], { maxLength: 2 }) },
+  );
+  const fdArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(3, 4) }, { weight: 1, arbitrary: fc.constantFrom(5, 6, -1, 99) });
+  const offArb = fc.oneof(
+    { weight: 16, arbitrary: fc.integer({ min: 0, max: 8 }).map((n) => BigInt(n) * P) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }).map(BigInt) },
+    { weight: 1, arbitrary: fc.constantFrom((1n << 63n) - P, (1n << 64n) - P, 1n << 62n) },
+  );
+  const flagsArb = (fixed: boolean): fc.Arbitrary<bigint> =>
+    fc.record({ type: mapType, anon: fc.boolean(), noreplace: fc.integer({ min: 0, max: 5 }), extra: extraFlags }).map((r) => {
+      let f = BigInt(r.type) | (r.anon ? BigInt(MAP_ANONYMOUS) : 0n);
+      if (fixed) f |= r.noreplace === 0 ? BigInt(MAP_FIXED_NOREPLACE) : BigInt(MAP_FIXED);
+      for (const e of r.extra) f |= e;
+      return f;
+    });
+
+  /** An address: a window page, or a page of (or just past) a mapping placed by the model; sometimes unaligned. */
+  const target = fc.record({
+    region: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 }) }),
+    page: fc.integer({ min: 0, max: WIN_PAGES - 1 }),
+    unaligned: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }) }),
   });
 
-/** An address: a window page, or a page of (or just past) a mapping placed by the model; sometimes unaligned. */
-const target = fc.record({
-  region: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 }) }),
-  page: fc.integer({ min: 0, max: WIN_PAGES - 1 }),
-  unaligned: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: PAGE - 1 }) }),
-});
+  /** A file offset: near the start of one of the first pages, mostly where loads look. */
+  const fileOffset = fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 8, 16, 100, 4088)).map(([pg, o]) => pg * PAGE + o) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 9 * PAGE }) },
+  );
+  const fileData = fc.oneof(
+    fc.uint8Array({ min: 1, max: 255, minLength: 1, maxLength: 32 }),
+    fc.integer({ min: 1, max: 3 * PAGE }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff || 1)),
+  );
+  /** Sizes for ftruncate: cutting into a page just before the favourite offsets, anything, or invalid. */
+  const truncLen = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 4, 12, 50, 2000)).map(([pg, o]) => BigInt(pg * PAGE + o)) },
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: 10 * PAGE }).map(BigInt) },
+    { weight: 1, arbitrary: fc.constantFrom(-1n, 1n << 63n) },
+  );
+  const accessSize = fc.constantFrom(1, 2, 4, 8) as fc.Arbitrary<1 | 2 | 4 | 8>;
+  /** Offsets in the page: a few favourites, so loads meet earlier stores and write()s, and any. */
+  const inPage = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 8, 16, 100, 4088) }, { weight: 1, arbitrary: fc.nat(PAGE - 1) });
+
+  const opArb = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ op: fc.constant('mmapFixed' as const), t: target, len: mmapLen, prot, flags: flagsArb(true), fd: fdArb, off: offArb }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('mmapHint' as const), hint: fc.option(target, { nil: undefined }), len: mmapLen, prot, flags: flagsArb(false), fd: fdArb, off: offArb }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('munmap' as const), t: target, len: anyLen }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('mprotect' as const), t: target, len: anyLen, prot }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('msync' as const), t: target, len: anyLen, flags: fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 8n) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('mincore' as const), t: target, len: anyLen }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('ftruncate' as const), fd: fc.constantFrom(3, 4, 3, 4, 5), len: truncLen }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('pwrite' as const), fd: fc.constantFrom(3, 4, 4, 3, 6), pos: fileOffset, data: fileData }) },
+    { weight: 1, arbitrary: fc.oneof(
+        fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4, 5, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), count: fc.integer({ min: 0, max: 3 * PAGE }) }),
+        // The whole file: zeroed tails of truncated pages, holes, bytes beyond an old end.
+        fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4), pos: fc.constant(0), count: fc.constant(16 * PAGE) }),
+      ) },
+    { weight: 8, arbitrary: fc.record({ op: fc.constant('load' as const), t: target, size: accessSize, o: inPage }) },
+    { weight: 8, arbitrary: fc.record({ op: fc.constant('loadRecent' as const), back: fc.nat(7), size: accessSize }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const) }) },
+    { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), t: target, size: accessSize, o: inPage, value: fc.oneof(fc.constant(0n), fc.noBias(fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }))) }) },
+  );
+  /** Each step runs in one of the processes (a fork op makes up to three). */
+  return { stepArb: fc.tuple(opArb, fc.nat(5)).map(([o, proc]) => ({ ...o, proc })) };
+}
+type Op = ReturnType<typeof arbitraries>['stepArb'] extends fc.Arbitrary<infer T> ? T : never;
 type Target = { region: number; page: number; unaligned: number };
-
-/** A file offset: near the start of one of the first pages, mostly where loads look. */
-const fileOffset = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 8, 16, 100, 4088)).map(([pg, o]) => pg * PAGE + o) },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 9 * PAGE }) },
-);
-const fileData = fc.oneof(
-  fc.uint8Array({ min: 1, max: 255, minLength: 1, maxLength: 32 }),
-  fc.integer({ min: 1, max: 3 * PAGE }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff || 1)),
-);
-/** Sizes for ftruncate: cutting into a page just before the favourite offsets, anything, or invalid. */
-const truncLen = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(0, 4, 12, 50, 2000)).map(([pg, o]) => BigInt(pg * PAGE + o)) },
-  { weight: 2, arbitrary: fc.integer({ min: 0, max: 10 * PAGE }).map(BigInt) },
-  { weight: 1, arbitrary: fc.constantFrom(-1n, 1n << 63n) },
-);
-const accessSize = fc.constantFrom(1, 2, 4, 8) as fc.Arbitrary<1 | 2 | 4 | 8>;
-/** Offsets in the page: a few favourites, so loads meet earlier stores and write()s, and any. */
-const inPage = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(0, 8, 16, 100, 4088) }, { weight: 1, arbitrary: fc.nat(PAGE - 1) });
-
-const opArb = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ op: fc.constant('mmapFixed' as const), t: target, len: mmapLen, prot, flags: flagsArb(true), fd: fdArb, off: offArb }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('mmapHint' as const), hint: fc.option(target, { nil: undefined }), len: mmapLen, prot, flags: flagsArb(false), fd: fdArb, off: offArb }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('munmap' as const), t: target, len: anyLen }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('mprotect' as const), t: target, len: anyLen, prot }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('msync' as const), t: target, len: anyLen, flags: fc.constantFrom(0n, 1n, 2n, 3n, 4n, 5n, 6n, 8n) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('mincore' as const), t: target, len: anyLen }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('ftruncate' as const), fd: fc.constantFrom(3, 4, 3, 4, 5), len: truncLen }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('pwrite' as const), fd: fc.constantFrom(3, 4, 4, 3, 6), pos: fileOffset, data: fileData }) },
-  { weight: 1, arbitrary: fc.oneof(
-      fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4, 5, 6), pos: fc.integer({ min: 0, max: 9 * PAGE }), count: fc.integer({ min: 0, max: 3 * PAGE }) }),
-      // The whole file: zeroed tails of truncated pages, holes, bytes beyond an old end.
-      fc.record({ op: fc.constant('pread' as const), fd: fc.constantFrom(3, 4), pos: fc.constant(0), count: fc.constant(16 * PAGE) }),
-    ) },
-  { weight: 8, arbitrary: fc.record({ op: fc.constant('load' as const), t: target, size: accessSize, o: inPage }) },
-  { weight: 8, arbitrary: fc.record({ op: fc.constant('loadRecent' as const), back: fc.nat(7), size: accessSize }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const) }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), t: target, size: accessSize, o: inPage, value: fc.oneof(fc.constant(0n), fc.noBias(fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }))) }) },
-);
-/** Each step runs in one of the processes (a fork op makes up to three). */
-const stepArb = fc.tuple(opArb, fc.nat(5)).map(([o, proc]) => ({ ...o, proc }));
-type Op = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
 
 // --- the harness ---
 
 interface World {
+  geo: Geometry;
   m: Machine;
   /** The processes: the first one and its forked children, each with its reference. */
   procs: { pid: number; ref: RefModel }[];
@@ -130,10 +147,11 @@ interface World {
   recent: bigint[];
 }
 
-function makeWorld(): World {
-  const m = new Machine({ paranoid: true, settings: { memTotal: 64 * 1024 * 1024, protectionKeys: false } });
+function makeWorld(geo: Geometry): World {
+  const { P, TASK_SIZE } = geo;
+  const m = new Machine({ arch: geo.arch, paranoid: true, settings: { memTotal: 64 * 1024 * 1024, protectionKeys: false } });
   const pid = m.spawn();
-  const ref = new RefModel();
+  const ref = new RefModel(refArch(m.arch));
   // fd 3 and 5 are /tmp/a (read-write, read-only), fd 4 is /tmp/b, fd 6 /tmp/b write-only.
   const open = (path: string, flags: number): number => {
     const r = m.openat(pid, AT_FDCWD, path, flags, 0o644);
@@ -174,10 +192,11 @@ function makeWorld(): World {
     const may = (f.includes('mr') ? PROT_READ : 0) | (f.includes('mw') ? PROT_WRITE : 0) | (f.includes('me') ? PROT_EXEC : 0);
     for (let a = BigInt('0x' + mm[1]); a < BigInt('0x' + mm[2]); a += P) ref.pages.get(Number(a / P))!.mayProt = may;
   }
-  return { m, procs: [{ pid, ref }], pid, ref, regions: [], recent: [] };
+  return { geo, m, procs: [{ pid, ref }], pid, ref, regions: [], recent: [] };
 }
 
 function addrOf(w: World, t: Target): bigint {
+  const P = w.geo.P;
   if (t.region >= 0 && t.region < w.regions.length) return w.regions[t.region]! + BigInt(t.page % 10) * P + BigInt(t.unaligned);
   return WIN + BigInt(t.page) * P + BigInt(t.unaligned);
 }
@@ -197,6 +216,7 @@ function refOutcome(r: RefOutcome): string {
 
 /** The protection of each window page as /proc/PID/maps shows it ('' when unmapped). */
 function windowPerms(w: World, pid: number): string[] {
+  const P = w.geo.P;
   const out: string[] = new Array<string>(WIN_PAGES).fill('');
   for (const line of w.m.maps(pid)!.split('\n')) {
     const mm = /^([0-9a-f]+)-([0-9a-f]+) (....) /.exec(line);
@@ -214,7 +234,7 @@ function windowPerms(w: World, pid: number): string[] {
 function refWindowPerms(ref: RefModel): string[] {
   const out: string[] = [];
   for (let i = 0; i < WIN_PAGES; i++) {
-    const p = ref.pages.get(Number(WIN / P) + i);
+    const p = ref.pages.get(Number(WIN / ref.psN) + i);
     if (p === undefined) {
       out.push('');
       continue;
@@ -241,6 +261,7 @@ function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
   w.pid = cur.pid;
   w.ref = cur.ref;
   const { m, pid, ref } = w;
+  const { P, TASK_SIZE } = w.geo;
   if (avoidKnownBugs && knownBug(w, op) !== null) return;
   const where = `op ${i} ${JSON.stringify(op, (_k, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v instanceof Uint8Array ? `<${v.length} bytes>` : v))}`;
   switch (op.op) {
@@ -279,7 +300,9 @@ function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
         expect(at % P, where).toBe(0n);
         expect(at + BigInt(npages) * P <= TASK_SIZE, where).toBe(true);
         expect(ref.isFree(Number(at), npages), `${where}: the model placed it over a mapping`).toBe(true);
-        // x86 arch_get_unmapped_area_topdown(): a hint whose range is free is used as is.
+        // round_hint_to_min() drops the hint's offset in the page; then x86's
+        // arch_get_unmapped_area_topdown(), like the generic one arm64 uses, takes a hint
+        // whose range is free as is.
         const h = hint & ~(P - 1n);
         if (hint !== 0n && ref.isFree(Number(h), npages)) expect(at, `${where}: free hint not honoured`).toBe(h);
         ref.mmap(Number(at), op.len, op.prot, op.flags, op.fd, op.off);
@@ -361,19 +384,36 @@ function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
   }
 }
 
+/**
+ * The profiles the property runs on: x86_64, and arm64-16k (16 KiB pages, a 47-bit
+ * user space) with fewer sequences. PROP_RUNS sets the x86_64 count, the other a quarter of it.
+ */
+const X86_RUNS = Number(process.env.PROP_RUNS ?? 300);
+const PROFILES: { arch: ArchName; runs: number }[] = [
+  { arch: 'x86_64', runs: X86_RUNS },
+  { arch: 'arm64-16k', runs: Math.max(1, Math.round(X86_RUNS / 4)) },
+];
+
 describe('the model against the flat reference model', () => {
-  it('agrees on every result, access outcome and page protection over random sequences', () => {
-    fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 50, maxLength: 200 }), (ops) => {
-        const w = makeWorld();
-        ops.forEach((op, i) => step(w, op, i));
-      }),
-      { seed: SEED, numRuns: Number(process.env.PROP_RUNS ?? 300), endOnFailure: false },
-    );
-  }, 600_000);
+  for (const { arch, runs } of PROFILES) {
+    it(`agrees on every result, access outcome and page protection over random sequences (${arch}, ${runs} runs)`, () => {
+      const geo = geometry(arch);
+      const { stepArb } = arbitraries(geo);
+      fc.assert(
+        fc.property(fc.array(stepArb, { minLength: 50, maxLength: 200 }), (ops) => {
+          const w = makeWorld(geo);
+          ops.forEach((op, i) => step(w, op, i));
+        }),
+        { seed: SEED, numRuns: runs, endOnFailure: false },
+      );
+    }, 600_000);
+  }
 });
 
 // --- robustness: no argument makes a syscall method throw ---
+
+const { P, TASK_SIZE } = geometry('x86_64');
+const { stepArb } = arbitraries(geometry('x86_64'));
 
 const anyU64 = fc.oneof(
   fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
@@ -476,7 +516,7 @@ describe('confirmed model bugs', () => {
   it('the reference property without stepping around the mprotect bug', () => {
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 50, maxLength: 200 }), (ops) => {
-        const w = makeWorld();
+        const w = makeWorld(geometry('x86_64'));
         ops.forEach((op, i) => step(w, op, i, false));
       }),
       { seed: SEED, numRuns: 100, endOnFailure: true },

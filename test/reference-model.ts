@@ -7,9 +7,13 @@
  *           private copy or none, may-write }
  *   objects: files and shared-anonymous (shmem) objects as byte arrays with a size
  *
- * Semantics (x86_64 without protection keys, as the Machine's default settings are):
+ * The page size and TASK_SIZE are the profile's (RefArch): the property test
+ * runs on x86_64 and arm64-16k.
+ *
+ * Semantics (without protection keys, as the property test's settings are):
  * - a load needs any of PROT_READ|WRITE|EXEC (x86 cannot express write-only or
- *   exec-only pages: access_error() only asks vma_is_accessible() for reads),
+ *   exec-only pages: access_error() only asks vma_is_accessible() for reads;
+ *   arm64's do_page_fault() without FEAT_EPAN lets exec imply read),
  *   a store needs PROT_WRITE; otherwise SIGSEGV/SEGV_ACCERR; no page: SEGV_MAPERR;
  * - shared file pages read and write the file's bytes; private file pages read
  *   the file until their first store, then their own copy; anonymous private
@@ -34,11 +38,19 @@ import {
   PROT_WRITE, SEGV_ACCERR, SEGV_MAPERR,
 } from '../src/kernel/uapi.js';
 
-export const PAGE = 4096;
-const PAGE_N = 4096n;
 const U64_MAX = (1n << 64n) - 1n;
-/** TASK_SIZE on x86_64 with 4-level paging. */
-export const TASK_SIZE = (1n << 47n) - PAGE_N;
+
+/** What the reference needs of an architecture profile. */
+export interface RefArch {
+  /** PAGE_SHIFT */
+  pageShift: number;
+  /** TASK_SIZE */
+  taskSize: bigint;
+}
+
+export function refArch(profile: { pageShift: number; taskSize: number }): RefArch {
+  return { pageShift: profile.pageShift, taskSize: BigInt(profile.taskSize) };
+}
 /** MAX_LFS_FILESIZE */
 const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
 
@@ -89,9 +101,6 @@ export interface RefFd {
 const OK0: RefResult = { ok: true, value: 0n };
 const err = (errno: ErrnoName): RefResult => ({ ok: false, errno });
 
-function pageAlign(len: bigint): bigint {
-  return (len + PAGE_N - 1n) & ~(PAGE_N - 1n) & U64_MAX;
-}
 
 export class RefModel {
   readonly pages = new Map<number, RefPage>();
@@ -102,8 +111,17 @@ export class RefModel {
   /** Every process sharing these objects: truncation reaches all their mappings. */
   private readonly family: RefModel[];
   private readonly ids: { next: number };
+  readonly arch: RefArch;
+  /** PAGE_SIZE, as a number and as a bigint. */
+  readonly ps: number;
+  readonly psN: bigint;
+  readonly taskSize: bigint;
 
-  constructor(parent?: RefModel) {
+  constructor(arch: RefArch, parent?: RefModel) {
+    this.arch = arch;
+    this.ps = 2 ** arch.pageShift;
+    this.psN = BigInt(this.ps);
+    this.taskSize = arch.taskSize;
     this.objects = parent?.objects ?? new Map();
     this.fds = parent === undefined ? new Map() : new Map(parent.fds);
     this.family = parent?.family ?? [];
@@ -117,7 +135,7 @@ export class RefModel {
    * MAP_DROPPABLE pages (VM_WIPEONFORK) start over as zero in the child.
    */
   fork(): RefModel {
-    const child = new RefModel(this);
+    const child = new RefModel(this.arch, this);
     for (const [vpn, p] of this.pages) {
       const q: RefPage = { ...p, copy: p.copy?.slice() ?? null, copyUnknown: p.copyUnknown?.slice() ?? null };
       if (p.wipeOnFork) {
@@ -133,6 +151,10 @@ export class RefModel {
   exit(): void {
     this.pages.clear();
     this.family.splice(this.family.indexOf(this), 1);
+  }
+
+  private pageAlign(len: bigint): bigint {
+    return (len + this.psN - 1n) & ~(this.psN - 1n) & U64_MAX;
   }
 
   // --- files ---
@@ -194,7 +216,7 @@ export class RefModel {
     const old = o.size;
     if (n < old) {
       // truncate_inode_pages_range(): the partial page's tail is zeroed, whole pages dropped.
-      const tailEnd = Math.min(o.data.length, Math.ceil(n / PAGE) * PAGE);
+      const tailEnd = Math.min(o.data.length, Math.ceil(n / this.ps) * this.ps);
       if (tailEnd > n) {
         o.data.fill(0, n, tailEnd);
         o.unknown.fill(0, n, tailEnd);
@@ -206,7 +228,7 @@ export class RefModel {
     }
     o.size = n;
     // unmap_mapping_range(mapping, round_up(newsize), 0, even_cows=1): COW copies go too.
-    const hole = Math.ceil(n / PAGE);
+    const hole = Math.ceil(n / this.ps);
     for (const p of this.family.flatMap((r) => [...r.pages.values()])) {
       if (p.kind === 'file-private' && p.object === f.object && p.index >= hole) {
         p.copy = null;
@@ -219,7 +241,7 @@ export class RefModel {
   // --- address space ---
 
   isFree(start: number, npages: number): boolean {
-    for (let i = 0; i < npages; i++) if (this.pages.has(start / PAGE + i)) return false;
+    for (let i = 0; i < npages; i++) if (this.pages.has(start / this.ps + i)) return false;
     return true;
   }
 
@@ -232,7 +254,7 @@ export class RefModel {
     void prot;
     const fl = Number(flags & 0xffffffffn);
     const high = flags >> 32n;
-    if (off & (PAGE_N - 1n)) return 'EINVAL';
+    if (off & (this.psN - 1n)) return 'EINVAL';
     let file: RefFd | null = null;
     if ((fl & MAP_ANONYMOUS) === 0) {
       file = this.fds.get(fd) ?? null;
@@ -240,21 +262,21 @@ export class RefModel {
     }
     if (len === 0n) return 'EINVAL';
     const fixed = (fl & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-    const alen = pageAlign(len);
+    const alen = this.pageAlign(len);
     if (alen === 0n) return 'ENOMEM';
-    if (alen > TASK_SIZE) return 'ENOMEM';
+    if (alen > this.taskSize) return 'ENOMEM';
     // Non-fixed: the property test asks either for a few pages or for at least TASK_SIZE,
     // and no free range that large exists ([stack] sits at the top): ENOMEM.
     if (!fixed && alen > 1n << 46n) return 'ENOMEM';
     if (fixed) {
-      if (addr > TASK_SIZE - alen) return 'ENOMEM';
-      if (addr & (PAGE_N - 1n)) return 'EINVAL';
-      if (fl & MAP_FIXED_NOREPLACE && !this.isFree(Number(addr), Number(alen / PAGE_N))) return 'EEXIST';
+      if (addr > this.taskSize - alen) return 'ENOMEM';
+      if (addr & (this.psN - 1n)) return 'EINVAL';
+      if (fl & MAP_FIXED_NOREPLACE && !this.isFree(Number(addr), Number(alen / this.psN))) return 'EEXIST';
     }
     const type = fl & MAP_TYPE;
     if (file !== null) {
       // file_mmap_ok()
-      if (alen > MAX_LFS_FILESIZE || off / PAGE_N > (MAX_LFS_FILESIZE - alen) >> 12n) return 'EOVERFLOW';
+      if (alen > MAX_LFS_FILESIZE || off / this.psN > (MAX_LFS_FILESIZE - alen) >> BigInt(this.arch.pageShift)) return 'EOVERFLOW';
       if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
         const f = type === MAP_SHARED ? fl & LEGACY_MAP_MASK : fl;
         if (type === MAP_SHARED_VALIDATE && ((f & ~LEGACY_MAP_MASK) !== 0 || high !== 0n)) return 'EOPNOTSUPP';
@@ -272,7 +294,7 @@ export class RefModel {
   /** Apply a successful mmap at `at` (the address the model returned). */
   mmap(at: number, len: bigint, prot: bigint, flags: bigint, fd: number, off: bigint): void {
     const fl = Number(flags & 0xffffffffn);
-    const npages = Number(pageAlign(len) / PAGE_N);
+    const npages = Number(this.pageAlign(len) / this.psN);
     const p = Number(prot & BigInt(PROT_READ | PROT_WRITE | PROT_EXEC));
     const anon = (fl & MAP_ANONYMOUS) !== 0;
     const shared = (fl & MAP_TYPE) === MAP_SHARED || (fl & MAP_TYPE) === MAP_SHARED_VALIDATE;
@@ -284,7 +306,7 @@ export class RefModel {
     if (anon) {
       if (shared) {
         object = this.ids.next++;
-        this.objects.set(object, { data: new Uint8Array(0), unknown: new Uint8Array(0), size: npages * PAGE, isFile: false });
+        this.objects.set(object, { data: new Uint8Array(0), unknown: new Uint8Array(0), size: npages * this.ps, isFile: false });
         kind = 'anon-shared';
       } else {
         kind = 'anon-private';
@@ -292,11 +314,11 @@ export class RefModel {
     } else {
       const f = this.fds.get(fd)!;
       object = f.object;
-      index0 = Number(off / PAGE_N);
+      index0 = Number(off / this.psN);
       kind = shared ? 'file-shared' : 'file-private';
       if (shared && !f.write) mayProt &= ~PROT_WRITE;
     }
-    const base = at / PAGE;
+    const base = at / this.ps;
     for (let i = 0; i < npages; i++) {
       this.pages.set(base + i, { prot: p, kind, object, index: index0 + i, copy: null, copyUnknown: null, mayProt, wipeOnFork });
     }
@@ -312,16 +334,16 @@ export class RefModel {
   }
 
   judgeMunmap(start: bigint, len: bigint): ErrnoName | null {
-    if (start & (PAGE_N - 1n) || start > TASK_SIZE || len > TASK_SIZE - start) return 'EINVAL';
-    if (pageAlign(len) === 0n) return 'EINVAL';
+    if (start & (this.psN - 1n) || start > this.taskSize || len > this.taskSize - start) return 'EINVAL';
+    if (this.pageAlign(len) === 0n) return 'EINVAL';
     return null;
   }
 
   munmap(start: bigint, len: bigint): RefResult {
     const e = this.judgeMunmap(start, len);
     if (e !== null) return err(e);
-    const first = Number(start / PAGE_N);
-    const n = Number(pageAlign(len) / PAGE_N);
+    const first = Number(start / this.psN);
+    const n = Number(this.pageAlign(len) / this.psN);
     for (const vpn of [...this.pages.keys()]) if (vpn >= first && vpn < first + n) this.pages.delete(vpn);
     return OK0;
   }
@@ -336,9 +358,9 @@ export class RefModel {
   mprotect(start: bigint, len: bigint, prot: bigint): RefResult {
     const pl = Number(prot & 0xffffffffn);
     if ((pl & 0x03000000) === 0x03000000) return err('EINVAL');
-    if (start & (PAGE_N - 1n)) return err('EINVAL');
+    if (start & (this.psN - 1n)) return err('EINVAL');
     if (len === 0n) return OK0;
-    const alen = pageAlign(len);
+    const alen = this.pageAlign(len);
     const end = start + alen;
     if (alen === 0n || end > U64_MAX) return err('ENOMEM');
     if ((prot & ~BigInt(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | 0x03000000)) !== 0n) return err('EINVAL');
@@ -346,8 +368,8 @@ export class RefModel {
     const want = pl & (PROT_READ | PROT_WRITE | PROT_EXEC);
     // Page by page: VM_MAY* are uniform within a VMA, so the first page of the VMA that
     // refuses is where the kernel stops too; pages before a hole or a refusal keep the change.
-    let vpn = Number(start / PAGE_N);
-    const endVpn = end > TASK_SIZE ? Number(TASK_SIZE / PAGE_N) + 1 : Number(end / PAGE_N);
+    let vpn = Number(start / this.psN);
+    const endVpn = end > this.taskSize ? Number(this.taskSize / this.psN) + 1 : Number(end / this.psN);
     for (; vpn < endVpn; vpn++) {
       const p = this.pages.get(vpn);
       if (p === undefined) return err('ENOMEM');
@@ -360,23 +382,23 @@ export class RefModel {
   msync(start: bigint, len: bigint, flags: bigint): RefResult {
     const f = Number(BigInt.asIntN(32, flags & 0xffffffffn));
     if (f & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) return err('EINVAL');
-    if (start & (PAGE_N - 1n)) return err('EINVAL');
+    if (start & (this.psN - 1n)) return err('EINVAL');
     if (f & MS_ASYNC && f & MS_SYNC) return err('EINVAL');
-    const end = start + pageAlign(len);
+    const end = start + this.pageAlign(len);
     if (end > U64_MAX) return err('ENOMEM');
     if (end === start) return OK0;
-    if (end > TASK_SIZE) return err('ENOMEM');
-    const first = Number(start / PAGE_N);
-    const n = Number((end - start) / PAGE_N);
+    if (end > this.taskSize) return err('ENOMEM');
+    const first = Number(start / this.psN);
+    const n = Number((end - start) / this.psN);
     return this.mappedIn(first, n) === n ? OK0 : err('ENOMEM');
   }
 
   mincore(start: bigint, len: bigint): RefResult {
-    if (start & (PAGE_N - 1n)) return err('EINVAL');
-    if (start > TASK_SIZE || len > TASK_SIZE - start) return err('ENOMEM');
-    const n = Number(pageAlign(len) / PAGE_N);
+    if (start & (this.psN - 1n)) return err('EINVAL');
+    if (start > this.taskSize || len > this.taskSize - start) return err('ENOMEM');
+    const n = Number(this.pageAlign(len) / this.psN);
     if (n === 0) return OK0;
-    return this.mappedIn(Number(start / PAGE_N), n) === n ? OK0 : err('ENOMEM');
+    return this.mappedIn(Number(start / this.psN), n) === n ? OK0 : err('ENOMEM');
   }
 
   // --- loads and stores ---
@@ -384,16 +406,16 @@ export class RefModel {
   private pastEof(p: RefPage): boolean {
     if (p.kind !== 'file-private' && p.kind !== 'file-shared') return false;
     if (p.kind === 'file-private' && p.copy !== null) return false;
-    return p.index * PAGE >= this.objects.get(p.object!)!.size;
+    return p.index * this.ps >= this.objects.get(p.object!)!.size;
   }
 
   /** The page's current contents as the program sees them (a view for shared, a copy's array for private). */
   private contents(p: RefPage): { data: Uint8Array; unknown: Uint8Array } {
     if (p.copy !== null) return { data: p.copy, unknown: p.copyUnknown! };
-    if (p.kind === 'anon-private') return { data: new Uint8Array(PAGE), unknown: new Uint8Array(PAGE) };
+    if (p.kind === 'anon-private') return { data: new Uint8Array(this.ps), unknown: new Uint8Array(this.ps) };
     const o = this.objects.get(p.object!)!;
-    this.ensure(o, (p.index + 1) * PAGE);
-    return { data: o.data.subarray(p.index * PAGE, (p.index + 1) * PAGE), unknown: o.unknown.subarray(p.index * PAGE, (p.index + 1) * PAGE) };
+    this.ensure(o, (p.index + 1) * this.ps);
+    return { data: o.data.subarray(p.index * this.ps, (p.index + 1) * this.ps), unknown: o.unknown.subarray(p.index * this.ps, (p.index + 1) * this.ps) };
   }
 
   private makeCopy(p: RefPage): void {
@@ -403,7 +425,7 @@ export class RefModel {
   }
 
   private check(addr: bigint, write: boolean): RefOutcome | RefPage {
-    const p = addr >= TASK_SIZE ? undefined : this.pages.get(Number(addr / PAGE_N));
+    const p = addr >= this.taskSize ? undefined : this.pages.get(Number(addr / this.psN));
     if (p === undefined) return { ok: false, signal: 'SIGSEGV', code: SEGV_MAPERR };
     if (write ? (p.prot & PROT_WRITE) === 0 : (p.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) === 0) {
       return { ok: false, signal: 'SIGSEGV', code: SEGV_ACCERR };
@@ -417,7 +439,7 @@ export class RefModel {
     const p = this.check(addr, false);
     if (!('kind' in p)) return p;
     const { data, unknown } = this.contents(p);
-    const off = Number(addr % PAGE_N);
+    const off = Number(addr % this.psN);
     let v = 0n;
     let mask = 0n;
     for (let i = size - 1; i >= 0; i--) {
@@ -432,13 +454,13 @@ export class RefModel {
     if (!('kind' in p)) return p;
     if ((p.kind === 'anon-private' || p.kind === 'file-private') && p.copy === null) this.makeCopy(p);
     const { data, unknown } = this.contents(p);
-    const off = Number(addr % PAGE_N);
+    const off = Number(addr % this.psN);
     let v = BigInt.asUintN(64, value);
     // Shared file bytes at or past end of file are not part of the file.
-    let unknownFrom = PAGE;
+    let unknownFrom = this.ps;
     if (p.kind === 'file-shared') {
       const size0 = this.objects.get(p.object!)!.size;
-      unknownFrom = Math.max(0, size0 - p.index * PAGE);
+      unknownFrom = Math.max(0, size0 - p.index * this.ps);
     }
     for (let i = 0; i < size; i++) {
       data[off + i] = Number(v & 0xffn);

@@ -123,6 +123,19 @@ export function totalMappingSize(phdrs: readonly ElfPhdr[], ps: number): number 
   return last.vaddr + last.memsz - Math.floor(first.vaddr / ps) * ps;
 }
 
+/**
+ * maximum_alignment(): the largest p_align of the PT_LOADs that is a power of two,
+ * rounded up to a page (ELF_PAGEALIGN()); 0 when none is.
+ */
+export function maximumAlignment(phdrs: readonly ElfPhdr[], ps: number): number {
+  let alignment = 0;
+  for (const p of phdrs) {
+    if (p.type !== PT_LOAD || !(p.align > 0) || !Number.isInteger(Math.log2(p.align))) continue;
+    alignment = Math.max(alignment, p.align);
+  }
+  return Math.ceil(alignment / ps) * ps;
+}
+
 /** The first PT_LOAD's page-aligned vaddr: what a load bias is added to. */
 export function firstLoadPage(phdrs: readonly ElfPhdr[], ps: number): number {
   const first = phdrs.find((p) => p.type === PT_LOAD);
@@ -254,7 +267,10 @@ export function loadElfBinary(k: Kernel, task: Task, req: ExecRequest): ExecResu
   let totalSize = 0;
   let flagsFirst = MAP_PRIVATE | MAP_FIXED;
   if (exe.type === 'dyn') {
-    const base = req.bases.loadBias ?? k.arch.elfEtDynBase;
+    // load_elf_binary(): ELF_ET_DYN_BASE, rounded down to maximum_alignment() of the PT_LOADs
+    // (0xaaaaaaaa0000 on arm64-4k for a binary linked with 64 KiB p_align).
+    const alignment = maximumAlignment(exe.phdrs, ps);
+    const base = req.bases.loadBias ?? (alignment > 0 ? Math.floor(k.arch.elfEtDynBase / alignment) * alignment : k.arch.elfEtDynBase);
     loadBias = base - firstLoadPage(exe.phdrs, ps);
     totalSize = totalMappingSize(exe.phdrs, ps);
     flagsFirst = MAP_PRIVATE | MAP_FIXED_NOREPLACE;

@@ -136,13 +136,17 @@ export class Machine {
     return this.k.subscribe(listener);
   }
 
-  /** mmap_base() without randomization: below the stack, leaving room for RLIMIT_STACK and the guard gap. */
+  /**
+   * mmap_base() without randomization (mm/util.c; arch/x86/mm/mmap.c's takes task_size,
+   * which is STACK_TOP there): below the stack, leaving room for RLIMIT_STACK and the
+   * guard gap, at least MIN_GAP (128 MiB), at most MAX_GAP (STACK_TOP / 6 * 5).
+   */
   private mmapBase(): number {
     const arch = this.k.arch;
     const s = this.k.settings;
     let gap = s.stackRlimit + s.stackGuardGapPages * arch.pageSize;
-    gap = Math.min(Math.max(gap, 128 * 1024 * 1024), Math.floor(arch.taskSize / 6) * 5);
-    return Math.ceil((arch.taskSize - gap) / arch.pageSize) * arch.pageSize;
+    gap = Math.min(Math.max(gap, 128 * 1024 * 1024), Math.floor(arch.stackTop / 6) * 5);
+    return Math.ceil((arch.stackTop - gap) / arch.pageSize) * arch.pageSize;
   }
 
   /**

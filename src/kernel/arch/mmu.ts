@@ -48,11 +48,10 @@ export function doUserAddrFault(k: Kernel, task: Task, addr: number, write: bool
   // access_error(): arch_vma_access_permitted() first: the execute-only key denies
   // reads and writes alike (bad_area_access_error() -> SEGV_PKUERR).
   if (vma.flags & VM_PKEY_BIT0) return signal(k, task, 'SIGSEGV', SEGV_PKUERR, addr);
-  const denied = write
-    ? (vma.flags & VM_WRITE) === 0
-    : k.arch.pteFormat === 'x86'
-      ? (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0
-      : (vma.flags & (VM_READ | VM_WRITE)) === 0;
+  // A read needs any of VM_READ|VM_WRITE|VM_EXEC: x86's vma_is_accessible(), and arm64's
+  // do_page_fault() on CPUs without FEAT_EPAN ("exec implies read"), as both arm64
+  // profiles assume (the Raspberry Pi 5's Cortex-A76 is ARMv8.2; EPAN is ARMv8.7).
+  const denied = write ? (vma.flags & VM_WRITE) === 0 : (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0;
   if (denied) return signal(k, task, 'SIGSEGV', SEGV_ACCERR, addr);
   const ret = handleMmFault(k, mm, vma, addr, write);
   // mm_account_fault(): pgfault counts every fault that reached the handler,

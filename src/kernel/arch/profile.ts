@@ -1,37 +1,61 @@
 /**
  * Architecture profiles: page size, page-table shape, user address-space size
  * and the default layout constants the kernel derives from them
- * (arch/x86/include/asm/page_64_types.h, arch/arm64/include/asm/memory.h,
- * mm/util.c:mmap_base()). Nothing else in the model hard-codes a page size.
+ * (arch/x86/include/asm/page_64_types.h, arch/x86/include/asm/elf.h,
+ * arch/arm64/include/asm/{memory.h,processor.h,elf.h,pgtable-hwdef.h},
+ * arch/arm64/Kconfig, mm/util.c:mmap_base()). Nothing else in the model
+ * hard-codes a page size.
+ *
+ * Each profile is one kernel configuration (docs/model.md, "Architecture
+ * profiles", lists the values and the source lines they come from):
+ * - x86_64: 4 KiB pages, 4-level paging (no LA57), 47-bit user space.
+ * - arm64-4k: CONFIG_ARM64_4K_PAGES, CONFIG_ARM64_VA_BITS_48 (Debian's arm64
+ *   kernels up to 6.1; their later VA_BITS_52 builds give user space the same
+ *   48 bits and four levels on CPUs without FEAT_LPA2).
+ * - arm64-16k: the Raspberry Pi 5's default kernel (kernel_2712.img, built
+ *   from arch/arm64/configs/bcm2712_defconfig of raspberrypi/linux rpi-6.6.y
+ *   and rpi-6.12.y): CONFIG_ARM64_16K_PAGES, CONFIG_ARM64_VA_BITS_47, hence
+ *   CONFIG_PGTABLE_LEVELS=3.
  */
 
 export type ArchName = 'x86_64' | 'arm64-4k' | 'arm64-16k';
 
 export interface ArchProfile {
   readonly name: ArchName;
-  /** log2 of the base page size. */
+  /** log2 of the base page size (PAGE_SHIFT). */
   readonly pageShift: number;
   readonly pageSize: number;
-  /** Page-table levels, counting the leaf (PTE) level. */
+  /** Page-table levels, counting the leaf (PTE) level (CONFIG_PGTABLE_LEVELS). */
   readonly levels: number;
   /** Index bits per level: pageShift - 3 (eight-byte entries). */
   readonly bitsPerLevel: number;
   /** Entries per table: 1 << bitsPerLevel. */
   readonly ptrsPerTable: number;
-  /** Bits of user virtual address. */
+  /** Bits of virtual address the page tables translate (VA_BITS; 48 on x86_64 with 4 levels). */
   readonly vaBits: number;
   /** TASK_SIZE: the first address above user space. */
   readonly taskSize: number;
-  /** STACK_TOP without randomization. */
+  /** STACK_TOP without randomization: the end of the [stack] VMA. */
   readonly stackTop: number;
-  /** ELF_ET_DYN_BASE: where a PIE executable is loaded without randomization. */
+  /**
+   * ELF_ET_DYN_BASE page-aligned (ELF_PAGESTART()): where a PIE with an
+   * interpreter is loaded without randomization when its PT_LOADs ask for no
+   * more than page alignment; load_elf_binary() rounds it down further to the
+   * largest p_align (exec.ts).
+   */
   readonly elfEtDynBase: number;
+  /**
+   * TASK_UNMAPPED_BASE: where a failed top-down search retries bottom-up
+   * (x86: PAGE_ALIGN(TASK_SIZE / 3); arm64: PAGE_ALIGN(DEFAULT_MAP_WINDOW / 4)).
+   */
+  readonly taskUnmappedBase: number;
   /** Size mapped by one entry of the level above the PTE table (PMD_SIZE): the THP size. */
   readonly pmdSize: number;
   /**
    * log2 of the hugetlb page sizes the architecture registers (hstates, for
-   * MAP_HUGE_*): x86_64 2 MiB and 1 GiB; arm64 its PMD and PUD sizes and the
-   * contiguous-bit ones.
+   * MAP_HUGE_*): x86_64 2 MiB and 1 GiB; arm64 the contiguous-PTE, PMD and
+   * contiguous-PMD sizes, and the PUD size with 4 KiB pages only
+   * (arch/arm64/mm/hugetlbpage.c:hugetlbpage_init(), pud_sect_supported()).
    */
   readonly hugetlbSizeLogs: readonly number[];
   /** mmap_min_addr default (the lowest address mmap may hand out). */
@@ -40,56 +64,134 @@ export interface ArchProfile {
   readonly pteFormat: 'x86' | 'arm64';
   /** Whether the architecture has the legacy [vsyscall] page. */
   readonly hasVsyscall: boolean;
-  /** Names of the page-table levels from the top, for display. */
+  /** Names of the page-table levels from the top, for display (folded levels left out). */
   readonly levelNames: readonly string[];
 }
 
-function makeProfile(
-  name: ArchName,
-  pageShift: number,
-  vaBits: number,
-  taskSize: number,
-  pteFormat: 'x86' | 'arm64',
-  elfEtDynBase: number,
-  hugetlbSizeLogs: readonly number[],
-): ArchProfile {
-  const bitsPerLevel = pageShift - 3;
-  // arch/arm64/include/asm/pgtable-hwdef.h: ARM64_HW_PGTABLE_LEVELS(va) = (va - 4) / (PAGE_SHIFT - 3)
-  const levels = Math.floor((vaBits - 4) / bitsPerLevel);
-  const pageSize = 2 ** pageShift;
-  const allNames = ['pgd', 'p4d', 'pud', 'pmd', 'pte'];
-  const levelNames = levels === 4 ? ['pgd', 'pud', 'pmd', 'pte'] : allNames.slice(allNames.length - levels);
+/** arm64 ARM64_HW_PGTABLE_LEVELS(va_bits) (pgtable-hwdef.h), which arch/arm64/Kconfig's PGTABLE_LEVELS defaults follow. */
+export function arm64PgtableLevels(vaBits: number, pageShift: number): number {
+  return Math.floor((vaBits - 4) / (pageShift - 3));
+}
+
+/**
+ * The hugetlb sizes arm64's hugetlbpage_init() registers: PUD_SHIFT if
+ * pud_sect_supported() (4 KiB pages) and a PUD level exists, CONT_PMD_SHIFT,
+ * PMD_SHIFT, CONT_PTE_SHIFT. CONFIG_ARM64_CONT_PTE_SHIFT is 4 with 4 KiB and
+ * 7 with 16 KiB pages, CONFIG_ARM64_CONT_PMD_SHIFT 4 and 5 (arch/arm64/Kconfig).
+ */
+function arm64HugetlbSizeLogs(pageShift: number, levels: number): number[] {
+  const bits = pageShift - 3;
+  const pmdShift = pageShift + bits;
+  const contPte = (pageShift === 12 ? 4 : 7) + pageShift;
+  const contPmd = (pageShift === 12 ? 4 : 5) + pmdShift;
+  const out = [contPte, pmdShift, contPmd];
+  if (pageShift === 12 && levels > 3) out.push(pmdShift + bits);
+  return out.sort((a, b) => a - b);
+}
+
+interface ProfileSpec {
+  name: ArchName;
+  pageShift: number;
+  vaBits: number;
+  levels: number;
+  taskSize: number;
+  stackTop: number;
+  elfEtDynBase: number;
+  taskUnmappedBase: number;
+  hugetlbSizeLogs: readonly number[];
+  pteFormat: 'x86' | 'arm64';
+}
+
+function makeProfile(s: ProfileSpec): ArchProfile {
+  const bitsPerLevel = s.pageShift - 3;
+  // The folded levels: p4d with four levels (x86_64 without LA57, arm64 48-bit),
+  // p4d and pud with three (arm64 CONFIG_PGTABLE_LEVELS=3: asm-generic/pgtable-nopud.h).
+  const levelNames = s.levels === 4 ? ['pgd', 'pud', 'pmd', 'pte'] : s.levels === 3 ? ['pgd', 'pmd', 'pte'] : ['pgd', 'p4d', 'pud', 'pmd', 'pte'].slice(5 - s.levels);
   return {
-    name,
-    pageShift,
-    pageSize,
-    levels,
+    name: s.name,
+    pageShift: s.pageShift,
+    pageSize: 2 ** s.pageShift,
+    levels: s.levels,
     bitsPerLevel,
     ptrsPerTable: 2 ** bitsPerLevel,
-    vaBits,
-    taskSize,
-    stackTop: taskSize,
-    elfEtDynBase,
-    pmdSize: 2 ** (pageShift + bitsPerLevel),
-    hugetlbSizeLogs,
+    vaBits: s.vaBits,
+    taskSize: s.taskSize,
+    stackTop: s.stackTop,
+    elfEtDynBase: s.elfEtDynBase,
+    taskUnmappedBase: s.taskUnmappedBase,
+    pmdSize: 2 ** (s.pageShift + bitsPerLevel),
+    hugetlbSizeLogs: s.hugetlbSizeLogs,
     mmapMinAddr: 65536,
-    pteFormat,
-    hasVsyscall: pteFormat === 'x86',
+    pteFormat: s.pteFormat,
+    hasVsyscall: s.pteFormat === 'x86',
     levelNames,
   };
 }
 
-/** x86_64, 4 KiB pages, four levels, 47-bit user space (TASK_SIZE_MAX = 2^47 - PAGE_SIZE). */
-export const X86_64: ArchProfile = makeProfile('x86_64', 12, 48, 2 ** 47 - 4096, 'x86', 0x555555554000, [21, 30]);
+const pageDown = (x: bigint, shift: number): number => Number(x & ~((1n << BigInt(shift)) - 1n));
+const pageUp = (x: bigint, shift: number): number => pageDown(x + (1n << BigInt(shift)) - 1n, shift);
 
-/** arm64 with 4 KiB pages and 48-bit virtual addresses (Debian's arm64 kernels). */
-export const ARM64_4K: ArchProfile = makeProfile('arm64-4k', 12, 48, 2 ** 48, 'arm64', 0xaaaaaaaaa000, [16, 21, 25, 30]);
+/**
+ * x86_64 with 4-level paging: TASK_SIZE_MAX = DEFAULT_MAP_WINDOW = 2^47 - PAGE_SIZE
+ * (page_64_types.h), ELF_ET_DYN_BASE = DEFAULT_MAP_WINDOW / 3 * 2 (elf.h) = 0x555555554aaa,
+ * loaded at 0x555555554000; TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE / 3) (processor.h).
+ */
+function x86_64(): ArchProfile {
+  const window = (1n << 47n) - 4096n;
+  return makeProfile({
+    name: 'x86_64',
+    pageShift: 12,
+    vaBits: 48,
+    levels: 4,
+    taskSize: Number(window),
+    stackTop: Number(window),
+    elfEtDynBase: pageDown((window / 3n) * 2n, 12),
+    taskUnmappedBase: pageUp(window / 3n, 12),
+    hugetlbSizeLogs: [21, 30],
+    pteFormat: 'x86',
+  });
+}
+
+/**
+ * arm64 with VA_BITS <= 48 (so VA_BITS_MIN = vabits_actual = VA_BITS, memory.h):
+ * TASK_SIZE_64 = DEFAULT_MAP_WINDOW_64 = STACK_TOP = 2^VA_BITS (processor.h),
+ * ELF_ET_DYN_BASE = 2 * DEFAULT_MAP_WINDOW_64 / 3 (elf.h),
+ * TASK_UNMAPPED_BASE = PAGE_ALIGN(DEFAULT_MAP_WINDOW / 4) (processor.h).
+ */
+function arm64(name: ArchName, pageShift: number, vaBits: number): ArchProfile {
+  const window = 1n << BigInt(vaBits);
+  const levels = arm64PgtableLevels(vaBits, pageShift);
+  return makeProfile({
+    name,
+    pageShift,
+    vaBits,
+    levels,
+    taskSize: Number(window),
+    stackTop: Number(window),
+    elfEtDynBase: pageDown((2n * window) / 3n, pageShift),
+    taskUnmappedBase: pageUp(window / 4n, pageShift),
+    hugetlbSizeLogs: arm64HugetlbSizeLogs(pageShift, levels),
+    pteFormat: 'arm64',
+  });
+}
+
+/** x86_64, 4 KiB pages, four levels, 47-bit user space (TASK_SIZE_MAX = 2^47 - PAGE_SIZE). */
+export const X86_64: ArchProfile = x86_64();
+
+/**
+ * arm64 with 4 KiB pages and 48-bit virtual addresses (Debian's arm64 kernels:
+ * CONFIG_ARM64_VA_BITS_48): four levels, user space 2^48, PIE base 0xaaaaaaaaa000.
+ */
+export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48);
 
 /**
  * arm64 with 16 KiB pages as in the Raspberry Pi 5's default kernel (kernel_2712.img,
- * CONFIG_ARM64_16K_PAGES with 48-bit virtual addresses: four levels, the top one with two entries).
+ * bcm2712_defconfig: CONFIG_ARM64_16K_PAGES, CONFIG_ARM64_VA_BITS_47): three levels
+ * (pgd, pmd, pte; 11 + 11 + 11 index bits), user space 2^47, PIE base 0x555555554000.
+ * Deviation: bcm2712_defconfig enables neither CONFIG_TRANSPARENT_HUGEPAGE nor
+ * CONFIG_HUGETLBFS; the profile keeps the architecture's THP and hugetlb sizes.
  */
-export const ARM64_16K: ArchProfile = makeProfile('arm64-16k', 14, 48, 2 ** 48, 'arm64', 0xaaaaaaaa8000, [21, 25, 30, 36]);
+export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47);
 
 export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {
   x86_64: X86_64,

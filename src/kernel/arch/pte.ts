@@ -45,16 +45,21 @@ export function encodePte(arch: ArchProfile, pfn: number, flags: number): bigint
     if (flags & PTE_NX) v |= 1n << 63n;
     return v;
   }
-  // arm64: PTE_VALID 0, PTE_TYPE_PAGE 1, AttrIndx(MT_NORMAL) 2-4 = 0, PTE_USER (AP[1]) 6,
-  // PTE_RDONLY (AP[2]) 7, PTE_SHARED 8-9 (inner shareable, 3), PTE_AF 10, PTE_NG 11,
-  // PTE_DBM 51, PTE_PXN 53, PTE_UXN 54, PTE_DIRTY (software) 55, PTE_SPECIAL 56,
-  // PTE_PRESENT_INVALID 59 (PROT_NONE: valid bit clear, still present).
+  // arm64 (pgtable-hwdef.h, pgtable-prot.h as of 6.10+): PTE_VALID 0, PTE_TYPE_PAGE bit 1,
+  // AttrIndx(MT_NORMAL) 2-4 = 0, PTE_USER (AP[1]) 6, PTE_RDONLY (AP[2]) 7, PTE_SHARED 8-9
+  // (inner shareable, 3), PTE_AF 10, PTE_NG 11, PTE_DBM 51 (= PTE_WRITE), PTE_PXN 53,
+  // PTE_UXN 54, PTE_DIRTY (software) 55, PTE_SPECIAL (software) 56. User protections are
+  // PAGE_READONLY/PAGE_SHARED...: always nG and PXN. PROT_NONE is PAGE_NONE: the valid bit
+  // clear, PTE_PRESENT_INVALID (= PTE_NG, "only when !PTE_VALID") set, RDONLY, PXN and UXN.
   let v = addr | (1n << 1n) | (3n << 8n) | (1n << 11n) | (1n << 53n);
   if (!protnone) v |= 1n;
-  else v |= 1n << 59n;
+  else v |= 1n << 54n;
   if (flags & PTE_USER) v |= 1n << 6n;
   if (flags & PTE_WRITE) v |= 1n << 51n;
-  // Hardware dirty is DBM with AP[2] clear; a clean writable page keeps AP[2] set until written.
+  // Hardware dirty is DBM with AP[2] clear: a clean writable page keeps PTE_RDONLY until
+  // written; pte_mkdirty() sets PTE_DIRTY and clears PTE_RDONLY of a writable entry.
+  // Deviation: one dirty bit in the model, so a page the MMU dirtied through DBM (which
+  // clears only PTE_RDONLY) shows PTE_DIRTY too.
   if (!(flags & PTE_WRITE) || !(flags & PTE_DIRTY)) v |= 1n << 7n;
   if (flags & PTE_DIRTY) v |= 1n << 55n;
   if (flags & PTE_ACCESSED) v |= 1n << 10n;

@@ -177,8 +177,9 @@ function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: 
   }
   let found = unmappedAreaTopdown(k, mm, len, ps, mm.mmapBase, 0, 0);
   if (found < 0) {
-    // A failed top-down search retries bottom-up from TASK_UNMAPPED_BASE.
-    found = unmappedAreaBottomup(k, mm, len, Math.floor(taskSize / 3 / ps) * ps, taskSize);
+    // A failed top-down search retries bottom-up from TASK_UNMAPPED_BASE (x86: mm->mmap_legacy_base
+    // in find_start_end(); generic_get_unmapped_area_topdown() on arm64).
+    found = unmappedAreaBottomup(k, mm, len, k.arch.taskUnmappedBase, taskSize);
     if (found < 0) return 'ENOMEM';
   }
   return found;

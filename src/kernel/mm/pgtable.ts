@@ -10,8 +10,10 @@
  * stands for the page table Linux preallocates and deposits with every
  * anonymous huge PMD (pgtable_trans_huge_deposit()), which VmPTE and
  * PageTables count, and which __split_huge_pmd() fills with the 512 PTEs.
- * Deviation: p4d is folded (as on x86_64 with 4 levels); no huge PUD leaf
- * entries.
+ * The tree has the profile's CONFIG_PGTABLE_LEVELS levels: p4d is folded as
+ * on x86_64 with 4 levels and arm64 with 48-bit VAs, p4d and pud as on arm64
+ * with 16 KiB pages and 47-bit VAs (asm-generic/pgtable-nopud.h).
+ * Deviation: no huge PUD leaf entries.
  */
 import type { Kernel } from '../kernel.js';
 import { PTE_PRESENT, PTE_SPECIAL } from '../arch/pte.js';
