@@ -38,7 +38,6 @@ export function formatEvent(e: KernelEvent): string | null {
     case 'huge_pmd': return `  huge PMD ${hex(e.addr)} ${e.op}${e.op === 'zero' ? ' (huge zero page)' : ` (folio at frame ${e.pfn})`}`;
     case 'truncate': return `  truncate inode ${e.ino}: ${e.from} -> ${e.to} bytes`;
     case 'guard': return `  guard markers ${e.op === 'install' ? 'installed' : 'removed'} ${hex(e.start)}-${hex(e.end)}`;
-    case 'syscall': return null;
     case 'syscall_return': return null;
   }
 }

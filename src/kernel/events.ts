@@ -3,7 +3,6 @@
  * when nobody listens: callers test `k.tracing` before building an event.
  */
 export type KernelEvent =
-  | { type: 'syscall'; pid: number; name: string; args: string }
   | { type: 'syscall_return'; pid: number; name: string; result: string }
   | { type: 'fault'; pid: number; addr: number; write: boolean; vmaStart: number | null }
   | { type: 'fault_handler'; handler: string; addr: number; detail?: string }
