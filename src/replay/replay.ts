@@ -526,7 +526,11 @@ export class Replayer {
       return true;
     }
     this.report.modelled++;
-    const agree = l.kind === 'value' ? r.ok && r.value === l.value : !r.ok && r.errno === l.errno;
+    // An address the kernel returned inside a mapping the model had to place elsewhere (a 16 KiB-page
+    // profile) agrees when the model returned the same place in its own layout.
+    const agree = l.kind === 'value'
+      ? r.ok && (r.value === l.value || (asAddr && r.value === BigInt(this.translate(this.curTid, Number(BigInt.asUintN(64, l.value))))))
+      : !r.ok && r.errno === l.errno;
     if (agree) {
       this.report.agree++;
       return true;
@@ -583,9 +587,13 @@ export class Replayer {
     if (['mmap', 'munmap', 'mprotect', 'madvise', 'msync', 'mincore', 'mremap'].includes(s.name) && a0 !== undefined && a0 !== 0n) {
       const flags = s.name === 'mmap' ? evalInt(s.args[3]) ?? 0n : 0n;
       const fixed = s.name !== 'mmap' || (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) !== 0n;
-      const at = this.translate(this.curTid, Number(a0));
-      if (fixed && at % ps !== 0) {
-        reasons.push(`address ${hex(at)} is ${at % this.logPageSize === 0 ? `${this.logPageSize / 1024} KiB- but not ` : 'not '}${kib} KiB-aligned`);
+      // Messages name the logged address, the one the user can find in the log, never the translated one.
+      const logged = Number(BigInt.asUintN(64, a0));
+      const at = this.translate(this.curTid, logged);
+      if (fixed && logged % ps !== 0) {
+        reasons.push(`address ${hex(logged)} is ${logged % this.logPageSize === 0 ? `${this.logPageSize / 1024} KiB- but not ` : 'not '}${kib} KiB-aligned`);
+      } else if (fixed && at % ps !== 0) {
+        reasons.push(`address ${hex(logged)} lies in a mapping the model had to place elsewhere for ${kib} KiB pages, and falls there on an address that is not ${kib} KiB-aligned`);
       }
     }
     if (s.name === 'mmap') {
@@ -1171,7 +1179,7 @@ export class Replayer {
 
   /** What the log shows of the exec'd process until its next execve or exit: mprotect targets and the first brk. */
   private factsAfter(from: number, pid: number | undefined): LogFacts {
-    const facts: LogFacts = { mprotects: [], firstBrk: null };
+    const facts: LogFacts = { mprotects: [], firstBrk: null, firstMmap: null };
     const mapped: [number, number][] = [];
     const ps = this.logPageSize;
     for (let i = from + 1; i < this.statements.length; i++) {
@@ -1183,6 +1191,10 @@ export class Replayer {
       if (s.name === 'mmap') {
         const len = Number(evalInt(s.args[1]) ?? 0n);
         mapped.push([Number(l.value), Number(l.value) + Math.ceil(len / ps) * ps]);
+        const flags = evalInt(s.args[3]) ?? 0n;
+        if (mapped.length === 1 && evalInt(s.args[0]) === 0n && (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) === 0n) {
+          facts.firstMmap = { addr: Number(l.value), len: Math.ceil(len / ps) * ps, line: s.loc.line };
+        }
       } else if (s.name === 'brk' && facts.firstBrk === null) {
         facts.firstBrk = Number(l.value);
       } else if (s.name === 'mprotect') {
