@@ -366,7 +366,22 @@ export class Replayer {
         if (l.kind === 'value') known.add(Number(l.value));
       }
     }
+    // The pid the first process's unprefixed lines later go by: the first one named that is no child.
+    const firstCall = out.find((s) => s.kind === 'call');
+    if (firstCall !== undefined && firstCall.pid === undefined) {
+      this.firstNamed = out.find((s) => s.pid !== undefined && !this.children.has(s.pid))?.pid;
+    }
     return out;
+  }
+
+  /** In a log to stderr, the pid of the first process once strace names it (its earlier lines have none). */
+  private firstNamed: number | undefined;
+
+  /** Whether two logged pids (undefined: unprefixed) are the same process's. */
+  private samePid(a: number | undefined, b: number | undefined): boolean {
+    if (a === b) return true;
+    const f = this.firstNamed;
+    return f !== undefined && ((a === undefined && b === f) || (a === f && b === undefined));
   }
 
   /** Pids the log shows to be children (a clone's result, strace's "Process N attached" after the first call). */
@@ -1184,7 +1199,7 @@ export class Replayer {
     const ps = this.logPageSize;
     for (let i = from + 1; i < this.statements.length; i++) {
       const s = this.statements[i]!;
-      if (s.pid !== pid || s.kind !== 'call') continue;
+      if (!this.samePid(s.pid, pid) || s.kind !== 'call') continue;
       if (s.name === 'execve') break;
       const l = loggedOf(s);
       if (l.kind !== 'value') continue;
