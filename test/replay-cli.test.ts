@@ -149,3 +149,13 @@ describe('mmsim replay --maps, --pid, --maps-file', () => {
     expect(anon(real).length).toBeGreaterThan(1);
   });
 });
+
+describe('explore --help and diff --help', () => {
+  it('end with examples', () => {
+    for (const cmd of ['explore', 'diff']) {
+      const r = spawnSync(process.execPath, [main, cmd, '--help'], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`\nExamples:\n( {2}mmsim ${cmd}\\b.*\n)+\n*$`));
+    }
+  });
+});
