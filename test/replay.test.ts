@@ -319,6 +319,21 @@ describe('mmsim replay of a static binary and of strace output forms other than 
     expect(c.maps).not.toBe(r.maps);
   });
 
+  it('a child seen while a vfork is unfinished is a child even without "Process N attached" or the vfork\'s result', () => {
+    const text = [
+      'mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      'vfork( <unfinished ...>',
+      '[pid   201] write(1, "x", 1) = 1',
+      '[pid   201] exit_group(0) = ?',
+      '[pid   201] +++ exited with 0 +++',
+      '[pid   200] munmap(0x7f0000000000, 4096) = 0',
+    ].join('\n');
+    const r = replayLog(text, { host: emptyHost });
+    expect(r.mapsPid).toBe(200);
+    expect(r.agree).toBe(2);
+    expect(r.skipped.filter((s) => /not known/.test(s.why)).map((s) => s.line)).toEqual([3, 4]);
+  });
+
   it('static-files-yy.log (-X verbose -yy): `-100 /* AT_FDCWD */</dir>` is AT_FDCWD in that directory', () => {
     const text = read('static-files-yy.log');
     expect(text).toContain('openat(-100 /* AT_FDCWD */<');

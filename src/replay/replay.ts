@@ -308,6 +308,7 @@ export class Replayer {
     const joined = joinSplitCalls(parsed.statements, { file: this.file });
     this.report.lines = text.split('\n').length;
     this.report.diagnostics.push(...parsed.diagnostics, ...joined.diagnostics);
+    this.children = announcedChildren(parsed.statements);
     this.statements = this.hoistClones(joined.statements);
     for (this.index = 0; this.index < this.statements.length; this.index++) {
       const s = this.statements[this.index]!;
@@ -341,7 +342,6 @@ export class Replayer {
     // A log written to stderr (strace -f prog 2>LOG) names no pid until a second process appears:
     // an unprefixed line is the first process's, so a pid named later is a child, never the first.
     const FIRST = -1;
-    this.children = announcedChildren(stmts);
     const cloneOf = (c: Statement, pid: number): boolean => {
       if (c.kind !== 'call' || !['clone', 'clone3', 'fork', 'vfork'].includes(c.name)) return false;
       const l = loggedOf(c);
@@ -1222,20 +1222,41 @@ export class Replayer {
 }
 
 /**
- * Pids a log shows to be children, whatever order their lines come in: each
- * clone/fork/vfork's logged result, and each pid strace announces with
- * "Process N attached" once the traced program has made a call (strace -p
- * announces the processes it attaches to first, before any call).
+ * Pids a log shows to be children, whatever order their lines come in (the
+ * statements as parsed, split calls not yet joined): each clone/fork/vfork's
+ * logged result; each pid strace announces with "Process N attached" once
+ * the traced program has made a call (strace -p announces the processes it
+ * attaches to first, before any call); and, should the announcement be
+ * missing, each pid first seen while a clone/fork/vfork is unfinished.
  */
 function announcedChildren(stmts: Statement[]): Set<number> {
   const out = new Set<number>();
+  const seen = new Set<number>();
+  // Unfinished clones, each owed one child: the first new pid seen while it is pending.
+  const pending: { pid: number | undefined; child: number | null }[] = [];
+  const CLONES = ['clone', 'clone3', 'fork', 'vfork'];
   let calls = false;
   for (const s of stmts) {
+    // `[pid 200] <... vfork resumed>) = 201`: the parent, perhaps named here for the first time.
+    const resumesClone = s.kind === 'call' && s.resumed && CLONES.includes(s.name);
+    if (s.pid !== undefined && !seen.has(s.pid)) {
+      seen.add(s.pid);
+      const owed = pending.find((p) => p.child === null && p.pid !== s.pid);
+      if (!resumesClone && owed !== undefined) {
+        owed.child = s.pid;
+        out.add(s.pid);
+      }
+    }
     if (s.kind === 'call') {
       calls = true;
-      if (['clone', 'clone3', 'fork', 'vfork'].includes(s.name)) {
+      if (CLONES.includes(s.name)) {
+        if (s.unfinished) pending.push({ pid: s.pid, child: null });
+        else if (s.resumed) {
+          const i = pending.findIndex((p) => p.pid === s.pid || p.pid === undefined);
+          if (i >= 0) pending.splice(i, 1);
+        }
         const l = loggedOf(s);
-        if (l.kind === 'value' && l.value > 0n) out.add(Number(l.value));
+        if (!s.unfinished && l.kind === 'value' && l.value > 0n) out.add(Number(l.value));
       }
     } else if (s.kind === 'message' && calls) {
       const m = /^Process (\d+) attached/.exec(s.text);
