@@ -63,7 +63,7 @@ describe('mmsim replay exit status: 0 all agree, 1 some disagree, 2 unreadable o
     expect(missing.stderr).toBe(`mmsim replay: ${path.join(scratch, 'nope.log')}: no such file or directory\n`);
     const empty = replay(write('empty.log', []));
     expect(empty.status).toBe(2);
-    expect(empty.stderr).toMatch(/empty\.log: no system calls in it: not an strace log/);
+    expect(empty.stderr).toMatch(/empty\.log: nothing in it parses as a system call: is it a log written by strace/);
     fs.writeFileSync(path.join(scratch, 'bin.log'), new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2]));
     const bin = replay(path.join(scratch, 'bin.log'));
     expect(bin.status).toBe(2);

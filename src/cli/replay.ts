@@ -155,7 +155,7 @@ export function runReplay(argv: string[], out: (s: string) => void, err: (s: str
     // Not a log at all (a binary, another kind of text): a few of the diagnostics say why, not thousands.
     for (const d of r.diagnostics.slice(0, 5)) err(formatDiagnostic(d, lines));
     if (r.diagnostics.length > 5) err(`... and ${r.diagnostics.length - 5} more`);
-    err(`mmsim replay: ${logPath}: no system calls in it: not an strace log (strace -f -o LOG prog writes one)`);
+    err(`mmsim replay: ${logPath}: nothing in it parses as a system call${r.diagnostics.length > 0 ? ' (the first errors are above)' : ''}: is it a log written by strace -f -o LOG prog?`);
     return 2;
   }
   for (const d of r.diagnostics) err(formatDiagnostic(d, lines));
