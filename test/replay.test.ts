@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type HostFs, type HostStat, decodeDev, emptyHost, nodeHost } from '../src/replay/host.js';
-import { replayLog } from '../src/replay/replay.js';
+import { evalFd, replayLog } from '../src/replay/replay.js';
 import { runReplay } from '../src/cli/replay.js';
 
 const dir = path.join(__dirname, 'fixtures', 'replay');
@@ -153,7 +153,8 @@ describe('mmsim replay of mapper.log (Linux 6.18, strace 6.1)', () => {
     const out: string[] = [];
     const logPath = path.join(dir, 'mapper.log');
     const code = runReplay([logPath, '--json', '--arch', 'arm64-16k', '--cwd', cwd], (s) => out.push(s), () => {});
-    expect(code).toBe(0);
+    // Calls that would fail on arm64-16k are disagreements: exit status 1.
+    expect(code).toBe(1);
     const j = JSON.parse(out[out.length - 1]!) as { modelled: number; agree: number; disagree: number; disagreements: { line: number }[] };
     expect(j.modelled).toBe(j.agree + j.disagree);
     expect(j.disagree).toBeGreaterThan(0);
@@ -267,6 +268,170 @@ describe('mmsim replay never throws', () => {
       expect(r.modelled).toBe(r.agree + r.disagree);
     });
   }
+});
+
+/**
+ * test/fixtures/replay/static-*.log: a static binary (src/static.c, captured
+ * by src/capture-static.sh on Linux 6.18.44 with strace 6.1). The host is
+ * stood in by static.files and static.readelf, as for mapper.log.
+ */
+function staticHost(): HostFs {
+  const files = new Map<string, HostStat>();
+  for (const line of read('static.files').trim().split('\n')) {
+    const [p, real, dev, ino, size] = line.split(' ');
+    const { major, minor } = decodeDev(Number(dev));
+    files.set(p!, { realPath: real!, major, minor, ino: Number(ino), size: Number(size), mode: 0o100755, isFile: true, isDir: false });
+  }
+  const exe = [...files.values()][0]!;
+  const head = elfFromReadelf(read('static.readelf'));
+  const where = path.dirname(exe.realPath);
+  return {
+    stat(p: string): HostStat | null {
+      const hit = files.get(p) ?? [...files.values()].find((f) => f.realPath === p);
+      if (hit !== undefined) return hit;
+      if (p === where || p === '/tmp') return { realPath: p, major: 0xfe, minor: 0, ino: 2, size: 4096, mode: 0o40755, isFile: false, isDir: true };
+      if (p.startsWith('/proc/')) return { realPath: p, major: 0, minor: 22, ino: 4026532000, size: 0, mode: 0o100444, isFile: true, isDir: false };
+      return null;
+    },
+    readHead: (p: string) => (p === exe.realPath ? head : null),
+  };
+}
+const captureDir = (text: string): string => /captured with .* in (\S+): /.exec(text)![1]!;
+
+describe('mmsim replay of a static binary and of strace output forms other than -o', () => {
+  it('static-vfork-stderr.log (strace -f prog 2>LOG): the vfork child printing first is a child, never the first process', () => {
+    const text = read('static-vfork-stderr.log');
+    // The child's [pid N] lines come before the parent's `<... vfork resumed>) = N`.
+    const [, parent, child] = /\[pid (\d+)\] <\.\.\. vfork resumed>\)\s+= (\d+)/.exec(text)!;
+    expect(text.indexOf(`[pid ${child}] write(`)).toBeLessThan(text.indexOf('vfork resumed'));
+    const r = replayLog(text, { cwd: captureDir(text), host: staticHost(), paranoid: true });
+    expect(r.skipped.filter((s) => /not known/.test(s.why))).toEqual([]);
+    expect(r.disagreements).toEqual([]);
+    expect(r.agree).toBe(r.modelled);
+    expect(r.modelled).toBe(13);
+    expect(r.mapsPid).toBe(Number(parent));
+    expect(r.maps).toMatch(/\[heap\]/);
+    expect(r.placements).toEqual([]);
+    // --pid of the child: its maps when it exited (a copy of the parent's before the mmap).
+    const c = replayLog(text, { cwd: captureDir(text), host: staticHost(), pid: Number(child) });
+    expect(c.mapsPid).toBe(Number(child));
+    expect(c.maps).not.toBeNull();
+    expect(c.maps).not.toBe(r.maps);
+  });
+
+  it('a child seen while a vfork is unfinished is a child even without "Process N attached" or the vfork\'s result', () => {
+    const text = [
+      'mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      'vfork( <unfinished ...>',
+      '[pid   201] write(1, "x", 1) = 1',
+      '[pid   201] exit_group(0) = ?',
+      '[pid   201] +++ exited with 0 +++',
+      '[pid   200] munmap(0x7f0000000000, 4096) = 0',
+    ].join('\n');
+    const r = replayLog(text, { host: emptyHost });
+    expect(r.mapsPid).toBe(200);
+    expect(r.agree).toBe(2);
+    expect(r.skipped.filter((s) => /not known/.test(s.why)).map((s) => s.line)).toEqual([3, 4]);
+  });
+
+  it('static-files-yy.log (-X verbose -yy): `-100 /* AT_FDCWD */</dir>` is AT_FDCWD in that directory', () => {
+    const text = read('static-files-yy.log');
+    expect(text).toContain('openat(-100 /* AT_FDCWD */<');
+    const r = replayLog(text, { cwd: captureDir(text), host: staticHost(), paranoid: true });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.disagreements).toEqual([]);
+    expect(r.agree).toBe(r.modelled);
+    expect(r.modelled).toBe(18);
+    // --cwd wrong on purpose: execve("./static") misses the binary (so ld.so's mprotect of it fails),
+    // but the file calls resolve in the directory strace printed after AT_FDCWD.
+    const firstOpen = text.split('\n').findIndex((l) => l.includes('openat(')) + 1;
+    const w = replayLog(text, { cwd: '/', host: staticHost() });
+    expect(w.disagreements.filter((d) => d.line >= firstOpen)).toEqual([]);
+    expect(w.disagreements.filter((d) => d.model.includes('EBADF'))).toEqual([]);
+  });
+
+  it('evalFd reads the -X verbose forms of a descriptor', () => {
+    const raw = (t: string) => ({ kind: 'raw' as const, text: t, loc: { line: 1, column: 1, endColumn: 1 } });
+    expect(evalFd(raw('-100 /* AT_FDCWD */</tmp/x>'))).toBe(-100n);
+    expect(evalFd(raw('-100 /* AT_FDCWD */'))).toBe(-100n);
+    expect(evalFd(raw('3</a b>'))).toBe(3n);
+    expect(evalFd(raw('frob(3)'))).toBeUndefined();
+  });
+
+  it('static-maps.log: mmap_base comes from [vdso] in --maps-file, or else from the first mmap; every placement agrees', () => {
+    const text = read('static-maps.log');
+    const real = read('static.maps');
+    const r = replayLog(text, { cwd: captureDir(text), host: staticHost(), mapsFile: real, paranoid: true });
+    expect(r.disagreements).toEqual([]);
+    expect(r.placements).toEqual([]);
+    expect(r.exec[0]!.notes.join('\n')).toMatch(/mmap_base 0x[0-9a-f]+ from the end of \[vdso\] in the maps file/);
+    expect(r.maps).toBe(real);
+    const without = replayLog(text, { cwd: captureDir(text), host: staticHost() });
+    expect(without.placements).toEqual([]);
+    expect(without.exec[0]!.notes.join('\n')).toMatch(/mmap_base 0x[0-9a-f]+ from the first mmap \(line 16\)/);
+    const differ = without.maps!.split('\n').filter((l, i) => l !== real.split('\n')[i]);
+    expect(differ).toHaveLength(1);
+    expect(differ[0]).toMatch(/ \[stack\]$/);
+  });
+
+  it('reports a placement where the model would have chosen another address than the logged one', () => {
+    const text = [
+      '7 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      // The model would put this just below the first: the kernel put it at 0x10000000 (a low hint-less address).
+      '7 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x10000000',
+      '7 munmap(0x10000000, 4096) = 0',
+    ].join('\n');
+    const r = replayLog(text, { file: 'p.log', host: emptyHost, paranoid: true });
+    expect(r.disagreements).toEqual([]);
+    expect(r.agree).toBe(3);
+    const p = r.placements.find((x) => x.line === 2)!;
+    expect(p).toMatchObject({ call: 'mmap', logged: '0x10000000' });
+    expect(p.model).toMatch(/^0x7f/);
+    expect(p.model).not.toBe('0x10000000');
+    const out: string[] = [];
+    fs.writeFileSync(path.join(os.tmpdir(), `mmsim-placement-${process.pid}.log`), text);
+    try {
+      expect(runReplay([path.join(os.tmpdir(), `mmsim-placement-${process.pid}.log`)], (x) => out.push(x), () => {})).toBe(0);
+    } finally {
+      fs.rmSync(path.join(os.tmpdir(), `mmsim-placement-${process.pid}.log`));
+    }
+    expect(out).toContain(`placement: ${r.placements.length} where the model's own choice differs from the kernel's`);
+    expect(out.some((l) => /:2: mmap: kernel 0x10000000, model 0x7f[0-9a-f]+$/.test(l))).toBe(true);
+  });
+
+  it('--arch arm64-16k: MAP_FIXED inside a mapping the model placed elsewhere agrees when it succeeds there; failures name the logged address', () => {
+    const text = [
+      // 0x7f0000001000 is not 16 KiB-aligned: the model places this elsewhere and translates later addresses in it.
+      '7 mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000001000',
+      // The start of that mapping: 16 KiB-aligned in the model, so it works there.
+      '7 mmap(0x7f0000001000, 16384, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x7f0000001000',
+      // 4 KiB further: not 16 KiB-aligned in the model's layout either.
+      '7 mmap(0x7f0000002000, 4096, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x7f0000002000',
+    ].join('\n');
+    const r = replayLog(text, { arch: 'arm64-16k', host: emptyHost, paranoid: true });
+    expect(r.disagreements.map((d) => d.line)).toEqual([3]);
+    expect(r.agree).toBe(2);
+    const d = r.disagreements[0]!;
+    expect(d.model).toBe('-1 EINVAL');
+    expect(d.why).toContain('address 0x7f0000002000 ');
+    expect(d.why).not.toMatch(/0x7f(?!0000002000)[0-9a-f]{10}/); // no translated address
+    expect(r.disagreements.every((x) => x.why !== '')).toBe(true);
+  });
+
+  it('an execve naming a FIFO: the host file is not opened or read, and the report says why', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mmsim-fifo-'));
+    try {
+      const fifo = path.join(work, 'prog');
+      execFileSync('mkfifo', [fifo]);
+      expect(nodeHost.readHead(fifo, 64)).toBeNull();
+      const text = `1 execve("${fifo}", ["prog"], 0x7ffc /* 1 var */) = 0\n1 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000\n`;
+      const r = replayLog(text, { host: nodeHost, cwd: work });
+      expect(r.exec[0]!.error).toContain(`${fs.realpathSync(fifo)} is a FIFO, not a regular file: not read`);
+      expect(r.disagreements).toEqual([]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
 });
 
 /** A fresh capture on this machine, when it has cc and strace: the replayed maps must equal the real ones. */

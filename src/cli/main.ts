@@ -6,6 +6,7 @@ import { runBench } from './bench.js';
 import { runDiff } from './diff.js';
 import { runFuzz } from './fuzz.js';
 import { runReplay } from './replay.js';
+import { stderrLine, stdoutLine } from './stdout.js';
 import { runExplore } from './explore.js';
 import { runCommand } from './run.js';
 import { runTour } from './tour.js';
@@ -62,7 +63,7 @@ export function main(argv: string[]): number {
       });
       return 0;
     case 'replay':
-      return runReplay(argv.slice(1), out, (s) => process.stderr.write(s + '\n'));
+      return runReplay(argv.slice(1), stdoutLine, stderrLine);
     default:
       process.stderr.write(`mmsim: unknown command '${cmd}'\n\n${HELP}`);
       return 2;

@@ -17,6 +17,18 @@ export const REPLAY_USAGE = `Usage: mmsim replay LOG [--pid N] [--maps] [--maps-
   --cwd DIR        the traced program's working directory (default: this one)
   --arch PROFILE   x86_64 (default), arm64-4k or arm64-16k: which calls would fail there, and why
   --json           end with one JSON object: {"modelled","agree","disagree","disagreements",...}
+  --paranoid       re-validate the whole model after every call
+
+Exit status: 0 every modelled call agrees with the log, 1 some call disagrees
+(with --arch: would fail or differ there), 2 the log cannot be read or nothing
+in it parses as strace output (or bad arguments).
+
+Examples:
+  strace -f -o trace.log ./prog && mmsim replay trace.log
+  mmsim replay trace.log --maps --pid 4242
+  mmsim replay trace.log --maps-file prog.maps --cwd /home/me/build
+  mmsim replay trace.log --arch arm64-16k
+  mmsim replay trace.log --json | tail -1
 `;
 
 function summary(r: ReplayReport): string[] {
@@ -80,10 +92,10 @@ export function runReplay(argv: string[], out: (s: string) => void, err: (s: str
         paranoid = true;
         break;
       case '--maps-file':
-        mapsFile = val();
+        mapsFile = val() ?? '';
         break;
       case '--cwd':
-        cwd = val();
+        cwd = val() ?? '';
         break;
       case '--arch': {
         const v = val() ?? '';
@@ -110,14 +122,28 @@ export function runReplay(argv: string[], out: (s: string) => void, err: (s: str
     err(REPLAY_USAGE);
     return 2;
   }
-  let text: string;
-  let mapsText: string | undefined;
-  try {
-    text = fs.readFileSync(logPath, 'latin1');
-    if (mapsFile !== undefined) mapsText = fs.readFileSync(mapsFile, 'utf8');
-  } catch (e) {
-    err(`mmsim replay: ${e instanceof Error ? e.message : String(e)}`);
+  if (mapsFile === '' || cwd === '') {
+    err(`mmsim replay: ${mapsFile === '' ? '--maps-file' : '--cwd'} needs a path`);
     return 2;
+  }
+  const logRead = readInput(logPath, 'latin1');
+  if (!logRead.ok) {
+    err(`mmsim replay: ${logRead.why}`);
+    return 2;
+  }
+  const text = logRead.text;
+  if (text.slice(0, 65536).includes('\0')) {
+    err(`mmsim replay: ${logPath}: a binary file, not an strace log (strace -f -o LOG prog writes one)`);
+    return 2;
+  }
+  let mapsText: string | undefined;
+  if (mapsFile !== undefined) {
+    const m = readInput(mapsFile, 'utf8');
+    if (!m.ok) {
+      err(`mmsim replay: --maps-file ${m.why}`);
+      return 2;
+    }
+    mapsText = m.text;
   }
   const r = replayLog(text, {
     file: logPath, arch, cwd: path.resolve(cwd ?? process.cwd()), host: nodeHost, paranoid,
@@ -125,11 +151,19 @@ export function runReplay(argv: string[], out: (s: string) => void, err: (s: str
     ...(mapsText !== undefined ? { mapsFile: mapsText } : {}),
   });
   const lines = text.split('\n');
+  if (r.calls === 0) {
+    // Not a log at all (a binary, another kind of text): a few of the diagnostics say why, not thousands.
+    for (const d of r.diagnostics.slice(0, 5)) err(formatDiagnostic(d, lines));
+    if (r.diagnostics.length > 5) err(`... and ${r.diagnostics.length - 5} more`);
+    err(`mmsim replay: ${logPath}: nothing in it parses as a system call${r.diagnostics.length > 0 ? ' (the first errors are above)' : ''}: is it a log written by strace -f -o LOG prog?`);
+    return 2;
+  }
   for (const d of r.diagnostics) err(formatDiagnostic(d, lines));
   for (const l of summary(r)) out(l);
   if (showMaps) {
-    if (r.maps === null) out(`no process ${pid ?? ''} in the log`);
-    else {
+    if (r.maps === null) {
+      out(pid !== undefined ? `no process ${pid} in the log` : 'no process in the log whose maps could be given');
+    } else {
       out(`/proc/${r.mapsPid ?? ''}/maps at the end of the log:`);
       out(r.maps.replace(/\n$/, ''));
     }
@@ -142,5 +176,33 @@ export function runReplay(argv: string[], out: (s: string) => void, err: (s: str
       ...(showMaps ? { maps: r.maps } : {}),
     }));
   }
-  return 0;
+  return r.disagree > 0 ? 1 : 0;
+}
+
+/** Node's error codes for reading an input, said in words. */
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a component of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EIO: 'an I/O error while reading',
+};
+
+/**
+ * The text of an input file, or why it cannot be had: `/tmp: is a directory`.
+ * A FIFO or a character device is read (`mmsim replay <(strace -o /dev/stdout ...)`);
+ * a directory is refused before any read.
+ */
+function readInput(file: string, encoding: BufferEncoding): { ok: true; text: string } | { ok: false; why: string } {
+  try {
+    if (fs.statSync(file).isDirectory()) return { ok: false, why: `${file}: is a directory` };
+    return { ok: true, text: fs.readFileSync(file, encoding) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code !== undefined && READ_ERRORS[code] !== undefined ? READ_ERRORS[code] : e instanceof Error ? e.message : String(e);
+    return { ok: false, why: `${file}: ${what}` };
+  }
 }

@@ -20,7 +20,7 @@ export interface HostStat {
 
 export interface HostFs {
   stat(path: string): HostStat | null;
-  /** Up to maxBytes from the start of a regular file, or null. */
+  /** Up to maxBytes from the start of a regular file, or null (never opens or reads anything else: FIFOs, devices). */
   readHead(path: string, maxBytes: number): Uint8Array | null;
 }
 
@@ -42,9 +42,14 @@ export const nodeHost: HostFs = {
     }
   },
   readHead(path: string, maxBytes: number): Uint8Array | null {
+    // Only a regular file is read: a FIFO named on an execve line would block the open (and a read would
+    // consume another process's data), a device could have side effects. stat() first, then open without
+    // blocking and check that what was opened is still a regular file.
     let fd = -1;
     try {
-      fd = fs.openSync(path, 'r');
+      if (!fs.statSync(path).isFile()) return null;
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      if (!fs.fstatSync(fd).isFile()) return null;
       const buf = new Uint8Array(maxBytes);
       const n = fs.readSync(fd, buf, 0, maxBytes, 0);
       return buf.subarray(0, n);
@@ -55,6 +60,20 @@ export const nodeHost: HostFs = {
     }
   },
 };
+
+/** What kind of file a mode says, for messages: 'a FIFO', 'a directory'... */
+export function fileKind(mode: number): string {
+  switch (mode & 0o170000) {
+    case 0o100000: return 'a regular file';
+    case 0o040000: return 'a directory';
+    case 0o010000: return 'a FIFO';
+    case 0o020000: return 'a character device';
+    case 0o060000: return 'a block device';
+    case 0o140000: return 'a socket';
+    case 0o120000: return 'a symbolic link';
+    default: return 'not a regular file';
+  }
+}
 
 /** A host with no files: every file named in a log is created in the model. */
 export const emptyHost: HostFs = {

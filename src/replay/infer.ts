@@ -10,7 +10,9 @@
  * - The interpreter's base: the other such address, ld.so's own RELRO.
  * - mm->start_brk: the first brk() result.
  * - mmap_base: the end of the interpreter's image (load_elf_interp() maps
- *   it first, top-down from mmap_base).
+ *   it first, top-down from mmap_base); for a static binary, the end of
+ *   [vdso] in a maps file, or else the first mmap(NULL, ...) plus the vDSO
+ *   pages above it.
  * - The stack and [vvar] start: only from a maps file.
  */
 import { type ElfImage, type ExecBases, PT_GNU_RELRO, firstLoadPage, totalMappingSize } from '../kernel/exec.js';
@@ -54,7 +56,16 @@ export interface LogFacts {
   mprotects: { addr: number; covered: boolean }[];
   /** The first brk() result, if any. */
   firstBrk: number | null;
+  /** The process's first mapping, when it was an mmap(NULL, ...) the kernel placed: its address, length (whole pages) and line. */
+  firstMmap?: { addr: number; len: number; line: number } | null;
 }
+
+/**
+ * The length of x86_64's [vvar], [vvar_vclock] and [vdso] (4 + 2 + 2 pages,
+ * Linux 6.x, as the model lays them out): arch_setup_additional_pages() puts
+ * them top-down just below mmap_base.
+ */
+export const X86_64_SPECIALS_LEN = 8 * 4096;
 
 export interface InferredBases {
   bases: ExecBases;
@@ -136,6 +147,18 @@ export function inferBases(exe: ElfImage, interp: ElfImage | null, facts: LogFac
     }
     const heap = maps.find((l) => l.name === '[heap]');
     if (bases.brk === undefined && heap !== undefined) bases.brk = heap.start;
+    // A static binary has no interpreter to show mmap_base: the vDSO, mapped first and top-down, ends there.
+    const vdso = maps.find((l) => l.name === '[vdso]');
+    if (bases.mmapBase === undefined && interp === null && exe.interp === null && vdso !== undefined) {
+      bases.mmapBase = vdso.end;
+      notes.push(`mmap_base 0x${vdso.end.toString(16)} from the end of [vdso] in the maps file (no interpreter)`);
+    }
+  }
+  if (bases.mmapBase === undefined && interp === null && exe.interp === null && facts.firstMmap != null) {
+    // Without a maps file: the first mmap(NULL, ...) went top-down just below the vDSO, which sits just below mmap_base.
+    const f = facts.firstMmap;
+    bases.mmapBase = f.addr + f.len + X86_64_SPECIALS_LEN;
+    notes.push(`mmap_base 0x${bases.mmapBase.toString(16)} from the first mmap (line ${f.line}) and the vDSO above it (no interpreter)`);
   }
   return { bases, notes };
 }

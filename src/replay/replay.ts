@@ -31,7 +31,7 @@ import { printExpr } from '../scenario/ast.js';
 import type { Diagnostic } from '../scenario/diagnostics.js';
 import { joinSplitCalls, parseScenario } from '../scenario/parser.js';
 import { readElf } from './elf.js';
-import { type HostFs, emptyHost } from './host.js';
+import { type HostFs, emptyHost, fileKind } from './host.js';
 import { type LogFacts, type MapsLine, inferBases, parseMaps } from './infer.js';
 
 /** Calls the replay performs on the model. */
@@ -175,6 +175,31 @@ export function evalInt(e: Expr | undefined): Val {
   }
 }
 
+/**
+ * A descriptor argument's number. Beyond what evalInt() reads, this takes
+ * the form `strace -X verbose -y` prints for a dirfd, a negative number with
+ * its name in a comment and the directory after it, which the parser keeps as
+ * raw text: `-100 /* AT_FDCWD *\/</tmp/x>` is AT_FDCWD.
+ */
+export function evalFd(e: Expr | undefined): Val {
+  if (e !== undefined && e.kind === 'raw') {
+    const m = RE_FD_RAW.exec(e.text);
+    if (m === null) return undefined;
+    const v = BigInt(m[1]!.replace(/^-/, ''));
+    return m[1]!.startsWith('-') ? -v : v;
+  }
+  return evalInt(e);
+}
+const RE_FD_RAW = /^\s*(-?(?:0x[0-9a-fA-F]+|[0-9]+))\s*(?:\/\*[^]*?\*\/)?\s*(?:<([^]*)>)?\s*$/;
+
+/** The path strace -y printed after a descriptor (`3</tmp/x>`, `-100 /* AT_FDCWD *\/</tmp>`), if any. */
+function fdAnnotation(e: Expr | undefined): string | undefined {
+  if (e === undefined) return undefined;
+  if (e.kind === 'fdpath') return e.path;
+  if (e.kind === 'raw') return RE_FD_RAW.exec(e.text)?.[2];
+  return undefined;
+}
+
 function evalStr(e: Expr | undefined): string | undefined {
   if (e === undefined || e.kind !== 'str') return undefined;
   return new TextDecoder('utf-8').decode(e.bytes);
@@ -283,6 +308,7 @@ export class Replayer {
     const joined = joinSplitCalls(parsed.statements, { file: this.file });
     this.report.lines = text.split('\n').length;
     this.report.diagnostics.push(...parsed.diagnostics, ...joined.diagnostics);
+    this.children = announcedChildren(parsed.statements);
     this.statements = this.hoistClones(joined.statements);
     for (this.index = 0; this.index < this.statements.length; this.index++) {
       const s = this.statements[this.index]!;
@@ -313,6 +339,9 @@ export class Replayer {
   private hoistClones(stmts: Statement[]): Statement[] {
     const out = [...stmts];
     const known = new Set<number>();
+    // A log written to stderr (strace -f prog 2>LOG) names no pid until a second process appears:
+    // an unprefixed line is the first process's, so a pid named later is a child, never the first.
+    const FIRST = -1;
     const cloneOf = (c: Statement, pid: number): boolean => {
       if (c.kind !== 'call' || !['clone', 'clone3', 'fork', 'vfork'].includes(c.name)) return false;
       const l = loggedOf(c);
@@ -320,7 +349,8 @@ export class Replayer {
     };
     for (let i = 0; i < out.length; i++) {
       const s = out[i]!;
-      if (s.pid !== undefined && known.size > 0 && !known.has(s.pid)) {
+      if (s.pid === undefined && s.kind === 'call') known.add(FIRST);
+      if (s.pid !== undefined && (known.size > 0 || this.children.has(s.pid)) && !known.has(s.pid)) {
         const pid = s.pid;
         const j = out.findIndex((c, k) => k > i && cloneOf(c, pid));
         if (j > i) {
@@ -336,8 +366,26 @@ export class Replayer {
         if (l.kind === 'value') known.add(Number(l.value));
       }
     }
+    // The pid the first process's unprefixed lines later go by: the first one named that is no child.
+    const firstCall = out.find((s) => s.kind === 'call');
+    if (firstCall !== undefined && firstCall.pid === undefined) {
+      this.firstNamed = out.find((s) => s.pid !== undefined && !this.children.has(s.pid))?.pid;
+    }
     return out;
   }
+
+  /** In a log to stderr, the pid of the first process once strace names it (its earlier lines have none). */
+  private firstNamed: number | undefined;
+
+  /** Whether two logged pids (undefined: unprefixed) are the same process's. */
+  private samePid(a: number | undefined, b: number | undefined): boolean {
+    if (a === b) return true;
+    const f = this.firstNamed;
+    return f !== undefined && ((a === undefined && b === f) || (a === f && b === undefined));
+  }
+
+  /** Pids the log shows to be children (a clone's result, strace's "Process N attached" after the first call). */
+  private children = new Set<number>();
 
   private key(pid: number | undefined): number {
     return pid ?? this.firstPid ?? -1;
@@ -356,7 +404,7 @@ export class Replayer {
       if (cur !== undefined && !(cur.kind === 'call' && cur.name === 'execve')) this.implicitExec(tid, pid);
     }
     let tid = this.tids.get(this.key(pid));
-    if (tid === undefined && pid !== undefined && this.firstPid === -1) {
+    if (tid === undefined && pid !== undefined && this.firstPid === -1 && !this.children.has(pid)) {
       // The log named no pid until a second process appeared (strace -f to stderr): the first pid named
       // that no clone created is the initial process.
       this.firstPid = pid;
@@ -419,7 +467,7 @@ export class Replayer {
       const tid = this.tidOf(s.pid);
       if (tid === undefined || this.m.task(tid) === undefined) return;
       const st = this.st(tid);
-      const oldFd = Number(evalInt(s.args[0]) ?? -1n);
+      const oldFd = Number(evalFd(s.args[0]) ?? -1n);
       const newFd = Number(l.value);
       if (oldFd === newFd || !st.fds.has(oldFd)) return;
       const had = st.fds.get(newFd);
@@ -463,7 +511,8 @@ export class Replayer {
   }
 
   private logPidOfProcess(proc: Process): number | undefined {
-    for (const [log, tid] of this.tids) if (tid === proc.tgid) return log;
+    // -1 stands for the first process until its pid is named; after that, its name.
+    for (const [log, tid] of this.tids) if (tid === proc.tgid && !(log === -1 && this.firstPid !== -1)) return log;
     return undefined;
   }
 
@@ -492,7 +541,11 @@ export class Replayer {
       return true;
     }
     this.report.modelled++;
-    const agree = l.kind === 'value' ? r.ok && r.value === l.value : !r.ok && r.errno === l.errno;
+    // An address the kernel returned inside a mapping the model had to place elsewhere (a 16 KiB-page
+    // profile) agrees when the model returned the same place in its own layout.
+    const agree = l.kind === 'value'
+      ? r.ok && (r.value === l.value || (asAddr && r.value === BigInt(this.translate(this.curTid, Number(BigInt.asUintN(64, l.value))))))
+      : !r.ok && r.errno === l.errno;
     if (agree) {
       this.report.agree++;
       return true;
@@ -517,7 +570,7 @@ export class Replayer {
 
   private noteLoaderRange(s: CallStmt, tid: number, at: number, len: number): void {
     const fdArg = s.args[4];
-    const fd = Number(BigInt.asIntN(32, evalInt(fdArg) ?? -1n));
+    const fd = Number(BigInt.asIntN(32, evalFd(fdArg) ?? -1n));
     const logPath = fdArg?.kind === 'fdpath' ? fdArg.path : undefined;
     const f = fd >= 0 ? this.proc(tid).files.get(this.fd(tid, fdArg)) : undefined;
     const p = logPath ?? f?.path ?? '';
@@ -549,9 +602,13 @@ export class Replayer {
     if (['mmap', 'munmap', 'mprotect', 'madvise', 'msync', 'mincore', 'mremap'].includes(s.name) && a0 !== undefined && a0 !== 0n) {
       const flags = s.name === 'mmap' ? evalInt(s.args[3]) ?? 0n : 0n;
       const fixed = s.name !== 'mmap' || (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) !== 0n;
-      const at = this.translate(this.curTid, Number(a0));
-      if (fixed && at % ps !== 0) {
-        reasons.push(`address ${hex(at)} is ${at % this.logPageSize === 0 ? `${this.logPageSize / 1024} KiB- but not ` : 'not '}${kib} KiB-aligned`);
+      // Messages name the logged address, the one the user can find in the log, never the translated one.
+      const logged = Number(BigInt.asUintN(64, a0));
+      const at = this.translate(this.curTid, logged);
+      if (fixed && logged % ps !== 0) {
+        reasons.push(`address ${hex(logged)} is ${logged % this.logPageSize === 0 ? `${this.logPageSize / 1024} KiB- but not ` : 'not '}${kib} KiB-aligned`);
+      } else if (fixed && at % ps !== 0) {
+        reasons.push(`address ${hex(logged)} lies in a mapping the model had to place elsewhere for ${kib} KiB pages, and falls there on an address that is not ${kib} KiB-aligned`);
       }
     }
     if (s.name === 'mmap') {
@@ -573,7 +630,7 @@ export class Replayer {
   }
 
   private fd(tid: number, e: Expr | undefined): number {
-    const v = evalInt(e);
+    const v = evalFd(e);
     if (v === undefined) return -1;
     const n = Number(BigInt.asIntN(32, v));
     if (n === -100) return n;
@@ -648,7 +705,7 @@ export class Replayer {
       case 'openat':
         return this.open(s, tid);
       case 'close': {
-        const fd = evalInt(a[0]);
+        const fd = evalFd(a[0]);
         const r = m.close(tid, this.fd(tid, a[0]));
         if (fd !== undefined && r.ok) {
           this.st(tid).fds.delete(Number(fd));
@@ -659,7 +716,7 @@ export class Replayer {
       }
       case 'dup': {
         const r = m.dup(tid, this.fd(tid, a[0]));
-        this.bindFd(s, tid, r, this.st(tid).pseudo.has(Number(evalInt(a[0]) ?? -1)));
+        this.bindFd(s, tid, r, this.st(tid).pseudo.has(Number(evalFd(a[0]) ?? -1)));
         return;
       }
       case 'read':
@@ -671,7 +728,7 @@ export class Replayer {
         const off = n(1);
         const whence = n(2);
         if (off === undefined || whence === undefined) return this.unreadable(s);
-        if (this.st(tid).pseudo.has(Number(n(0) ?? -1))) return this.skip(s, 'a pseudo-file');
+        if (this.st(tid).pseudo.has(Number(evalFd(a[0]) ?? -1))) return this.skip(s, 'a pseudo-file');
         this.compare(s, m.lseek(tid, this.fd(tid, a[0]), off, Number(whence)), false);
         return;
       }
@@ -683,7 +740,7 @@ export class Replayer {
       }
       case 'fsync':
       case 'fdatasync':
-        if (this.st(tid).pseudo.has(Number(n(0) ?? -1))) return this.skip(s, 'a pseudo-file');
+        if (this.st(tid).pseudo.has(Number(evalFd(a[0]) ?? -1))) return this.skip(s, 'a pseudo-file');
         this.compare(s, m.fsync(tid, this.fd(tid, a[0])), false);
         return;
       case 'fstat':
@@ -804,6 +861,8 @@ export class Replayer {
     let dirBase: string | undefined;
     if (s.name === 'openat') {
       const d = this.fd(tid, a[0]);
+      // strace -y names the working directory after AT_FDCWD: the traced process's, whatever --cwd says.
+      if (d === -100 && !path.startsWith('/')) dirBase = fdAnnotation(a[0]);
       if (d !== -100) {
         const f: File | undefined = this.proc(tid).files.get(d);
         if (f === undefined) return this.skip(s, 'the directory descriptor is not open in the model');
@@ -838,7 +897,7 @@ export class Replayer {
   private io(s: CallStmt, tid: number): void {
     const a = s.args;
     const st = this.st(tid);
-    const logFd = Number(evalInt(a[0]) ?? -1);
+    const logFd = Number(evalFd(a[0]) ?? -1);
     const fd = this.fd(tid, a[0]);
     const count = evalInt(a[2]);
     const pos = s.name === 'pread64' || s.name === 'pwrite64' ? evalInt(a[3]) ?? null : null;
@@ -864,7 +923,7 @@ export class Replayer {
     let statArg: Expr | undefined;
     let opened = false;
     if (s.name === 'fstat') {
-      logFd = Number(evalInt(a[0]) ?? -1);
+      logFd = Number(evalFd(a[0]) ?? -1);
       fd = this.fd(tid, a[0]);
       statArg = a[1];
     } else {
@@ -873,7 +932,7 @@ export class Replayer {
       const flags = s.name === 'newfstatat' ? evalInt(a[3]) ?? 0n : 0n;
       if (path === undefined) return this.unreadable(s);
       if (path === '' && (flags & 0x1000n) !== 0n) {
-        logFd = Number(evalInt(a[0]) ?? -1);
+        logFd = Number(evalFd(a[0]) ?? -1);
         fd = this.fd(tid, a[0]);
       } else {
         // stat by path: open and fstat in the model, then close again.
@@ -881,6 +940,7 @@ export class Replayer {
         if (s.name === 'newfstatat') {
           const d = this.fd(tid, a[0]);
           if (d !== -100) dirBase = this.proc(tid).files.get(d)?.path;
+          else if (!path.startsWith('/')) dirBase = fdAnnotation(a[0]);
         }
         const mp = this.modelPath(path, dirBase ?? this.proc(tid).cwd, loggedEnoent(s));
         if (mp.pseudo) return this.skip(s, 'a pseudo-file');
@@ -952,7 +1012,7 @@ export class Replayer {
     const ps = this.ps;
     const flags = BigInt.asUintN(64, flags0);
     const anon = (flags & BigInt(uapi.MAP_ANONYMOUS)) !== 0n;
-    const fd = anon ? Number(BigInt.asIntN(32, evalInt(fdArg) ?? -1n)) : this.fd(tid, fdArg);
+    const fd = anon ? Number(BigInt.asIntN(32, evalFd(fdArg) ?? -1n)) : this.fd(tid, fdArg);
     const fixed = (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) !== 0n;
     const addr = BigInt(this.translate(tid, Number(BigInt.asUintN(64, addr0))));
     const l = loggedOf(s);
@@ -1025,7 +1085,7 @@ export class Replayer {
     const line = this.statements[this.index]?.loc.line ?? 0;
     const entry = { line, path: '(no execve in the log)', notes: [] as string[], error: `the executable is unknown: its own mappings are missing; interpreter guessed as ${GUESSED_INTERP}` as string | undefined };
     const ip = this.modelPath(GUESSED_INTERP);
-    const ih = ip.exists ? this.host.readHead(ip.path, 1 << 16) : null;
+    const ih = this.hostHead(ip).head;
     const ie = ih === null ? null : readElf(ih, ip.path);
     const interp = ie !== null && ie.ok ? ie.image : null;
     if (interp === null) entry.error += ' (not on this machine either)';
@@ -1047,14 +1107,16 @@ export class Replayer {
       this.disagree(s, '0', 'failed', why);
     };
     let mp = this.modelPath(path, this.proc(tid).cwd);
-    let head = mp.exists ? this.host.readHead(mp.path, 1 << 16) : null;
+    let hh = this.hostHead(mp);
+    let head = hh.head;
     if (head !== null && head[0] === 0x23 && head[1] === 0x21) {
       // binfmt_script: a '#!' script runs its interpreter (which maps nothing of the script).
       const first = new TextDecoder('latin1').decode(head.subarray(2, Math.max(2, head.indexOf(10)))).trim();
       const interpPath = first.split(/\s+/)[0] ?? '';
       entry.notes.push(`a script: running its interpreter ${interpPath}`);
       mp = this.modelPath(interpPath, this.proc(tid).cwd);
-      head = mp.exists ? this.host.readHead(mp.path, 1 << 16) : null;
+      hh = this.hostHead(mp);
+      head = hh.head;
     }
     const exe = head === null ? null : readElf(head, mp.path);
     let exeImage: ElfImage;
@@ -1063,7 +1125,7 @@ export class Replayer {
       // Without the binary, build the rest (interpreter, vDSO, stack, break) so that later calls on them still agree.
       partial = true;
       exeImage = { path: mp.path, type: 'dyn', entry: 0, phdrs: [], interp: GUESSED_INTERP };
-      entry.error = `${exe === null ? (mp.exists ? `cannot read ${mp.path}` : `${path} is not on this machine`) : exe.error}: its own mappings are missing; interpreter guessed as ${GUESSED_INTERP}`;
+      entry.error = `${exe === null ? (mp.exists ? hh.why : `${path} is not on this machine`) : exe.error}: its own mappings are missing; interpreter guessed as ${GUESSED_INTERP}`;
     } else {
       exeImage = exe.image;
     }
@@ -1071,13 +1133,14 @@ export class Replayer {
     let interpName: string | null = null;
     if (exeImage.interp !== null) {
       const ip = this.modelPath(exeImage.interp);
-      const ih = ip.exists ? this.host.readHead(ip.path, 1 << 16) : null;
+      const ihh = this.hostHead(ip);
+      const ih = ihh.head;
       const ie = ih === null ? null : readElf(ih, ip.path);
       if (ie !== null && ie.ok) {
         interp = ie.image;
         interpName = ip.path;
       } else if (!partial) {
-        return fail(`interpreter ${exeImage.interp}: ${ie === null ? 'not on this machine' : ie.error}`);
+        return fail(`interpreter ${exeImage.interp}: ${ie === null ? (ip.exists ? ihh.why : 'not on this machine') : ie.error}`);
       } else {
         entry.error += ` (not on this machine either)`;
       }
@@ -1110,6 +1173,19 @@ export class Replayer {
     this.report.agree++;
   }
 
+  /**
+   * The first bytes of a host file execve names, or why they were not read:
+   * only a regular file is read (a FIFO would block the replay, a device
+   * could have side effects; host.ts checks again when it opens).
+   */
+  private hostHead(p: { path: string; exists: boolean }): { head: Uint8Array | null; why: string } {
+    if (!p.exists) return { head: null, why: `${p.path} is not on this machine` };
+    const st = this.host.stat(p.path);
+    if (st !== null && !st.isFile) return { head: null, why: `${p.path} is ${fileKind(st.mode)}, not a regular file: not read` };
+    const head = this.host.readHead(p.path, 1 << 16);
+    return { head, why: head === null ? `cannot read ${p.path}` : '' };
+  }
+
   /** A call counted as modelled that turned out not comparable. */
   private uncount(s: CallStmt, why: string): void {
     this.report.modelled--;
@@ -1118,18 +1194,22 @@ export class Replayer {
 
   /** What the log shows of the exec'd process until its next execve or exit: mprotect targets and the first brk. */
   private factsAfter(from: number, pid: number | undefined): LogFacts {
-    const facts: LogFacts = { mprotects: [], firstBrk: null };
+    const facts: LogFacts = { mprotects: [], firstBrk: null, firstMmap: null };
     const mapped: [number, number][] = [];
     const ps = this.logPageSize;
     for (let i = from + 1; i < this.statements.length; i++) {
       const s = this.statements[i]!;
-      if (s.pid !== pid || s.kind !== 'call') continue;
+      if (!this.samePid(s.pid, pid) || s.kind !== 'call') continue;
       if (s.name === 'execve') break;
       const l = loggedOf(s);
       if (l.kind !== 'value') continue;
       if (s.name === 'mmap') {
         const len = Number(evalInt(s.args[1]) ?? 0n);
         mapped.push([Number(l.value), Number(l.value) + Math.ceil(len / ps) * ps]);
+        const flags = evalInt(s.args[3]) ?? 0n;
+        if (mapped.length === 1 && evalInt(s.args[0]) === 0n && (flags & BigInt(uapi.MAP_FIXED | uapi.MAP_FIXED_NOREPLACE)) === 0n) {
+          facts.firstMmap = { addr: Number(l.value), len: Math.ceil(len / ps) * ps, line: s.loc.line };
+        }
       } else if (s.name === 'brk' && facts.firstBrk === null) {
         facts.firstBrk = Number(l.value);
       } else if (s.name === 'mprotect') {
@@ -1139,6 +1219,51 @@ export class Replayer {
     }
     return facts;
   }
+}
+
+/**
+ * Pids a log shows to be children, whatever order their lines come in (the
+ * statements as parsed, split calls not yet joined): each clone/fork/vfork's
+ * logged result; each pid strace announces with "Process N attached" once
+ * the traced program has made a call (strace -p announces the processes it
+ * attaches to first, before any call); and, should the announcement be
+ * missing, each pid first seen while a clone/fork/vfork is unfinished.
+ */
+function announcedChildren(stmts: Statement[]): Set<number> {
+  const out = new Set<number>();
+  const seen = new Set<number>();
+  // Unfinished clones, each owed one child: the first new pid seen while it is pending.
+  const pending: { pid: number | undefined; child: number | null }[] = [];
+  const CLONES = ['clone', 'clone3', 'fork', 'vfork'];
+  let calls = false;
+  for (const s of stmts) {
+    // `[pid 200] <... vfork resumed>) = 201`: the parent, perhaps named here for the first time.
+    const resumesClone = s.kind === 'call' && s.resumed && CLONES.includes(s.name);
+    if (s.pid !== undefined && !seen.has(s.pid)) {
+      seen.add(s.pid);
+      const owed = pending.find((p) => p.child === null && p.pid !== s.pid);
+      if (!resumesClone && owed !== undefined) {
+        owed.child = s.pid;
+        out.add(s.pid);
+      }
+    }
+    if (s.kind === 'call') {
+      calls = true;
+      if (CLONES.includes(s.name)) {
+        if (s.unfinished) pending.push({ pid: s.pid, child: null });
+        else if (s.resumed) {
+          const i = pending.findIndex((p) => p.pid === s.pid || p.pid === undefined);
+          if (i >= 0) pending.splice(i, 1);
+        }
+        const l = loggedOf(s);
+        if (!s.unfinished && l.kind === 'value' && l.value > 0n) out.add(Number(l.value));
+      }
+    } else if (s.kind === 'message' && calls) {
+      const m = /^Process (\d+) attached/.exec(s.text);
+      if (m !== null) out.add(Number(m[1]));
+    }
+  }
+  return out;
 }
 
 function rangesAt(mm: { vmas: Iterable<{ start: number; end: number }> }, start: number, end: number): string {
