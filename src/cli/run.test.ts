@@ -114,3 +114,28 @@ describe('mmsim run', () => {
     expect(r.out).toContain('Examples:');
   });
 });
+
+describe('mmsim run on pathological input', () => {
+  it('runs a line of 3000 chained operators as not modelled, without overflowing the stack', () => {
+    const terms = Array(3000).fill('1').join('+');
+    const f = file('chain.strace', [`foo(${terms}) = 0`]);
+    const r = cli([f]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/not modelled: foo x1/);
+  });
+
+  it('reports an unexpected internal error as one line and exit status 2, never throwing', () => {
+    let code = -1;
+    const err: string[] = [];
+    expect(() => {
+      code = runCommand([good], {
+        out: () => {
+          throw new RangeError('Maximum call stack size exceeded');
+        },
+        err: (s) => err.push(s),
+      });
+    }).not.toThrow();
+    expect(code).toBe(2);
+    expect(err).toEqual(['mmsim run: internal error (a bug in mmsim, please report it with the input): RangeError: Maximum call stack size exceeded']);
+  });
+});

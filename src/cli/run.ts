@@ -5,7 +5,8 @@
  *
  * Exit status: 0 when every expectation holds, 1 when one fails, 2 for
  * malformed input (the parser's diagnostics are printed and nothing runs),
- * an unreadable file or a bad option.
+ * an unreadable file, a bad option, or an internal error (a bug in mmsim,
+ * reported as one line without a stack trace).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,8 @@ Options:
   -h, --help       this text
 
 Exit status: 0 all expectations hold, 1 one failed, 2 malformed input,
-unreadable file or bad option.
+unreadable file, bad option, or an internal error in mmsim (reported as one
+'mmsim run: internal error' line).
 
 Examples:
   mmsim run examples/mmap-file-msync.strace
@@ -69,8 +71,22 @@ function guardEpipe(): void {
   });
 }
 
-/** Returns the exit status. */
+/**
+ * Returns the exit status. Never throws: an error nothing else expected (a
+ * bug in mmsim) is reported as one `mmsim run: internal error` line, without
+ * a stack trace, and gives status 2.
+ */
 export function runCommand(argv: string[], io: Io = defaultIo): number {
+  try {
+    return runCommandUnguarded(argv, io);
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    io.err(`mmsim run: internal error (a bug in mmsim, please report it with the input): ${msg.split('\n')[0]}`);
+    return 2;
+  }
+}
+
+function runCommandUnguarded(argv: string[], io: Io): number {
   if (io === defaultIo) guardEpipe();
   let values: { arch?: string; trace?: boolean; json?: boolean; paranoid?: boolean; help?: boolean };
   let positionals: string[];

@@ -184,6 +184,14 @@ export interface ResumingExpr extends ExprBase {
 export interface RawExpr extends ExprBase {
   kind: 'raw';
   text: string;
+  /** Why the grammar did not take the text: the parser's complaint, where it arose (for a later stage that needs the value). */
+  reason?: RawReason;
+}
+
+/** The parse error a RawExpr or RawResult stands in for. */
+export interface RawReason {
+  message: string;
+  loc: Loc;
 }
 
 export type Expr =
@@ -271,6 +279,7 @@ export interface RawResult {
   kind: 'raw';
   loc: Loc;
   text: string;
+  reason?: RawReason;
 }
 
 export type Result = ValueResult | ErrnoResult | UnknownResult | SignalResult | HeredocResult | RawResult;

@@ -33,6 +33,8 @@ export type DiagnosticCode =
   | 'E_TRAILING_TEXT'
   /** `= <<EOF` with no line holding only `EOF` after it. */
   | 'E_UNTERMINATED_HEREDOC'
+  /** A line with more operators than the parser allows (MAX_OPERATORS in parser.ts). */
+  | 'E_TOO_LONG'
   /** A bug in the parser, caught and reported rather than thrown. */
   | 'E_INTERNAL'
   /** joinSplitCalls(): an `<unfinished ...>` call that no `<... resumed>` line completes. */

@@ -3,9 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { CallStmt, Expr, Loc, Result, Statement } from './ast.js';
-import { dumpExpr, dumpResult, dumpStatement } from './ast.js';
+import { dumpExpr, dumpResult, dumpStatement, printExpr, printStatement } from './ast.js';
 import { formatDiagnostics } from './diagnostics.js';
-import { joinSplitCalls, parseScenario, parseStraceLine, type ParseOptions } from './parser.js';
+import { MAX_OPERATORS, joinSplitCalls, parseScenario, parseStraceLine, type ParseOptions } from './parser.js';
 
 /** Parses one line that must parse cleanly. */
 function one(line: string, options: ParseOptions = {}): Statement {
@@ -788,5 +788,37 @@ describe('docs/grammar.md', () => {
     const shown = blocks.find((b) => b.startsWith('t.scn:3:10'))!;
     const r = parseScenario('munmap(p, 4096)\nload8(p)\nstore(p, "x', 't.scn');
     expect(formatDiagnostics(r.diagnostics) + '\n').toBe(shown);
+  });
+});
+
+describe('long operator chains', () => {
+  const chain = (term: string, n: number): string => Array(n).fill(term).join('+');
+
+  it('accepts a chain up to MAX_OPERATORS and prints it back', () => {
+    const line = `munmap(${chain('0x1000', MAX_OPERATORS + 1)}, 4096) = 0`;
+    const r = parseStraceLine(line, { rawFallback: false });
+    expect(r.diagnostics).toEqual([]);
+    const call = r.statement as CallStmt;
+    expect(printExpr(call.args[0]!)).toBe(chain('0x1000', MAX_OPERATORS + 1).replaceAll('+', ' + '));
+  });
+
+  it('reports a longer chain as E_TOO_LONG without raw fallback, and as a raw argument with it', () => {
+    const line = `munmap(${chain('0x1000', 3000)}, 4096) = 0`;
+    const strict = parseStraceLine(line, { rawFallback: false });
+    expect(strict.statement).toBeUndefined();
+    expect(strict.diagnostics[0]).toMatchObject({ code: 'E_TOO_LONG', line: 1 });
+    expect(strict.diagnostics[0]!.message).toContain(`more than ${MAX_OPERATORS} operators`);
+    const loose = parseStraceLine(`foo(${chain('1', 3000)}) = 0`);
+    const arg = (loose.statement as CallStmt).args[0]!;
+    expect(arg.kind).toBe('raw');
+    expect(arg.kind === 'raw' && arg.reason?.message).toContain('operators');
+    // Printing and dumping the statement no longer recurse 3000 levels deep.
+    expect(printStatement(loose.statement!)).toContain('foo(1+1+1');
+  });
+
+  it('caps the operators of nested parenthesised chains together', () => {
+    const inner = `(${chain('1', 300)})`;
+    const r = parseStraceLine(`munmap(${inner}+${inner}, 4096)`, { rawFallback: false });
+    expect(r.diagnostics[0]?.code).toBe('E_TOO_LONG');
   });
 });
