@@ -139,3 +139,17 @@ describe('mmsim run on pathological input', () => {
     expect(err).toEqual(['mmsim run: internal error (a bug in mmsim, please report it with the input): RangeError: Maximum call stack size exceeded']);
   });
 });
+
+describe('mmsim run on garbage', () => {
+  it('prints the first 100 diagnostics of 30,000 bad lines, escapes control bytes, and runs nothing', () => {
+    const lines = Array.from({ length: 30000 }, (_, i) => `@@ garbage \x1b[31m line ${i}`);
+    const f = file('garbage.strace', lines);
+    const r = cli([f]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.match(/: error: /g)).toHaveLength(100);
+    expect(r.err).toContain('... and 29900 more diagnostics (29900 errors) not shown');
+    expect(r.err).toContain('@@ garbage \\x1b[31m line 0\n^');
+    expect(r.err).not.toContain('\x1b');
+  });
+});
