@@ -311,6 +311,8 @@ interface StmtBase {
   /** The process name strace -Y prints after the pid: `sh` in `2674<sh>  `. */
   comm?: string;
   timestamp?: Timestamp;
+  /** strace -i's instruction pointer as printed, without brackets: `00007fbd8c7f2ad7`, or `????????????????` on exit and signal lines. */
+  ip?: string;
 }
 
 /**
@@ -589,6 +591,7 @@ function printPrefix(s: Statement): string {
   if (s.pid !== undefined) out += s.comm !== undefined ? `${s.pid}<${s.comm}>  ` : `${s.pid}  `;
   if (s.timestamp) out += s.timestamp.text + ' ';
   if (s.kind === 'call' && s.nr !== undefined) out += `[${String(s.nr).padStart(4)}] `;
+  if (s.ip !== undefined) out += `[${s.ip}] `;
   return out;
 }
 
@@ -712,6 +715,7 @@ export function dumpStatement(s: Statement): string {
   if (s.kind === 'call' && s.resumedLoc) out += `+L${s.resumedLoc.line}`;
   if (s.pid !== undefined) out += ` pid=${s.pid}${s.comm !== undefined ? `<${s.comm}>` : ''}`;
   if (s.timestamp) out += ` t=${s.timestamp.text}`;
+  if (s.ip !== undefined) out += ` ip=${s.ip}`;
   switch (s.kind) {
     case 'call': {
       if (s.nr !== undefined) out += ` nr=${s.nr}`;

@@ -774,7 +774,7 @@ const RE_SIGNAL_LINE = /^---[ \t]+(.*?)[ \t]+---[ \t]*$/;
 const RE_EXIT_LINE = /^\+\+\+[ \t]+(.*?)[ \t]+\+\+\+[ \t]*$/;
 
 /** What every statement may carry from its line's prefix. */
-type Base = Pick<CallStmt, 'pid' | 'pidLoc' | 'comm' | 'timestamp'>;
+type Base = Pick<CallStmt, 'pid' | 'pidLoc' | 'comm' | 'timestamp' | 'ip'>;
 
 interface LineOutcome {
   statements: Statement[];
@@ -829,6 +829,7 @@ class Parser {
       base.pidLoc = ll.loc(prefix.pid.start, prefix.pid.end);
     }
     if (prefix.comm !== undefined) base.comm = prefix.comm;
+    if (prefix.ip) base.ip = prefix.ip.value;
     if (prefix.timestamp) {
       const ts = prefix.timestamp;
       base.timestamp = { loc: ll.loc(ts.start, ts.end), text: ts.value.text, form: ts.value.form, nanos: ts.value.nanos };
