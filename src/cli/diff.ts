@@ -30,6 +30,10 @@ Options:
 Colours only on a terminal, and never when NO_COLOR is set.
 Exit status: 0 host and model agree, 1 they differ, 2 bad input (or the host
 runner cannot be built or run).
+
+Examples:
+  mmsim diff examples/munmap-split.strace
+  mmsim diff examples/shared-vs-private.strace --json > diff.jsonl
 `;
 
 export interface DiffIo {

@@ -20,6 +20,10 @@ the page opens with that scenario loaded.
 Options:
   --port P     port to listen on (default 5180; 0 picks a free one)
   -h, --help   this text
+
+Examples:
+  mmsim explore
+  mmsim explore examples/page-cache.strace --port 8080
 `;
 
 const TYPES: Record<string, string> = {
