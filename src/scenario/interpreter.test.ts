@@ -168,7 +168,7 @@ describe('interpreter', () => {
     expect(r.records.map((x) => x.pid)).toEqual([undefined, undefined, undefined, 50, undefined, 50]);
   });
 
-  it('clone3 with CLONE_THREAD makes a thread sharing the address space; vfork is not modelled', () => {
+  it('clone3 with CLONE_THREAD makes a thread sharing the address space; vfork makes a child like fork', () => {
     const r = run([
       '10  clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0, stack=0x7f0000000000, stack_size=0x7fff80} => {parent_tid=[11]}, 88) = 11',
       `11  p = mmap(NULL, 4096, ${ANON})`,
@@ -180,8 +180,26 @@ describe('interpreter', () => {
       '12  load8(p) = 5',
     ]);
     expect(problems(r.records)).toEqual([]);
-    expect(r.records[7]).toMatchObject({ kind: 'skipped' });
-    expect(r.summary.notModelled).toEqual({ vfork: 1 });
+    expect(r.records[6]).toMatchObject({ kind: 'process', result: '12' });
+    expect(r.records[7]).toMatchObject({ kind: 'access', pid: 12, result: '5', ok: true });
+    expect(r.summary.notModelled).toEqual({});
+  });
+
+  it("vfork's child runs its lines on a copy of the parent's address space (as fork; the parent waits in reality)", () => {
+    const r = run([
+      `100  p = mmap(NULL, 8192, ${ANON})`,
+      '100  store8(p, 7)',
+      '100  vfork() = 101',
+      '101  load8(p) = 7',
+      '101  munmap(p, 4096) = 0',
+      '101  load8(p) = SIGSEGV {si_code=SEGV_MAPERR}',
+      '101  exit_group(0) = ?',
+      '100  load8(p) = 7',
+    ]);
+    expect(problems(r.records)).toEqual([]);
+    expect(r.records.map((x) => x.kind)).toEqual(['call', 'access', 'process', 'access', 'call', 'access', 'process', 'access']);
+    expect(r.records[2]!.notes.join(' ')).toContain('vfork is modelled as fork');
+    expect(r.summary.notModelled).toEqual({});
   });
 
   it('joins unfinished/resumed halves, creating a thread before its first line', () => {

@@ -9,7 +9,7 @@
  * expectation is a Problem on its step, located by file:line:column.
  *
  * Processes: the first pid prefix in the file (or none) is the initial
- * process, Machine.spawn(). fork(), and clone()/clone3() without
+ * process, Machine.spawn(). fork(), vfork() (modelled as fork), and clone()/clone3() without
  * CLONE_THREAD, make a child process whose scenario pid is the call's
  * expected result (strace's `= 2793`); clone with CLONE_THREAD makes a thread.
  * A line without a prefix belongs to the initial process. Scenario pids are
@@ -832,9 +832,13 @@ class Interpreter {
       rec.kind = 'process';
       this.forkStep(s, rec, tid);
     },
-    vfork(s, rec) {
+    vfork(s, rec, tid) {
+      // The real child borrows the parent's memory while the parent waits for
+      // its execve or _exit; a scenario's lines run one after another anyway,
+      // and a child that only execs or exits behaves the same on a copy.
       rec.kind = 'process';
-      this.untrackedChild(s, rec, 'vfork (the child borrows the parent\'s memory until it execs) is not modelled');
+      rec.notes.push("vfork is modelled as fork: the child runs on a copy-on-write copy of the parent's address space, not on the parent's own");
+      this.forkStep(s, rec, tid);
     },
     clone(s, rec, tid) {
       rec.kind = 'process';
