@@ -19,7 +19,9 @@ import { formatEvent } from './format-event.js';
 export const RUN_HELP = `Usage: mmsim run FILE [--arch PROFILE] [--trace] [--json]
 
 Runs a scenario file (strace syntax with bindings, memory accesses and
-checkpoints; see docs/grammar.md) on a fresh model machine. Each line is
+checkpoints; see docs/grammar.md) on a fresh model machine. The file is
+parsed and checked first (unknown names, missing or extra arguments, values
+that do not parse in the calls the model runs); with an error nothing runs. Each line is
 printed as strace would print it, with the model's result; a '= RESULT'
 written in the file is an expectation, and each one that does not hold is
 marked with FAIL and its file:line:column.
@@ -28,7 +30,8 @@ Options:
   --arch PROFILE   x86_64 (default), arm64-4k or arm64-16k
   --trace          print the kernel's internal steps (faults, PTEs, page cache,
                    VMA splits...) under each line
-  --json           one JSON object per step, then one {"summary": ...} line
+  --json           one JSON object per step, then one {"summary": ...} line;
+                   for malformed input one {"malformed": true, "diagnostics": [...]}
   --paranoid       re-validate the whole model after every step (slow)
   -h, --help       this text
 
@@ -138,6 +141,7 @@ function runCommandUnguarded(argv: string[], io: Io): number {
   const result = runScenario(source, { arch: arch as ArchName, trace, paranoid: values.paranoid ?? false, file, onStep });
   if (result.diagnostics.length > 0) io.err(formatDiagnostics(result.diagnostics, source));
   if (result.malformed) {
+    if (json) io.out(toJson({ malformed: true, file, diagnostics: result.diagnostics }));
     io.err(`mmsim run: ${file} is malformed; nothing was run`);
     return 2;
   }

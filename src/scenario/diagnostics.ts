@@ -35,6 +35,14 @@ export type DiagnosticCode =
   | 'E_UNTERMINATED_HEREDOC'
   /** A line with more operators than the parser allows (MAX_OPERATORS in parser.ts). */
   | 'E_TOO_LONG'
+  /** check.ts: an argument or result of a modelled call that the interpreter cannot use (raw text, a string for a number...). */
+  | 'E_BAD_ARGUMENT'
+  /** check.ts: a name that is no constant and that no line binds; an unknown signal, si_code or errno name. */
+  | 'E_UNKNOWN_NAME'
+  /** check.ts: a modelled call with an argument missing or too many. */
+  | 'E_ARGUMENT_COUNT'
+  /** check.ts: an integer that does not fit in 64 bits. */
+  | 'E_OUT_OF_RANGE'
   /** A bug in the parser, caught and reported rather than thrown. */
   | 'E_INTERNAL'
   /** joinSplitCalls(): an `<unfinished ...>` call that no `<... resumed>` line completes. */

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Machine } from '../kernel/machine.js';
 import { constantValue } from './flags.js';
-import { type InterpretOptions, type StepRecord, runScenario } from './interpreter.js';
+import { type InterpretOptions, type StepRecord, interpret, runScenario } from './interpreter.js';
+import { joinSplitCalls, parseScenario } from './parser.js';
+
+/** Runs statements straight through interpret(), as a caller skipping runScenario()'s check pass would. */
+function interpretUnchecked(lines: string[]) {
+  const parsed = parseScenario(lines.join('\n') + '\n', 't.strace');
+  return interpret(joinSplitCalls(parsed.statements, { file: 't.strace' }).statements, { file: 't.strace', paranoid: true });
+}
 
 function run(lines: string[], options: InterpretOptions = {}) {
   return runScenario(lines.join('\n') + '\n', { file: 't.strace', paranoid: true, ...options });
@@ -77,8 +84,8 @@ describe('interpreter', () => {
     expect(r.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(['2:10 E_UNTERMINATED_STRING', '4:10 E_UNTERMINATED_HEREDOC']);
   });
 
-  it('reports unknown names, missing arguments and strings where numbers belong, and goes on', () => {
-    const r = run([
+  it('interpret() (without the check pass) reports unknown names, missing arguments and strings where numbers belong, and goes on', () => {
+    const r = interpretUnchecked([
       `p = mmap(NULL, 4096, ${ANON})`,
       'r = mmap(NULL, 4096, PROT_READ|PROT_BOGUS, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)',
       'munmap(q, 4096)',
@@ -98,6 +105,25 @@ describe('interpreter', () => {
       "9:7: 's' has no value: mmap at t.strace:8 failed with EBADF",
     ]);
     expect(r.summary.failed).toBe(6);
+  });
+
+  it('runScenario() reports the same mistakes before running, as diagnostics, and runs nothing', () => {
+    const r = run([
+      `p = mmap(NULL, 4096, ${ANON})`,
+      'r = mmap(NULL, 4096, PROT_READ|PROT_BOGUS, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)',
+      'munmap(q, 4096)',
+      'munmap(p)',
+      'munmap("p", 4096)',
+      'load8(r)',
+    ]);
+    expect(r.malformed).toBe(true);
+    expect(r.records).toEqual([]);
+    expect(r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message} [${d.code}]`)).toEqual([
+      "2:32: unknown name 'PROT_BOGUS': not a constant the model knows, and no line of this file binds it [E_UNKNOWN_NAME]",
+      "3:8: unknown name 'q': not a constant the model knows, and no line of this file binds it [E_UNKNOWN_NAME]",
+      '4:1: munmap() needs a length as argument 2 (2 arguments: address, length) [E_ARGUMENT_COUNT]',
+      '5:8: the address is a number, not a string [E_BAD_ARGUMENT]',
+    ]);
   });
 
   it('pairs a signal line with the access before it', () => {

@@ -50,6 +50,7 @@ import {
   printResult,
 } from './ast.js';
 import { type Diagnostic, hasErrors } from './diagnostics.js';
+import { checkStatements, withArticle } from './check.js';
 import { constantValue } from './flags.js';
 import { formatBytes, formatErrno, formatFault, formatHeredoc, hex, siCodeName } from './format.js';
 import { joinSplitCalls, parseScenario } from './parser.js';
@@ -144,12 +145,17 @@ export interface RunResult {
 // ---------------------------------------------------------------------------
 // Entry points
 
-/** Parses and runs a scenario. With parse errors, nothing runs (malformed is true). */
+/**
+ * Parses, checks (check.ts) and runs a scenario. With parse or check errors,
+ * nothing runs (malformed is true).
+ */
 export function runScenario(source: string, options: InterpretOptions = {}): RunResult {
   const file = options.file ?? '<input>';
   const parsed = parseScenario(source, file, { rawFallback: true });
   const joined = joinSplitCalls(parsed.statements, { file });
   const diagnostics = [...parsed.diagnostics, ...joined.diagnostics];
+  // The check pass only on a file that parses, so each line is reported once.
+  if (!hasErrors(diagnostics)) diagnostics.push(...checkStatements(joined.statements, file));
   if (hasErrors(diagnostics)) {
     return { file, diagnostics, records: [], summary: emptySummary(), malformed: true };
   }
@@ -543,7 +549,7 @@ class Interpreter {
 
   private arg(s: CallStmt, i: number, what: string): Expr {
     const a = s.args[i];
-    if (a === undefined) throw new EvalError(s.nameLoc, `${s.name}() needs a ${what} as argument ${i + 1}`);
+    if (a === undefined) throw new EvalError(s.nameLoc, `${s.name}() needs ${withArticle(what)} as argument ${i + 1}`);
     return a;
   }
 
