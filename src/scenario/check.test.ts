@@ -43,6 +43,12 @@ describe('checkStatements', () => {
     expect(check([MAP, 'load8(p +) = 0'])).toEqual(["2:10-11 E_BAD_ARGUMENT: the address 'p +' does not parse: expected a value, found ')'"]);
   });
 
+  it('reports an over-long operator chain in a modelled call, quoting only its start', () => {
+    const chain = Array(600).fill('0x1000').join('+');
+    const [d] = check([`munmap(${chain}, 4096)`]);
+    expect(d).toMatch(/^1:\d+-\d+ E_BAD_ARGUMENT: the address '0x1000\+0x1000\+[0-9x+]{20,}\.\.\.' does not parse: more than 500 operators in one line; write the value as a single number$/);
+  });
+
   it('reports unknown and unbound names', () => {
     expect(check(['mprotect(0x1000, 4096, PROT_READ|PROT_FOO)', 'munmap(q, 4096) = 0', 'load8(0x1000) = r'])).toEqual([
       "1:34-42 E_UNKNOWN_NAME: unknown name 'PROT_FOO': not a constant the model knows, and no line of this file binds it",

@@ -166,7 +166,8 @@ class Checker {
     this.diagnostics.push(d);
   }
 
-  private raw(loc: Loc, text: string, reason: RawReason | undefined, what: string): void {
+  private raw(loc: Loc, whole: string, reason: RawReason | undefined, what: string): void {
+    const text = whole.length > 40 ? whole.slice(0, 37) + '...' : whole;
     if (reason) this.report(reason.loc, 'E_BAD_ARGUMENT', `${what} '${text}' does not parse: ${reason.message}`);
     else this.report(loc, 'E_BAD_ARGUMENT', `${what} '${text}' does not parse`);
   }
