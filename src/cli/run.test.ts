@@ -185,3 +185,14 @@ describe('mmsim run: the check before running', () => {
     expect(r.out).toMatch(/not modelled: foo x1, ioctl x1/);
   });
 });
+
+describe('mmsim run output', () => {
+  it('escapes control characters a log line carries into the printed step', () => {
+    const f = file('ctl.strace', ['foo(a\x07b, "x") = 0 (\x1bweird)']);
+    const r = cli([f]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('foo(a\\x07b, "x")');
+    expect(r.out).toContain('(\\x1bweird)');
+    expect(r.out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+});

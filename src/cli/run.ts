@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ARCH_PROFILES, type ArchName } from '../kernel/arch/profile.js';
-import { formatDiagnostics } from '../scenario/diagnostics.js';
+import { escapeControl, formatDiagnostics } from '../scenario/diagnostics.js';
 import { formatCallLine, pidPrefix } from '../scenario/format.js';
 import { type RunSummary, type StepRecord, runScenario } from '../scenario/interpreter.js';
 import { formatEvent } from './format-event.js';
@@ -157,20 +157,21 @@ function toJson(v: unknown): string {
 /** One step as the terminal shows it: the strace-style line, FAIL lines, notes, and (with --trace) the kernel's events. */
 export function printStep(r: StepRecord, trace: boolean, out: (s: string) => void): void {
   const prefix = pidPrefix(r.pid);
-  const call = r.actual ?? r.text;
+  // Raw text from the file (a log's unmodelled arguments) may hold control characters.
+  const call = escapeControl(r.actual ?? r.text);
   switch (r.kind) {
     case 'skipped':
-      out(`${prefix}${r.text}`);
+      out(`${prefix}${escapeControl(r.text)}`);
       break;
     case 'not-modelled':
       // The model has no result: echo the file's, as the log had it.
-      out(formatCallLine(prefix, call, r.result || (r.expected ?? '')));
+      out(formatCallLine(prefix, call, escapeControl(r.result || (r.expected ?? ''))));
       break;
     default:
       out(formatCallLine(prefix, call, r.result));
   }
   for (const p of r.problems) out(`!! FAIL ${p.file}:${p.line}:${p.column}: ${p.message}`);
-  for (const n of r.notes) out(`   # ${n}`);
+  for (const n of r.notes) out(`   # ${escapeControl(n)}`);
   if (trace && r.events) {
     for (const e of r.events) {
       const s = formatEvent(e);
