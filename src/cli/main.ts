@@ -45,7 +45,7 @@ export function main(argv: string[]): number {
       process.stdout.write(HELP);
       return 0;
     case 'tour':
-      return runTour(out);
+      return runTour(out, argv.slice(1), (s) => process.stderr.write(s + '\n'));
     case 'run':
       return runCommand(argv.slice(1));
     case 'explore':

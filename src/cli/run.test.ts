@@ -114,3 +114,85 @@ describe('mmsim run', () => {
     expect(r.out).toContain('Examples:');
   });
 });
+
+describe('mmsim run on pathological input', () => {
+  it('runs a line of 3000 chained operators as not modelled, without overflowing the stack', () => {
+    const terms = Array(3000).fill('1').join('+');
+    const f = file('chain.strace', [`foo(${terms}) = 0`]);
+    const r = cli([f]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/not modelled: foo x1/);
+  });
+
+  it('reports an unexpected internal error as one line and exit status 2, never throwing', () => {
+    let code = -1;
+    const err: string[] = [];
+    expect(() => {
+      code = runCommand([good], {
+        out: () => {
+          throw new RangeError('Maximum call stack size exceeded');
+        },
+        err: (s) => err.push(s),
+      });
+    }).not.toThrow();
+    expect(code).toBe(2);
+    expect(err).toEqual(['mmsim run: internal error (a bug in mmsim, please report it with the input): RangeError: Maximum call stack size exceeded']);
+  });
+});
+
+describe('mmsim run on garbage', () => {
+  it('prints the first 100 diagnostics of 30,000 bad lines, escapes control bytes, and runs nothing', () => {
+    const lines = Array.from({ length: 30000 }, (_, i) => `@@ garbage \x1b[31m line ${i}`);
+    const f = file('garbage.strace', lines);
+    const r = cli([f]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.match(/: error: /g)).toHaveLength(100);
+    expect(r.err).toContain('... and 29900 more diagnostics (29900 errors) not shown');
+    expect(r.err).toContain('@@ garbage \\x1b[31m line 0\n^');
+    expect(r.err).not.toContain('\x1b');
+  });
+});
+
+describe('mmsim run: the check before running', () => {
+  it('exits 2 for a mistake the parser accepted as raw text, with a caret, running nothing', () => {
+    const f = file('check.strace', ['p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)', 'load8(p +) = 0', 'load8(p, 3, 4)']);
+    const r = cli([f]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain(`${f}:2:10: error: the address 'p +' does not parse: expected a value, found ')' [E_BAD_ARGUMENT]\nload8(p +) = 0\n         ^`);
+    expect(r.err).toContain(`${f}:3:10: error: load8() takes at most 1 argument (address); 2 too many [E_ARGUMENT_COUNT]\nload8(p, 3, 4)\n         ^~~~`);
+    expect(r.err).toContain('nothing was run');
+  });
+
+  it('with --json prints one JSON object holding the diagnostics', () => {
+    const f = file('check-json.strace', ['munmap(q, 4096)', 'store(p, "abc']);
+    const parse = cli([f, '--json']);
+    expect(parse.code).toBe(2);
+    const obj = JSON.parse(parse.out) as { malformed: boolean; diagnostics: { line: number; code: string }[] };
+    expect(obj.malformed).toBe(true);
+    expect(obj.diagnostics.map((d) => [d.line, d.code])).toEqual([[2, 'E_UNTERMINATED_STRING']]);
+    const g = file('check-json2.strace', ['munmap(q, 4096)']);
+    const checked = cli([g, '--json']);
+    expect(checked.code).toBe(2);
+    expect(JSON.parse(checked.out)).toMatchObject({ malformed: true, file: g, diagnostics: [{ line: 1, column: 8, code: 'E_UNKNOWN_NAME' }] });
+  });
+
+  it('still runs a real log whose unmodelled calls hold anything, counting them', () => {
+    const f = file('log.strace', ['1234  ioctl(1, TCGETS, {c_iflag=ICRNL|IXON, ...}) = 0', '1234  foo(PROT_NOPE, x +, 0x10000000000000000) = 0', '1234  brk(NULL) = 0x555555559000']);
+    const r = cli([f]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/not modelled: foo x1, ioctl x1/);
+  });
+});
+
+describe('mmsim run output', () => {
+  it('escapes control characters a log line carries into the printed step', () => {
+    const f = file('ctl.strace', ['foo(a\x07b, "x") = 0 (\x1bweird)']);
+    const r = cli([f]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('foo(a\\x07b, "x")');
+    expect(r.out).toContain('(\\x1bweird)');
+    expect(r.out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+});

@@ -5,12 +5,13 @@
  *
  * Exit status: 0 when every expectation holds, 1 when one fails, 2 for
  * malformed input (the parser's diagnostics are printed and nothing runs),
- * an unreadable file or a bad option.
+ * an unreadable file, a bad option, or an internal error (a bug in mmsim,
+ * reported as one line without a stack trace).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ARCH_PROFILES, type ArchName } from '../kernel/arch/profile.js';
-import { formatDiagnostics } from '../scenario/diagnostics.js';
+import { escapeControl, formatDiagnostics } from '../scenario/diagnostics.js';
 import { formatCallLine, pidPrefix } from '../scenario/format.js';
 import { type RunSummary, type StepRecord, runScenario } from '../scenario/interpreter.js';
 import { formatEvent } from './format-event.js';
@@ -18,7 +19,9 @@ import { formatEvent } from './format-event.js';
 export const RUN_HELP = `Usage: mmsim run FILE [--arch PROFILE] [--trace] [--json]
 
 Runs a scenario file (strace syntax with bindings, memory accesses and
-checkpoints; see docs/grammar.md) on a fresh model machine. Each line is
+checkpoints; see docs/grammar.md) on a fresh model machine. The file is
+parsed and checked first (unknown names, missing or extra arguments, values
+that do not parse in the calls the model runs); with an error nothing runs. Each line is
 printed as strace would print it, with the model's result; a '= RESULT'
 written in the file is an expectation, and each one that does not hold is
 marked with FAIL and its file:line:column.
@@ -27,12 +30,14 @@ Options:
   --arch PROFILE   x86_64 (default), arm64-4k or arm64-16k
   --trace          print the kernel's internal steps (faults, PTEs, page cache,
                    VMA splits...) under each line
-  --json           one JSON object per step, then one {"summary": ...} line
+  --json           one JSON object per step, then one {"summary": ...} line;
+                   for malformed input one {"malformed": true, "diagnostics": [...]}
   --paranoid       re-validate the whole model after every step (slow)
   -h, --help       this text
 
 Exit status: 0 all expectations hold, 1 one failed, 2 malformed input,
-unreadable file or bad option.
+unreadable file, bad option, or an internal error in mmsim (reported as one
+'mmsim run: internal error' line).
 
 Examples:
   mmsim run examples/mmap-file-msync.strace
@@ -69,8 +74,22 @@ function guardEpipe(): void {
   });
 }
 
-/** Returns the exit status. */
+/**
+ * Returns the exit status. Never throws: an error nothing else expected (a
+ * bug in mmsim) is reported as one `mmsim run: internal error` line, without
+ * a stack trace, and gives status 2.
+ */
 export function runCommand(argv: string[], io: Io = defaultIo): number {
+  try {
+    return runCommandUnguarded(argv, io);
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    io.err(`mmsim run: internal error (a bug in mmsim, please report it with the input): ${msg.split('\n')[0]}`);
+    return 2;
+  }
+}
+
+function runCommandUnguarded(argv: string[], io: Io): number {
   if (io === defaultIo) guardEpipe();
   let values: { arch?: string; trace?: boolean; json?: boolean; paranoid?: boolean; help?: boolean };
   let positionals: string[];
@@ -122,6 +141,7 @@ export function runCommand(argv: string[], io: Io = defaultIo): number {
   const result = runScenario(source, { arch: arch as ArchName, trace, paranoid: values.paranoid ?? false, file, onStep });
   if (result.diagnostics.length > 0) io.err(formatDiagnostics(result.diagnostics, source));
   if (result.malformed) {
+    if (json) io.out(toJson({ malformed: true, file, diagnostics: result.diagnostics }));
     io.err(`mmsim run: ${file} is malformed; nothing was run`);
     return 2;
   }
@@ -137,20 +157,21 @@ function toJson(v: unknown): string {
 /** One step as the terminal shows it: the strace-style line, FAIL lines, notes, and (with --trace) the kernel's events. */
 export function printStep(r: StepRecord, trace: boolean, out: (s: string) => void): void {
   const prefix = pidPrefix(r.pid);
-  const call = r.actual ?? r.text;
+  // Raw text from the file (a log's unmodelled arguments) may hold control characters.
+  const call = escapeControl(r.actual ?? r.text);
   switch (r.kind) {
     case 'skipped':
-      out(`${prefix}${r.text}`);
+      out(`${prefix}${escapeControl(r.text)}`);
       break;
     case 'not-modelled':
       // The model has no result: echo the file's, as the log had it.
-      out(formatCallLine(prefix, call, r.result || (r.expected ?? '')));
+      out(formatCallLine(prefix, call, escapeControl(r.result || (r.expected ?? ''))));
       break;
     default:
       out(formatCallLine(prefix, call, r.result));
   }
   for (const p of r.problems) out(`!! FAIL ${p.file}:${p.line}:${p.column}: ${p.message}`);
-  for (const n of r.notes) out(`   # ${n}`);
+  for (const n of r.notes) out(`   # ${escapeControl(n)}`);
   if (trace && r.events) {
     for (const e of r.events) {
       const s = formatEvent(e);

@@ -10,7 +10,34 @@ import {
 } from '../kernel/uapi.js';
 import { formatEvent } from './format-event.js';
 
-export function runTour(out: (line: string) => void): number {
+export const TOUR_HELP = `Usage: mmsim tour
+
+A guided run on a fresh x86_64 model: a file written through the page cache,
+then mapped shared (a store dirties the page cache page), privately (the first
+store copies the page: copy-on-write) and anonymously (the first load maps the
+shared zero page, the first store a fresh frame), and an access after munmap
+(SIGSEGV). Each step prints the kernel's internal events under it.
+
+Options:
+  -h, --help   this text
+
+Exit status: 0 (2 for an unknown argument).
+
+Examples:
+  mmsim tour
+  mmsim tour | less
+`;
+
+/** `mmsim tour [--help]`; err receives complaints about arguments. */
+export function runTour(out: (line: string) => void, argv: readonly string[] = [], err: (line: string) => void = out): number {
+  if (argv.some((a) => a === '-h' || a === '--help')) {
+    out(TOUR_HELP.trimEnd());
+    return 0;
+  }
+  if (argv.length > 0) {
+    err(`mmsim tour: unexpected argument '${argv[0]}'\n\n${TOUR_HELP.trimEnd()}`);
+    return 2;
+  }
   const m = new Machine();
   const pid = m.spawn();
   const events: KernelEvent[] = [];

@@ -184,6 +184,14 @@ export interface ResumingExpr extends ExprBase {
 export interface RawExpr extends ExprBase {
   kind: 'raw';
   text: string;
+  /** Why the grammar did not take the text: the parser's complaint, where it arose (for a later stage that needs the value). */
+  reason?: RawReason;
+}
+
+/** The parse error a RawExpr or RawResult stands in for. */
+export interface RawReason {
+  message: string;
+  loc: Loc;
 }
 
 export type Expr =
@@ -271,6 +279,7 @@ export interface RawResult {
   kind: 'raw';
   loc: Loc;
   text: string;
+  reason?: RawReason;
 }
 
 export type Result = ValueResult | ErrnoResult | UnknownResult | SignalResult | HeredocResult | RawResult;
@@ -302,6 +311,8 @@ interface StmtBase {
   /** The process name strace -Y prints after the pid: `sh` in `2674<sh>  `. */
   comm?: string;
   timestamp?: Timestamp;
+  /** strace -i's instruction pointer as printed, without brackets: `00007fbd8c7f2ad7`, or `????????????????` on exit and signal lines. */
+  ip?: string;
 }
 
 /**
@@ -580,6 +591,7 @@ function printPrefix(s: Statement): string {
   if (s.pid !== undefined) out += s.comm !== undefined ? `${s.pid}<${s.comm}>  ` : `${s.pid}  `;
   if (s.timestamp) out += s.timestamp.text + ' ';
   if (s.kind === 'call' && s.nr !== undefined) out += `[${String(s.nr).padStart(4)}] `;
+  if (s.ip !== undefined) out += `[${s.ip}] `;
   return out;
 }
 
@@ -703,6 +715,7 @@ export function dumpStatement(s: Statement): string {
   if (s.kind === 'call' && s.resumedLoc) out += `+L${s.resumedLoc.line}`;
   if (s.pid !== undefined) out += ` pid=${s.pid}${s.comm !== undefined ? `<${s.comm}>` : ''}`;
   if (s.timestamp) out += ` t=${s.timestamp.text}`;
+  if (s.ip !== undefined) out += ` ip=${s.ip}`;
   switch (s.kind) {
     case 'call': {
       if (s.nr !== undefined) out += ` nr=${s.nr}`;

@@ -57,3 +57,25 @@ describe('formatDiagnostics and hasErrors', () => {
     expect(hasErrors([d({ severity: 'warning' }), d()])).toBe(true);
   });
 });
+
+describe('formatDiagnostics on large or binary input', () => {
+  it('prints the first 100 diagnostics, then how many more there are', () => {
+    const many = Array.from({ length: 30000 }, (_, i) => d({ line: i + 1, column: 1, endColumn: 2 }));
+    const source = Array(30000).fill('@@@').join('\n');
+    const text = formatDiagnostics(many, source);
+    expect(text.match(/^scen\.txt:\d+:1: error:/gm)).toHaveLength(100);
+    expect(text.split('\n').at(-1)).toBe('... and 29900 more diagnostics (29900 errors) not shown');
+    expect(formatDiagnostics(many.slice(0, 3), source, { limit: 2 }).split('\n').at(-1)).toBe('... and 1 more diagnostic (1 error) not shown');
+  });
+
+  it('escapes control characters in the echoed line and keeps the caret under the span', () => {
+    const text = formatDiagnostic(d({ line: 1, column: 4, endColumn: 6, message: "found '\x1b'" }), 'a\x1b[b\x07c\td');
+    expect(text).toBe("scen.txt:1:4: error: found '\\x1b' [E_UNTERMINATED_STRING]\n" + 'a\\x1b[b\\x07c\td\n' + '      ^~~~~');
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+
+  it('escapes bidirectional controls and C1 characters', () => {
+    const text = formatDiagnostic(d({ line: 1, column: 3, endColumn: 4 }), '\u202e\x9bx');
+    expect(text.split('\n').slice(1)).toEqual(['\\u202e\\x9bx', '          ^']);
+  });
+});

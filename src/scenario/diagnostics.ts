@@ -33,6 +33,16 @@ export type DiagnosticCode =
   | 'E_TRAILING_TEXT'
   /** `= <<EOF` with no line holding only `EOF` after it. */
   | 'E_UNTERMINATED_HEREDOC'
+  /** A line with more operators than the parser allows (MAX_OPERATORS in parser.ts). */
+  | 'E_TOO_LONG'
+  /** check.ts: an argument or result of a modelled call that the interpreter cannot use (raw text, a string for a number...). */
+  | 'E_BAD_ARGUMENT'
+  /** check.ts: a name that is no constant and that no line binds; an unknown signal, si_code or errno name. */
+  | 'E_UNKNOWN_NAME'
+  /** check.ts: a modelled call with an argument missing or too many. */
+  | 'E_ARGUMENT_COUNT'
+  /** check.ts: an integer that does not fit in 64 bits. */
+  | 'E_OUT_OF_RANGE'
   /** A bug in the parser, caught and reported rather than thrown. */
   | 'E_INTERNAL'
   /** joinSplitCalls(): an `<unfinished ...>` call that no `<... resumed>` line completes. */
@@ -55,20 +65,55 @@ export interface Diagnostic {
   sourceLine?: string;
 }
 
-/** Expands tabs in the part of the source before a column so the caret lines up under it. */
-function padTo(sourceLine: string, column: number): string {
+/**
+ * How a character of a source line is shown: C0 and C1 control characters
+ * (but tab), DEL, and the Unicode line separators and bidirectional controls
+ * (which would reorder or break the terminal's line) as `\xNN` or `\uNNNN`;
+ * anything else as itself.
+ */
+function shown(ch: string): string {
+  const c = ch.charCodeAt(0);
+  if (ch === '\t') return ch;
+  if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return '\\x' + c.toString(16).padStart(2, '0');
+  if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c === 0x200e || c === 0x200f || c === 0x061c) {
+    return '\\u' + c.toString(16).padStart(4, '0');
+  }
+  return ch;
+}
+
+/** text with every control character escaped (see shown()); safe to print to a terminal. */
+export function escapeControl(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) out += shown(text[i]!);
+  return out;
+}
+
+/**
+ * The line as printed, and the caret line under columns [column, end): the
+ * caret's padding copies tabs and is as wide as each escaped character.
+ */
+function caretUnder(line: string, column: number, end: number): { text: string; caret: string } {
+  let text = '';
   let pad = '';
-  for (let i = 0; i < column - 1; i++) pad += sourceLine[i] === '\t' ? '\t' : ' ';
-  return pad;
+  let width = 0;
+  for (let i = 0; i < line.length; i++) {
+    const s = shown(line[i]!);
+    text += s;
+    if (i < column - 1) pad += s === '\t' ? '\t' : ' '.repeat(s.length);
+    else if (i < end - 1) width += s === '\t' ? 1 : s.length;
+  }
+  return { text, caret: pad + '^' + '~'.repeat(Math.max(1, width) - 1) };
 }
 
 /**
  * `file:line:column: error: message`, then (when the source line is known) the
  * line and a caret `^~~~` under the span. source may be the whole file's text
- * or its lines; without it, d.sourceLine is used.
+ * or its lines (pass the lines when formatting many diagnostics: the text is
+ * split on every call); without it, d.sourceLine is used. Control characters
+ * are escaped (`\x1b`), so binary input cannot drive the terminal.
  */
 export function formatDiagnostic(d: Diagnostic, source?: string | readonly string[]): string {
-  const head = `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.code}]`;
+  const head = escapeControl(`${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.code}]`);
   let line: string | undefined;
   if (typeof source === 'string') line = source.split(/\r?\n/)[d.line - 1];
   else if (source) line = source[d.line - 1];
@@ -76,16 +121,29 @@ export function formatDiagnostic(d: Diagnostic, source?: string | readonly strin
   if (line === undefined) return head;
   const column = Math.max(1, Math.min(d.column, line.length + 1));
   const end = d.endColumn !== undefined ? Math.min(Math.max(d.endColumn, column + 1), line.length + 1) : column + 1;
-  const width = Math.max(1, end - column);
-  return `${head}\n${line}\n${padTo(line, column)}^${'~'.repeat(width - 1)}`;
+  const { text, caret } = caretUnder(line, column, end);
+  return `${head}\n${text}\n${caret}`;
 }
 
-/** All diagnostics, one block each, in order of position. */
-export function formatDiagnostics(ds: readonly Diagnostic[], source?: string | readonly string[]): string {
-  return [...ds]
-    .sort((a, b) => a.line - b.line || a.column - b.column)
-    .map((d) => formatDiagnostic(d, source))
-    .join('\n');
+/** How many diagnostics formatDiagnostics() prints unless told otherwise. */
+export const DIAGNOSTICS_SHOWN = 100;
+
+/**
+ * All diagnostics, one block each, in order of position; after the first
+ * `limit` (default DIAGNOSTICS_SHOWN) one line says how many more there are.
+ * The source text is split into lines once.
+ */
+export function formatDiagnostics(ds: readonly Diagnostic[], source?: string | readonly string[], options: { limit?: number } = {}): string {
+  const lines = typeof source === 'string' ? source.split(/\r?\n/) : source;
+  const limit = Math.max(0, options.limit ?? DIAGNOSTICS_SHOWN);
+  const sorted = [...ds].sort((a, b) => a.line - b.line || a.column - b.column);
+  const out = sorted.slice(0, limit).map((d) => formatDiagnostic(d, lines));
+  const more = sorted.length - limit;
+  if (more > 0) {
+    const errors = sorted.slice(limit).filter((d) => d.severity === 'error').length;
+    out.push(`... and ${more} more diagnostic${more === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'}) not shown`);
+  }
+  return out.join('\n');
 }
 
 /** True when any diagnostic is an error (warnings alone do not fail a parse). */

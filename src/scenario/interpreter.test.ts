@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Machine } from '../kernel/machine.js';
 import { constantValue } from './flags.js';
-import { type InterpretOptions, type StepRecord, runScenario } from './interpreter.js';
+import { type InterpretOptions, type StepRecord, interpret, runScenario } from './interpreter.js';
+import { joinSplitCalls, parseScenario } from './parser.js';
+
+/** Runs statements straight through interpret(), as a caller skipping runScenario()'s check pass would. */
+function interpretUnchecked(lines: string[]) {
+  const parsed = parseScenario(lines.join('\n') + '\n', 't.strace');
+  return interpret(joinSplitCalls(parsed.statements, { file: 't.strace' }).statements, { file: 't.strace', paranoid: true });
+}
 
 function run(lines: string[], options: InterpretOptions = {}) {
   return runScenario(lines.join('\n') + '\n', { file: 't.strace', paranoid: true, ...options });
@@ -77,8 +84,8 @@ describe('interpreter', () => {
     expect(r.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`)).toEqual(['2:10 E_UNTERMINATED_STRING', '4:10 E_UNTERMINATED_HEREDOC']);
   });
 
-  it('reports unknown names, missing arguments and strings where numbers belong, and goes on', () => {
-    const r = run([
+  it('interpret() (without the check pass) reports unknown names, missing arguments and strings where numbers belong, and goes on', () => {
+    const r = interpretUnchecked([
       `p = mmap(NULL, 4096, ${ANON})`,
       'r = mmap(NULL, 4096, PROT_READ|PROT_BOGUS, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)',
       'munmap(q, 4096)',
@@ -98,6 +105,25 @@ describe('interpreter', () => {
       "9:7: 's' has no value: mmap at t.strace:8 failed with EBADF",
     ]);
     expect(r.summary.failed).toBe(6);
+  });
+
+  it('runScenario() reports the same mistakes before running, as diagnostics, and runs nothing', () => {
+    const r = run([
+      `p = mmap(NULL, 4096, ${ANON})`,
+      'r = mmap(NULL, 4096, PROT_READ|PROT_BOGUS, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)',
+      'munmap(q, 4096)',
+      'munmap(p)',
+      'munmap("p", 4096)',
+      'load8(r)',
+    ]);
+    expect(r.malformed).toBe(true);
+    expect(r.records).toEqual([]);
+    expect(r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message} [${d.code}]`)).toEqual([
+      "2:32: unknown name 'PROT_BOGUS': not a constant the model knows, and no line of this file binds it [E_UNKNOWN_NAME]",
+      "3:8: unknown name 'q': not a constant the model knows, and no line of this file binds it [E_UNKNOWN_NAME]",
+      '4:1: munmap() needs a length as argument 2 (2 arguments: address, length) [E_ARGUMENT_COUNT]',
+      '5:8: the address is a number, not a string [E_BAD_ARGUMENT]',
+    ]);
   });
 
   it('pairs a signal line with the access before it', () => {
@@ -168,7 +194,7 @@ describe('interpreter', () => {
     expect(r.records.map((x) => x.pid)).toEqual([undefined, undefined, undefined, 50, undefined, 50]);
   });
 
-  it('clone3 with CLONE_THREAD makes a thread sharing the address space; vfork is not modelled', () => {
+  it('clone3 with CLONE_THREAD makes a thread sharing the address space; vfork makes a child like fork', () => {
     const r = run([
       '10  clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0, stack=0x7f0000000000, stack_size=0x7fff80} => {parent_tid=[11]}, 88) = 11',
       `11  p = mmap(NULL, 4096, ${ANON})`,
@@ -180,8 +206,26 @@ describe('interpreter', () => {
       '12  load8(p) = 5',
     ]);
     expect(problems(r.records)).toEqual([]);
-    expect(r.records[7]).toMatchObject({ kind: 'skipped' });
-    expect(r.summary.notModelled).toEqual({ vfork: 1 });
+    expect(r.records[6]).toMatchObject({ kind: 'process', result: '12' });
+    expect(r.records[7]).toMatchObject({ kind: 'access', pid: 12, result: '5', ok: true });
+    expect(r.summary.notModelled).toEqual({});
+  });
+
+  it("vfork's child runs its lines on a copy of the parent's address space (as fork; the parent waits in reality)", () => {
+    const r = run([
+      `100  p = mmap(NULL, 8192, ${ANON})`,
+      '100  store8(p, 7)',
+      '100  vfork() = 101',
+      '101  load8(p) = 7',
+      '101  munmap(p, 4096) = 0',
+      '101  load8(p) = SIGSEGV {si_code=SEGV_MAPERR}',
+      '101  exit_group(0) = ?',
+      '100  load8(p) = 7',
+    ]);
+    expect(problems(r.records)).toEqual([]);
+    expect(r.records.map((x) => x.kind)).toEqual(['call', 'access', 'process', 'access', 'call', 'access', 'process', 'access']);
+    expect(r.records[2]!.notes.join(' ')).toContain('vfork is modelled as fork');
+    expect(r.summary.notModelled).toEqual({});
   });
 
   it('joins unfinished/resumed halves, creating a thread before its first line', () => {

@@ -9,7 +9,7 @@
  * expectation is a Problem on its step, located by file:line:column.
  *
  * Processes: the first pid prefix in the file (or none) is the initial
- * process, Machine.spawn(). fork(), and clone()/clone3() without
+ * process, Machine.spawn(). fork(), vfork() (modelled as fork), and clone()/clone3() without
  * CLONE_THREAD, make a child process whose scenario pid is the call's
  * expected result (strace's `= 2793`); clone with CLONE_THREAD makes a thread.
  * A line without a prefix belongs to the initial process. Scenario pids are
@@ -50,6 +50,7 @@ import {
   printResult,
 } from './ast.js';
 import { type Diagnostic, hasErrors } from './diagnostics.js';
+import { checkStatements, withArticle } from './check.js';
 import { constantValue } from './flags.js';
 import { formatBytes, formatErrno, formatFault, formatHeredoc, hex, siCodeName } from './format.js';
 import { joinSplitCalls, parseScenario } from './parser.js';
@@ -144,12 +145,17 @@ export interface RunResult {
 // ---------------------------------------------------------------------------
 // Entry points
 
-/** Parses and runs a scenario. With parse errors, nothing runs (malformed is true). */
+/**
+ * Parses, checks (check.ts) and runs a scenario. With parse or check errors,
+ * nothing runs (malformed is true).
+ */
 export function runScenario(source: string, options: InterpretOptions = {}): RunResult {
   const file = options.file ?? '<input>';
   const parsed = parseScenario(source, file, { rawFallback: true });
   const joined = joinSplitCalls(parsed.statements, { file });
   const diagnostics = [...parsed.diagnostics, ...joined.diagnostics];
+  // The check pass only on a file that parses, so each line is reported once.
+  if (!hasErrors(diagnostics)) diagnostics.push(...checkStatements(joined.statements, file));
   if (hasErrors(diagnostics)) {
     return { file, diagnostics, records: [], summary: emptySummary(), malformed: true };
   }
@@ -543,7 +549,7 @@ class Interpreter {
 
   private arg(s: CallStmt, i: number, what: string): Expr {
     const a = s.args[i];
-    if (a === undefined) throw new EvalError(s.nameLoc, `${s.name}() needs a ${what} as argument ${i + 1}`);
+    if (a === undefined) throw new EvalError(s.nameLoc, `${s.name}() needs ${withArticle(what)} as argument ${i + 1}`);
     return a;
   }
 
@@ -832,9 +838,13 @@ class Interpreter {
       rec.kind = 'process';
       this.forkStep(s, rec, tid);
     },
-    vfork(s, rec) {
+    vfork(s, rec, tid) {
+      // The real child borrows the parent's memory while the parent waits for
+      // its execve or _exit; a scenario's lines run one after another anyway,
+      // and a child that only execs or exits behaves the same on a copy.
       rec.kind = 'process';
-      this.untrackedChild(s, rec, 'vfork (the child borrows the parent\'s memory until it execs) is not modelled');
+      rec.notes.push("vfork is modelled as fork: the child runs on a copy-on-write copy of the parent's address space, not on the parent's own");
+      this.forkStep(s, rec, tid);
     },
     clone(s, rec, tid) {
       rec.kind = 'process';

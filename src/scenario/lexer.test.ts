@@ -180,6 +180,16 @@ describe('scanPrefix', () => {
     expect(p.body).toBe(27);
   });
 
+  it("reads strace -i's instruction pointer after the other parts", () => {
+    expect(scanPrefix('26655 [00007fbd8c7f2ad7] execve(')).toMatchObject({ pid: { value: 26655 }, ip: { value: '00007fbd8c7f2ad7', start: 7, end: 23 }, body: 25 });
+    const p = scanPrefix('3505       0.000279 [  12] [00007f67d0133c47] brk(NULL)');
+    expect([p.pid?.value, p.nr?.value, p.ip?.value]).toEqual([3505, 12, '00007f67d0133c47']);
+    expect(scanPrefix('[????????????????] +++ exited with 0 +++')).toMatchObject({ ip: { value: '????????????????' }, body: 19 });
+    // A 16-digit all-decimal pointer is not a -n number.
+    expect(scanPrefix('[0000000000401000] brk(')).toMatchObject({ ip: { value: '0000000000401000' } });
+    expect(scanPrefix('[0000000000401000] brk(').nr).toBeUndefined();
+  });
+
   it('does not take a timestamp for a pid', () => {
     expect(scanPrefix('1795695162.771307 execve(').pid).toBeUndefined();
     expect(scanPrefix('12:12:42 execve(').pid).toBeUndefined();

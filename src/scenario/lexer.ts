@@ -417,6 +417,11 @@ export interface LinePrefix {
   timestamp?: PrefixPart<{ text: string; form: 'clock' | 'seconds'; nanos: bigint }>;
   /** strace -n's `[  9] `. */
   nr?: PrefixPart<number>;
+  /**
+   * strace -i's instruction pointer, `[00007fbd8c7f2ad7] `: the hex digits, or
+   * `????????????????` (on exit and signal lines) as written.
+   */
+  ip?: PrefixPart<string>;
   /** Offset where the statement proper starts (after the prefix and its spaces). */
   body: number;
 }
@@ -425,13 +430,17 @@ const RE_PID_BRACKET = /\[pid\s+(\d+)(?:<([^>]*)>)?\][ \t]*/y;
 const RE_PID_BARE = /(\d+)(?:<([^>]*)>)?[ \t]+(?=\S)/y;
 const RE_TS_CLOCK = /(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?[ \t]+/y;
 const RE_TS_SECONDS = /(\d+\.\d+)[ \t]+/y;
-const RE_NR = /\[[ \t]*(\d+)\][ \t]+/y;
+/** -n's number; not 8 or 16 digits with no padding, which is -i's pointer. */
+const RE_NR = /\[(?![0-9a-fA-F]{8}\]|[0-9a-fA-F]{16}\])[ \t]*(\d+)\][ \t]+/y;
+const RE_IP = /\[([0-9a-fA-F]{16}|[0-9a-fA-F]{8}|\?{16}|\?{8})\][ \t]+/y;
 const RE_SPACE = /[ \t]*/y;
 
 /**
  * Recognises a line's prefix: a pid (`2674  ` or `[pid  2674] `, either
  * with -Y's `<comm>` after the number), a timestamp
- * (-t, -tt, -ttt or -r) and strace -n's `[ 9] `, each optional, in that order.
+ * (-t, -tt, -ttt or -r), strace -n's `[ 9] ` and strace -i's instruction
+ * pointer `[00007fbd8c7f2ad7] `, each optional, in that order (strace's
+ * printleader()).
  */
 export function scanPrefix(line: string): LinePrefix {
   const prefix: LinePrefix = { body: 0 };
@@ -470,6 +479,10 @@ export function scanPrefix(line: string): LinePrefix {
   if ((m = tryRe(RE_NR))) {
     const start = i + m[0].indexOf(m[1]!);
     prefix.nr = { value: Number(m[1]), start, end: start + m[1]!.length };
+    i += m[0].length;
+  }
+  if ((m = tryRe(RE_IP))) {
+    prefix.ip = { value: m[1]!, start: i + 1, end: i + 1 + m[1]!.length };
     i += m[0].length;
   }
   skipSpace();

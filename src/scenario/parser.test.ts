@@ -3,9 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { CallStmt, Expr, Loc, Result, Statement } from './ast.js';
-import { dumpExpr, dumpResult, dumpStatement } from './ast.js';
+import { dumpExpr, dumpResult, dumpStatement, printExpr, printStatement } from './ast.js';
 import { formatDiagnostics } from './diagnostics.js';
-import { joinSplitCalls, parseScenario, parseStraceLine, type ParseOptions } from './parser.js';
+import { MAX_OPERATORS, joinSplitCalls, parseScenario, parseStraceLine, type ParseOptions } from './parser.js';
 
 /** Parses one line that must parse cleanly. */
 function one(line: string, options: ParseOptions = {}): Statement {
@@ -578,7 +578,7 @@ describe('real strace captures', () => {
     for (const needle of [
       '<unfinished ...>', ' resumed>', '[pid ', 'strace: Process', '--- SIGSEGV {', '+++ killed by SIGSEGV (core dumped) +++', '+++ killed by SIGKILL +++',
       '--- stopped by SIGSTOP ---', '= ? ERESTARTSYS (To be restarted if SA_RESTART is set)', '= 0 (Timeout)', '=> {parent_tid=[', '</memfd:x>(deleted)',
-      '21<<MAP_HUGE_SHIFT', 'makedev(0xfe, 0)', '/* 13 entries */', '"...', '<0.0000', 'restart_syscall(<... resuming interrupted',
+      '21<<MAP_HUGE_SHIFT', 'makedev(0xfe, 0)', '[????????????????] +++ exited with 0 +++', '/* 13 entries */', '"...', '<0.0000', 'restart_syscall(<... resuming interrupted',
     ]) {
       expect(all, needle).toContain(needle);
     }
@@ -786,5 +786,64 @@ describe('docs/grammar.md', () => {
     const shown = blocks.find((b) => b.startsWith('t.scn:3:10'))!;
     const r = parseScenario('munmap(p, 4096)\nload8(p)\nstore(p, "x', 't.scn');
     expect(formatDiagnostics(r.diagnostics) + '\n').toBe(shown);
+  });
+});
+
+describe('long operator chains', () => {
+  const chain = (term: string, n: number): string => Array(n).fill(term).join('+');
+
+  it('accepts a chain up to MAX_OPERATORS and prints it back', () => {
+    const line = `munmap(${chain('0x1000', MAX_OPERATORS + 1)}, 4096) = 0`;
+    const r = parseStraceLine(line, { rawFallback: false });
+    expect(r.diagnostics).toEqual([]);
+    const call = r.statement as CallStmt;
+    expect(printExpr(call.args[0]!)).toBe(chain('0x1000', MAX_OPERATORS + 1).replaceAll('+', ' + '));
+  });
+
+  it('reports a longer chain as E_TOO_LONG without raw fallback, and as a raw argument with it', () => {
+    const line = `munmap(${chain('0x1000', 3000)}, 4096) = 0`;
+    const strict = parseStraceLine(line, { rawFallback: false });
+    expect(strict.statement).toBeUndefined();
+    expect(strict.diagnostics[0]).toMatchObject({ code: 'E_TOO_LONG', line: 1 });
+    expect(strict.diagnostics[0]!.message).toContain(`more than ${MAX_OPERATORS} operators`);
+    const loose = parseStraceLine(`foo(${chain('1', 3000)}) = 0`);
+    const arg = (loose.statement as CallStmt).args[0]!;
+    expect(arg.kind).toBe('raw');
+    expect(arg.kind === 'raw' && arg.reason?.message).toContain('operators');
+    // Printing and dumping the statement no longer recurse 3000 levels deep.
+    expect(printStatement(loose.statement!)).toContain('foo(1+1+1');
+  });
+
+  it('caps the operators of nested parenthesised chains together', () => {
+    const inner = `(${chain('1', 300)})`;
+    const r = parseStraceLine(`munmap(${inner}+${inner}, 4096)`, { rawFallback: false });
+    expect(r.diagnostics[0]?.code).toBe('E_TOO_LONG');
+  });
+});
+
+describe('strace -i instruction pointers', () => {
+  it('reads the pointer after the pid, timestamp and -n number, and prints it back', () => {
+    const r = parseStraceLine('26655 [00007fbd8c7f2ad7] execve("/bin/true", ["/bin/true"], 0x7ffc29f97660 /* 35 vars */) = 0', { rawFallback: false });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.statement).toMatchObject({ kind: 'call', pid: 26655, ip: '00007fbd8c7f2ad7', name: 'execve' });
+    expect(printStatement(r.statement!)).toBe('26655  [00007fbd8c7f2ad7] execve("/bin/true", ["/bin/true"], 0x7ffc29f97660 /* 35 vars */) = 0');
+    const all = parseStraceLine('[pid  3068] 21:15:50.120209 [  12] [00007f67d0133c47] brk(NULL) = 0x55bd09d62000', { rawFallback: false });
+    expect(all.statement).toMatchObject({ pid: 3068, nr: 12, ip: '00007f67d0133c47', timestamp: { text: '21:15:50.120209' }, name: 'brk' });
+  });
+
+  it('reads the unknown pointer of exit and signal lines, and 32-bit pointers', () => {
+    expect(parseStraceLine('13353 [????????????????] +++ exited with 0 +++').statement).toMatchObject({ kind: 'exited', pid: 13353, ip: '????????????????', status: 0 });
+    expect(parseStraceLine('[????????] --- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---').statement).toMatchObject({ kind: 'signal', ip: '????????' });
+    expect(parseStraceLine('[08049000] brk(NULL) = 0x1', { rawFallback: false }).statement).toMatchObject({ ip: '08049000', name: 'brk' });
+  });
+
+  it('still takes a short bracketed number for -n, and the real capture runs as a scenario', () => {
+    expect(parseStraceLine('[   9] mmap(NULL, 1, 0, 0, -1, 0)').statement).toMatchObject({ nr: 9 });
+    expect(parseStraceLine('[   9] mmap(NULL, 1, 0, 0, -1, 0)').statement).not.toHaveProperty('ip');
+    const parsed = parseScenario(readFixture('true-f-i.log'), 'true-f-i.log');
+    const calls = parsed.statements.filter((s): s is CallStmt => s.kind === 'call');
+    expect(calls.length).toBeGreaterThan(20);
+    expect(calls.every((c) => c.pid !== undefined && /^[0-9a-f]{16}$/.test(c.ip ?? ''))).toBe(true);
+    expect(calls.map((c) => c.name)).toContain('mmap');
   });
 });

@@ -23,6 +23,7 @@ import type {
   IdentExpr,
   IntExpr,
   Loc,
+  RawReason,
   Result,
   Statement,
   StructExpr,
@@ -106,6 +107,13 @@ class Fail {
 }
 
 const MAX_DEPTH = 200;
+/**
+ * Binary operators (`+ - * / << |` joining parts) allowed in one line. A
+ * left-associative chain nests one level per operator, and everything that
+ * walks the tree (printing, evaluation) recurses, so a line of thousands of
+ * `1+1+...` would exhaust the stack; strace never prints more than a few.
+ */
+export const MAX_OPERATORS = 500;
 const RE_ERRNO = /^E[A-Z0-9_]+$/;
 const RE_SIGNAL = /^SIG[A-Z0-9][A-Z0-9_]*$/;
 const OPENERS: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
@@ -139,6 +147,7 @@ class LineParser {
   private limit: number;
   private lastEnd: number;
   private depth = 0;
+  private operators = 0;
 
   constructor(
     private readonly ll: LogicalLine,
@@ -344,7 +353,7 @@ class LineParser {
       const to = this.toks[this.limit - 1]!;
       this.pos = this.limit;
       this.lastEnd = to.end;
-      return { kind: 'raw', loc: this.ll.loc(from.start, to.end), text: this.textBetween(from.start, to.end) };
+      return { kind: 'raw', loc: this.ll.loc(from.start, to.end), text: this.textBetween(from.start, to.end), reason: this.reason(f) };
     } finally {
       this.limit = savedLimit;
     }
@@ -477,7 +486,18 @@ class LineParser {
     }
     if (this.pos === first) throw why;
     const a = this.toks[first]!;
-    return { kind: 'raw', text: this.textBetween(a.start, this.lastEnd), loc: this.ll.loc(a.start, this.lastEnd) };
+    return { kind: 'raw', text: this.textBetween(a.start, this.lastEnd), loc: this.ll.loc(a.start, this.lastEnd), reason: this.reason(why) };
+  }
+
+  private reason(f: Fail): RawReason {
+    return { message: f.message, loc: this.ll.loc(f.start, Math.max(f.end, f.start + 1)) };
+  }
+
+  /** Counts one binary operator (the token at hand); see MAX_OPERATORS. */
+  private countOperator(): void {
+    if (++this.operators > MAX_OPERATORS) {
+      throw this.failAt('E_TOO_LONG', `more than ${MAX_OPERATORS} operators in one line; write the value as a single number`);
+    }
   }
 
   private enter(): void {
@@ -520,6 +540,7 @@ class LineParser {
     let left = this.parseAdditive();
     let guard = this.limit + 1;
     while (isPunct(this.peek(), '<<') && guard-- > 0) {
+      this.countOperator();
       this.next();
       const right = this.parseAdditive();
       left = { kind: 'shift', left, right, loc: this.locFrom(start) };
@@ -532,6 +553,7 @@ class LineParser {
     let left = this.parseMultiplicative();
     let guard = this.limit + 1;
     while ((isPunct(this.peek(), '+') || isPunct(this.peek(), '-')) && guard-- > 0) {
+      this.countOperator();
       const op = this.next().text as '+' | '-';
       const right = this.parseMultiplicative();
       left = { kind: 'binop', op, left, right, loc: this.locFrom(start) };
@@ -544,6 +566,7 @@ class LineParser {
     let left = this.parseUnary();
     let guard = this.limit + 1;
     while ((isPunct(this.peek(), '*') || isPunct(this.peek(), '/')) && guard-- > 0) {
+      this.countOperator();
       const op = this.next().text as '*' | '/';
       const right = this.parseUnary();
       left = { kind: 'binop', op, left, right, loc: this.locFrom(start) };
@@ -751,7 +774,7 @@ const RE_SIGNAL_LINE = /^---[ \t]+(.*?)[ \t]+---[ \t]*$/;
 const RE_EXIT_LINE = /^\+\+\+[ \t]+(.*?)[ \t]+\+\+\+[ \t]*$/;
 
 /** What every statement may carry from its line's prefix. */
-type Base = Pick<CallStmt, 'pid' | 'pidLoc' | 'comm' | 'timestamp'>;
+type Base = Pick<CallStmt, 'pid' | 'pidLoc' | 'comm' | 'timestamp' | 'ip'>;
 
 interface LineOutcome {
   statements: Statement[];
@@ -806,6 +829,7 @@ class Parser {
       base.pidLoc = ll.loc(prefix.pid.start, prefix.pid.end);
     }
     if (prefix.comm !== undefined) base.comm = prefix.comm;
+    if (prefix.ip) base.ip = prefix.ip.value;
     if (prefix.timestamp) {
       const ts = prefix.timestamp;
       base.timestamp = { loc: ll.loc(ts.start, ts.end), text: ts.value.text, form: ts.value.form, nanos: ts.value.nanos };

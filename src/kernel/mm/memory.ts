@@ -154,7 +154,7 @@ function doAnonymousPage(k: Kernel, mm: MmStruct, vma: Vma, table: PageTable, vp
  * arch_wants_old_prefaulted_pte(): arm64 with hardware access flags; on
  * x86 they are young like any new entry.
  */
-function doFaultAround(vmf: Vmf): boolean {
+function doFaultAround(vmf: Vmf, retry = false): boolean {
   const { k, mm, vma } = vmf;
   const ps = mm.pageSize;
   const nrPages = Math.floor(k.settings.faultAroundBytes / ps);
@@ -194,6 +194,9 @@ function doFaultAround(vmf: Vmf): boolean {
       mm.rss[mmCounterOf(k, pfn)]!++;
       pfns[pte] = pfn;
       fls[pte] = pte === pteOff ? pteFlags : pteFlags & ~old;
+      // The faulting page was found in the page cache (filemap_map_pages()'s
+      // lookup); on a retry it is the page this fault just read, reported then.
+      if (k.tracing && pte === pteOff && !retry) k.emit({ type: 'pagecache_hit', ino: as.host.ino, index: firstIndex + (pte - first), pfn });
       if (k.tracing) k.emit({ type: 'pte_install', addr: (baseVpn + pte) * ps, pfn, flags: pteFlagNames(fls[pte]!), level: k.arch.levels - 1 });
       if (pte === pteOff) hit = true;
       if (lo < 0) lo = pte;
@@ -270,7 +273,7 @@ function doReadFault(vmf: Vmf): number {
     // pages just read (uptodate at once here; on Linux, those whose I/O has
     // completed). mm_account_fault() still counts one major fault (checked on
     // Linux 6.18: no fault on the next page after a major one).
-    if (doFaultAround(vmf)) {
+    if (doFaultAround(vmf, true)) {
       k.phys.put(page.pfn);
       trace(vmf, 'do_read_fault', page.major ? 'major: read from disk; mapped by fault-around on retry' : 'read a page not uptodate; mapped by fault-around on retry');
       return (page.major ? VM_FAULT_MAJOR : 0) | VM_FAULT_NOPAGE | VM_FAULT_RETRY;
