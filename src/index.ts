@@ -10,8 +10,8 @@ export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './k
 export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';
 export type { KernelEvent, KernelEventListener } from './kernel/events.js';
 export * as uapi from './kernel/uapi.js';
-export {
-  snapshotFrames, snapshotFrame, snapshotPageCache, snapshotTlb, snapshotVmas, walkAddress,
-  type FrameSnapshot, type PageCacheSnapshot, type PageWalk, type TlbSnapshot, type VmaSnapshot, type WalkLevel,
+export type {
+  Counters, DiskCounters, FrameSnapshot, MemoryCounters, PageCacheSnapshot, PageMapping, PageWalk, ProcessCounters,
+  TlbSnapshot, VmaSnapshot, VmstatCounters, WalkLevel,
 } from './kernel/snapshot.js';
 export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode } from './kernel/fs/backend.js';

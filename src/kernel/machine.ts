@@ -36,6 +36,10 @@ import { Process, Task } from './sched.js';
 import { DEFAULT_SETTINGS, type Settings } from './settings.js';
 import { type ErrnoName, SEGV_MAPERR, errnoNumber } from './uapi.js';
 import { validateKernel } from './validate.js';
+import {
+  type Counters, type FrameSnapshot, type PageCacheSnapshot, type PageMapping, type PageWalk, type TlbSnapshot, type VmaSnapshot,
+  snapshotCounters, snapshotFrame, snapshotFrames, snapshotPageCache, snapshotPagemap, snapshotTlb, snapshotVmas, walkAddress,
+} from './snapshot.js';
 
 export type SysResult = { ok: true; value: bigint } | { ok: false; errno: ErrnoName };
 
@@ -106,9 +110,14 @@ function vdsoLayout(arch: ArchProfile): { name: string; pages: number; flags: nu
 }
 
 export class Machine {
+  /**
+   * The kernel model itself, for the layers inside mmsim (the scenario
+   * interpreter, replay, the oracle, the benchmarks).
+   * @internal
+   */
   readonly k: Kernel;
-  readonly processes = new Map<number, Process>();
-  readonly tasks = new Map<number, Task>();
+  private readonly processes = new Map<number, Process>();
+  private readonly tasks = new Map<number, Task>();
   private readonly mmus = new Map<number, Mmu>();
   private nextPid = 1000;
   paranoid: boolean;
@@ -303,15 +312,28 @@ export class Machine {
     proc.exitCode = code;
   }
 
+  /**
+   * The model's task for a thread id, for the layers inside mmsim.
+   * @internal
+   */
   task(tid: number): Task | undefined {
     return this.tasks.get(tid);
   }
 
+  /**
+   * The model's process for a pid (exited ones stay until the Machine goes), for the layers inside mmsim.
+   * @internal
+   */
   process(pid: number): Process | undefined {
     return this.processes.get(pid);
   }
 
-  /** The MMU as one thread sees memory: the fast path for loads and stores. */
+  /**
+   * The MMU as one thread sees memory: the fast path for loads and stores
+   * (number addresses, the fault left in `mmu.fault`), for the layers inside
+   * mmsim; embedders use load()/store().
+   * @internal
+   */
   mmu(tid: number): Mmu | undefined {
     let m = this.mmus.get(tid);
     if (m === undefined) {
@@ -654,6 +676,100 @@ export class Machine {
     return this.tasks.get(tid)?.process.rusage();
   }
 
+  // --- read-only views (snapshots never change the model's state) ---
+
+  /** The live process (thread-group) with this pid, or undefined. */
+  private live(pid: number): Process | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : p;
+  }
+
+  /** The pids of the live processes, in the order they were created. */
+  pids(): number[] {
+    const out: number[] = [];
+    for (const p of this.processes.values()) if (!p.exited) out.push(p.tgid);
+    return out;
+  }
+
+  /** The thread ids of a live process (its first thread's id is the pid), or undefined for no such process. */
+  threads(pid: number): number[] | undefined {
+    return this.live(pid)?.threads.map((t) => t.tid);
+  }
+
+  /** getpid(2) as thread `tid` would see it: the id of its thread group (process), or undefined for no such live thread. */
+  getpid(tid: number): number | undefined {
+    return this.enter(tid)?.process.tgid;
+  }
+
+  /**
+   * getppid(2) as thread `tid` would see it: the pid of the process that
+   * fork()ed its process, or 0 for a process made by spawn() (its parent is
+   * outside the model, as getppid() returns 0 for a parent in another pid
+   * namespace); undefined for no such live thread. A child keeps the pid of
+   * a parent that has exited (the model has no reparenting).
+   */
+  getppid(tid: number): number | undefined {
+    const t = this.enter(tid);
+    return t === undefined ? undefined : (t.process.parent?.tgid ?? 0);
+  }
+
+  /** The VMAs of a live process in address order (what /proc/PID/maps lists), or undefined. */
+  vmas(pid: number): VmaSnapshot[] | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : snapshotVmas(p.mm);
+  }
+
+  /**
+   * The page-table walk for `addr` in a live process, level by level, as
+   * the MMU would walk it but without its side effects: no accessed or
+   * dirty bit, no TLB fill, no fault. Undefined for no such process.
+   */
+  walk(pid: number, addr: bigint): PageWalk | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : walkAddress(this.k, p.mm, u64(addr));
+  }
+
+  /**
+   * The present pages of a live process's page tables and the frames they
+   * map, in address order (the present entries of /proc/PID/pagemap), or
+   * undefined.
+   */
+  pagemap(pid: number): PageMapping[] | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : snapshotPagemap(p.mm);
+  }
+
+  /** The valid entries of a live process's TLB (shared by its threads), or undefined. */
+  tlb(pid: number): TlbSnapshot[] | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : snapshotTlb(p.mm);
+  }
+
+  /** Every frame in use, and the zero page (frame 0), in frame order. */
+  frames(): FrameSnapshot[] {
+    return snapshotFrames(this.k);
+  }
+
+  /** One frame, free or in use; a pfn outside RAM reads as free. */
+  frame(pfn: number): FrameSnapshot {
+    return snapshotFrame(this.k, pfn);
+  }
+
+  /** The page cache of every file with cached pages or mappings, by inode: each page's frame and flags, and how many are uptodate and dirty. */
+  pageCache(): PageCacheSnapshot[] {
+    return snapshotPageCache(this.k);
+  }
+
+  /**
+   * Every counter as a plain object: /proc/vmstat's events, /proc/meminfo's
+   * totals (in pages), the simulated disk's statistics and, given the pid
+   * of a live process, its getrusage() fault counts and memory sizes
+   * (`process` is null otherwise).
+   */
+  counters(pid?: number): Counters {
+    return snapshotCounters(this.k, pid === undefined ? null : (this.live(pid) ?? null));
+  }
+
   /** Put a file on the simulated disk as if it had been there all along (not in the page cache). */
   seedFile(path: string, data: Uint8Array, mode = 0o644): void {
     this.k.vfs.seedFile(path, data, mode);
@@ -684,9 +800,5 @@ export class Machine {
     const n = inode.blockdev.writeBackTo(inode.ino, vfs.backend, bp, inode.size);
     this.check();
     return { ok: true, value: BigInt(n) };
-  }
-
-  emit(e: KernelEvent): void {
-    this.k.emit(e);
   }
 }

@@ -8,9 +8,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { snapshotFrames } from '../kernel/snapshot.js';
+import type { Machine } from '../index.js';
 import { runScenario } from '../scenario/interpreter.js';
-import type { Machine } from '../kernel/machine.js';
 import { allMetrics, machineAt, openSession, stepCount } from './session.js';
 
 function files(dir: string): string[] {
@@ -24,9 +23,9 @@ function files(dir: string): string[] {
 const SCENARIOS = [...files('src/web/examples'), ...files('examples')];
 
 function fingerprint(m: Machine): string {
-  const procs = [...m.processes.values()].filter((p) => !p.exited).map((p) => `${p.tgid}\n${m.smaps(p.tgid)}`);
-  const frames = snapshotFrames(m.k).map((f) => `${f.pfn}:${f.kind}:${f.refcount}:${f.mapcount}:${f.flags.join(',')}`);
-  return [...procs, frames.join(' '), JSON.stringify(m.k.vmstat)].join('\n');
+  const procs = m.pids().map((pid) => `${pid}\n${m.smaps(pid)}`);
+  const frames = m.frames().map((f) => `${f.pfn}:${f.kind}:${f.refcount}:${f.mapcount}:${f.flags.join(',')}`);
+  return [...procs, frames.join(' '), JSON.stringify(m.counters().vmstat)].join('\n');
 }
 
 describe('explorer session', () => {

@@ -144,7 +144,7 @@ describe('mmsim explore in chromium', () => {
     expect(await page.locator('#walk-host .pte').textContent()).toContain(`frame ${added[0]}`);
 
     const m = machineThrough(source, storeLine);
-    const pid = [...m.processes.keys()][0]!;
+    const pid = m.pids()[0]!;
     expect(await page.locator('#proc-text').textContent()).toBe(m.maps(pid));
     await page.click('#tab-smaps');
     expect(await page.locator('#proc-text').textContent()).toBe(m.smaps(pid));
@@ -215,7 +215,7 @@ describe('mmsim explore in chromium', () => {
     const shared = page.locator('#frames-host tr.shared[data-kind="anon"]');
     expect(await shared.count()).toBe(2);
     const m = machineThrough(source, lineOf(source, '100   fork()'));
-    const pids = [...m.processes.keys()];
+    const pids = m.pids();
     expect(pids.length).toBe(2);
     for (const text of await shared.allTextContents()) {
       expect(text).toContain('shared ×2');
