@@ -5,10 +5,9 @@
  * /proc renderings, and subscribe to the kernel's event stream.
  */
 export { Machine, type MachineOptions, type SysResult, type AccessResult, type AccessFault } from './kernel/machine.js';
-export { Mmu, type Fault } from './kernel/arch/mmu.js';
 export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './kernel/arch/profile.js';
 export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';
-export type { KernelEvent, KernelEventListener } from './kernel/events.js';
+export type { MachineEvent, MachineEventListener } from './kernel/events.js';
 export * as uapi from './kernel/uapi.js';
 export type {
   Counters, DiskCounters, FrameSnapshot, MemoryCounters, PageCacheSnapshot, PageMapping, PageWalk, ProcessCounters,

@@ -5,8 +5,8 @@
  * and returns a value or Linux's errno; none throws on any argument.
  */
 import { type ArchName, type ArchProfile, ARCH_PROFILES } from './arch/profile.js';
-import { type Fault, Mmu } from './arch/mmu.js';
-import type { KernelEvent, KernelEventListener } from './events.js';
+import { Mmu } from './arch/mmu.js';
+import { type MachineEventListener, toMachineEvent } from './events.js';
 import { type ExecBases, type ElfImage, type ExecResult, loadElfBinary } from './exec.js';
 import type { FsBackend } from './fs/backend.js';
 import { FdTable, File, FMODE_READ, FMODE_WRITE } from './fs/file.js';
@@ -65,7 +65,7 @@ export interface MachineOptions {
  * every bit (a number would round it to 2^64).
  */
 export interface AccessFault {
-  readonly signal: Fault['signal'];
+  readonly signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL';
   /** si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR... (0 for SIGKILL). */
   readonly code: number;
   /** si_addr */
@@ -141,8 +141,8 @@ export class Machine {
     return this.k.settings;
   }
 
-  subscribe(listener: KernelEventListener): () => void {
-    return this.k.subscribe(listener);
+  subscribe(listener: MachineEventListener): () => void {
+    return this.k.subscribe((e) => listener(toMachineEvent(e)));
   }
 
   /** mmap_base() without randomization: below the stack, leaving room for RLIMIT_STACK and the guard gap. */
