@@ -13,4 +13,5 @@ export type {
   Counters, DiskCounters, FrameSnapshot, MemoryCounters, PageCacheSnapshot, PageMapping, PageWalk, ProcessCounters,
   TlbSnapshot, VmaSnapshot, VmstatCounters, WalkLevel,
 } from './kernel/snapshot.js';
-export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode } from './kernel/fs/backend.js';
+export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode, type FsBackendStats } from './kernel/fs/backend.js';
+export { MemoryBackend, memoryBackend, type MemoryBackendFiles, type MemoryBackendOptions } from './fs-memory/memory-backend.js';

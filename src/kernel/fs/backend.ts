@@ -42,6 +42,18 @@ export interface FsBackend {
   commit?(path: string, size: number): void;
 }
 
+/** What a backend has been asked to do, counted by the two backends mmsim ships (MemoryBackend and, in mmsim/host-fs, HostFolderBackend). */
+export interface FsBackendStats {
+  /** readPage() calls: pages read from the backend. */
+  pageReads: number;
+  /** Bytes those calls returned. */
+  bytesRead: number;
+  /** writePage() calls (write-back only). */
+  pageWrites: number;
+  /** commit() calls (write-back only). */
+  commits: number;
+}
+
 export type FsBackendErrorCode = 'EESCAPE' | 'EROFS' | 'ENOTSUP';
 
 /** An error a backend throws for a path it refuses. */
