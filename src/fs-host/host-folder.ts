@@ -26,7 +26,9 @@ export type HostFolderStats = FsBackendStats;
 export class HostFolderBackend implements FsBackend {
   /** The folder, symlinks resolved. */
   readonly root: string;
+  /** Whether write-back is refused. */
   readonly readOnly: boolean;
+  /** What the model has asked of the folder so far. */
   readonly stats: HostFolderStats = { pageReads: 0, bytesRead: 0, pageWrites: 0, commits: 0 };
 
   constructor(folder: string, options: HostFolderOptions = {}) {

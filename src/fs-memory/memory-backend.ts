@@ -24,6 +24,7 @@ export interface MemoryBackendOptions {
 /** The backend's files: path to contents (a string is stored as its UTF-8 bytes). */
 export type MemoryBackendFiles = Readonly<Record<string, Uint8Array | string>> | Iterable<readonly [string, Uint8Array | string]>;
 
+/** An FsBackend over files held in memory (see memoryBackend()). */
 export class MemoryBackend implements FsBackend {
   /** Whether write-back is refused. */
   readonly readOnly: boolean;

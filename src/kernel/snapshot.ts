@@ -59,8 +59,15 @@ export interface PageWalk {
   addr: bigint;
   /** Every level from the top, including those below a missing entry (with tableFrame null). */
   levels: WalkLevel[];
-  /** The leaf entry, when the walk reached a present one: its frame, flag names and the raw bits in the profile's PTE format. */
-  pte: { pfn: number; flags: string[]; raw: bigint } | null;
+  /** The leaf entry, when the walk reached a present one, else null. */
+  pte: {
+    /** The frame it maps. */
+    pfn: number;
+    /** Its flags by name (present, write, user, accessed, dirty, nx...). */
+    flags: string[];
+    /** The entry's 64 bits in the profile's hardware format (x86 or arm64). */
+    raw: bigint;
+  } | null;
   /** The TLB slot caching the address's page, or -1. */
   tlbSlot: number;
 }
@@ -91,8 +98,15 @@ export interface PageCacheSnapshot {
   path: string | null;
   /** i_size in bytes. */
   size: number;
-  /** Pages in the cache, by file page index, with their frame and PG_* flag names. */
-  pages: { index: number; pfn: number; flags: string[] }[];
+  /** Pages in the cache in file order. */
+  pages: {
+    /** The page's index in the file (its offset in pages). */
+    index: number;
+    /** The frame holding it. */
+    pfn: number;
+    /** Its PG_* flags by name. */
+    flags: string[];
+  }[];
   /** How many of `pages` are uptodate (PG_uptodate: their contents are valid). */
   uptodate: number;
   /** How many of `pages` are dirty (PG_dirty: newer than the disk, waiting for writeback). */
