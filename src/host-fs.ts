@@ -4,4 +4,4 @@
  * not pull in node:fs.
  */
 export { HostFolderBackend, hostFolder, type HostFolderOptions, type HostFolderStats } from './fs-host/host-folder.js';
-export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode } from './kernel/fs/backend.js';
+export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode, type FsBackendStats } from './kernel/fs/backend.js';

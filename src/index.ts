@@ -1,17 +1,21 @@
 /**
- * mmsim's public API: the Linux memory-mapping subsystem as a library.
- * Create a Machine, spawn processes, call syscalls (bigint addresses,
- * results as values or errno names), load and store through the MMU, read
- * /proc renderings, and subscribe to the kernel's event stream.
+ * mmsim's public API: the Linux memory-mapping subsystem as a library
+ * (ESM only). Create a Machine, spawn processes, call syscalls (bigint
+ * addresses, results as values or errno names), load and store through the
+ * MMU (faults as values), read /proc renderings and the read-only snapshot
+ * views (VMAs, page walks, frames, the page cache, the TLB, counters),
+ * subscribe to the kernel's event stream, and give the model files through
+ * an FsBackend (memoryBackend() here, hostFolder() in mmsim/host-fs).
+ * Nothing else in the package is public: its exports map refuses deep imports.
  */
-export { Machine, type MachineOptions, type SysResult, type AccessResult, type AccessFault } from './kernel/machine.js';
-export { Mmu, type Fault } from './kernel/arch/mmu.js';
+export { Machine, type MachineOptions, type SysResult, type AccessResult, type AccessFault, type FileStat, type Rusage } from './kernel/machine.js';
 export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './kernel/arch/profile.js';
 export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';
-export type { KernelEvent, KernelEventListener } from './kernel/events.js';
+export type { MachineEvent, MachineEventListener } from './kernel/events.js';
 export * as uapi from './kernel/uapi.js';
-export {
-  snapshotFrames, snapshotFrame, snapshotPageCache, snapshotTlb, snapshotVmas, walkAddress,
-  type FrameSnapshot, type PageCacheSnapshot, type PageWalk, type TlbSnapshot, type VmaSnapshot, type WalkLevel,
+export type {
+  Counters, DiskCounters, FrameSnapshot, MemoryCounters, PageCacheSnapshot, PageMapping, PageWalk, ProcessCounters,
+  TlbSnapshot, VmaSnapshot, VmstatCounters, WalkLevel,
 } from './kernel/snapshot.js';
-export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode } from './kernel/fs/backend.js';
+export { FsBackendError, type FsBackend, type FsBackendEntry, type FsBackendErrorCode, type FsBackendStats } from './kernel/fs/backend.js';
+export { MemoryBackend, memoryBackend, type MemoryBackendFiles, type MemoryBackendOptions } from './fs-memory/memory-backend.js';

@@ -27,7 +27,7 @@ describe('determinism', () => {
     const run = (): string => {
       const m = new Machine();
       const out: string[] = [];
-      m.subscribe((e) => out.push(JSON.stringify(e)));
+      m.subscribe((e) => out.push(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))));
       const pid = m.spawn();
       const p = m.mmap(pid, 0n, 16384n, 3, 0x22, -1, 0n);
       if (!p.ok) throw new Error('mmap failed');

@@ -1,14 +1,16 @@
 /**
- * The file-system backend: files of a host folder seen by the model, read
+ * The file-system backends: files of a host folder (mmsim/host-fs) or held
+ * in memory (memoryBackend() from the main entry) seen by the model, read
  * lazily page by page through the simulated disk, with a copy-on-write
- * overlay (the host file changes only on Machine.writeBack()), and paths
- * that cannot leave the folder.
+ * overlay (the backend's file changes only on Machine.writeBack()), and
+ * paths that cannot leave the backend's root. The behaviour tests run
+ * against both backends; the symlink tests need a real folder.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Machine, uapi, type FsBackend } from '../src/index.js';
+import { Machine, memoryBackend, uapi, type FsBackend, type FsBackendStats } from '../src/index.js';
 import { FsBackendError, hostFolder } from '../src/host-fs.js';
 
 const PS = 4096;
@@ -46,6 +48,34 @@ function open(m: Machine, pid: number, path: string, flags = uapi.O_RDWR): numbe
   return Number(r.value);
 }
 
+/** A backend under test, holding /data/big.bin (pattern(256, 100)). */
+interface Fixture {
+  name: string;
+  make(options?: { readOnly?: boolean }): FsBackend & { stats: FsBackendStats };
+  /** The backend's own copy of a file (what write-back changes), or undefined when it has none. */
+  read(path: string): Uint8Array | undefined;
+}
+
+let memory = memoryBackend();
+const FIXTURES: Fixture[] = [
+  {
+    name: 'host folder backend',
+    make: (options) => hostFolder(dir, options),
+    read: (path) => {
+      try {
+        return new Uint8Array(readFileSync(join(dir, path)));
+      } catch {
+        return undefined;
+      }
+    },
+  },
+  {
+    name: 'memory backend',
+    make: (options) => (memory = memoryBackend({ '/data/big.bin': pattern(256, 100) }, options)),
+    read: (path) => memory.get(path),
+  },
+];
+
 describe('the in-memory default', () => {
   it('has no backend: paths not created in the model are ENOENT', () => {
     const m = new Machine();
@@ -57,9 +87,9 @@ describe('the in-memory default', () => {
   });
 });
 
-describe('host folder backend', () => {
+describe.each(FIXTURES)('$name', (fx) => {
   it('mmap MAP_SHARED reads the real bytes lazily: only the touched pages are read', () => {
-    const fs = hostFolder(dir);
+    const fs = fx.make();
     const m = new Machine({ fs, paranoid: true });
     const pid = m.spawn();
     const fd = open(m, pid, '/data/big.bin', uapi.O_RDONLY);
@@ -71,7 +101,7 @@ describe('host folder backend', () => {
     const base = (r as { value: bigint }).value;
     expect(m.madvise(pid, base, len, uapi.MADV_RANDOM).ok).toBe(true);
     expect(fs.stats.pageReads).toBe(0);
-    const before = m.k.disk.stats.readRequests;
+    const before = m.counters().disk.readRequests;
     for (const i of [3, 100, 200]) {
       expect(m.load(pid, base + BigInt(i * PS), 4)).toEqual({ ok: true, value: BigInt(i) });
       expect(m.load(pid, base + BigInt(i * PS + 8), 1)).toEqual({ ok: true, value: BigInt((i + 1) & 0xff) });
@@ -81,14 +111,14 @@ describe('host folder backend', () => {
     expect(m.load(pid, base + BigInt(256 * PS + 100), 1)).toEqual({ ok: true, value: 0n });
     expect(fs.stats.pageReads).toBe(4);
     // Each read went through the simulated disk, so the I/O is counted there.
-    expect(m.k.disk.stats.readRequests - before).toBe(4);
+    expect(m.counters().disk.readRequests - before).toBe(4);
     // Touched again: served from the page cache.
     m.load(pid, base + BigInt(3 * PS), 4);
     expect(fs.stats.pageReads).toBe(4);
   });
 
   it('with default readahead a fault reads a window, far fewer pages than the file', () => {
-    const fs = hostFolder(dir);
+    const fs = fx.make();
     const m = new Machine({ fs });
     const pid = m.spawn();
     const fd = open(m, pid, 'data/big.bin', uapi.O_RDONLY);
@@ -99,12 +129,12 @@ describe('host folder backend', () => {
     expect(fs.stats.pageReads).toBeLessThan(64);
   });
 
-  it('writes through a shared mapping, write(2), ftruncate and unlink change only the model; writeBack changes the host file', () => {
-    const fs = hostFolder(dir);
+  it('writes through a shared mapping, write(2), ftruncate and unlink change only the model; writeBack changes the backend file', () => {
+    const fs = fx.make();
     const m = new Machine({ fs, paranoid: true });
     const pid = m.spawn();
-    const host = join(dir, 'data', 'big.bin');
-    const original = readFileSync(host);
+    const file = '/data/big.bin';
+    const original = fx.read(file)!;
     const fd = open(m, pid, '/data/big.bin');
     const r = m.mmap(pid, 0n, BigInt(4 * PS), uapi.PROT_READ | uapi.PROT_WRITE, uapi.MAP_SHARED, fd, 0n);
     const base = (r as { value: bigint }).value;
@@ -112,41 +142,41 @@ describe('host folder backend', () => {
     expect(m.write(pid, fd, new Uint8Array([9, 9, 9]), BigInt(5 * PS)).ok).toBe(true);
     expect(m.msync(pid, base, BigInt(4 * PS), uapi.MS_SYNC).ok).toBe(true);
     expect(m.fsync(pid, fd).ok).toBe(true);
-    expect(readFileSync(host).equals(original)).toBe(true);
+    expect(fx.read(file)).toEqual(original);
     // The model sees its own copy.
     expect(m.read(pid, fd, 1n, BigInt(PS + 10)).data).toEqual(new Uint8Array([0xee]));
 
     const w = m.writeBack('/data/big.bin');
     expect(w).toEqual({ ok: true, value: 2n });
-    const after = readFileSync(host);
+    const after = fx.read(file)!;
     expect(after.length).toBe(original.length);
     expect(after[PS + 10]).toBe(0xee);
     expect([...after.subarray(5 * PS, 5 * PS + 3)]).toEqual([9, 9, 9]);
-    const expected = Buffer.from(original);
+    const expected = original.slice();
     expected[PS + 10] = 0xee;
     expected.set([9, 9, 9], 5 * PS);
-    expect(after.equals(expected)).toBe(true);
+    expect(after).toEqual(expected);
     // Nothing changed since: nothing to hand over.
     expect(m.writeBack('/data/big.bin')).toEqual({ ok: true, value: 0n });
 
     // Truncation stays in the model until written back.
     expect(m.ftruncate(pid, fd, BigInt(PS + 20)).ok).toBe(true);
-    expect(readFileSync(host).length).toBe(original.length);
+    expect(fx.read(file)!.length).toBe(original.length);
     expect(m.writeBack('/data/big.bin').ok).toBe(true);
-    expect(readFileSync(host).length).toBe(PS + 20);
-    expect(readFileSync(host)[PS + 10]).toBe(0xee);
+    expect(fx.read(file)!.length).toBe(PS + 20);
+    expect(fx.read(file)![PS + 10]).toBe(0xee);
 
-    // Unlink removes the name from the model only; the host file stays and the model does not find it again.
+    // Unlink removes the name from the model only; the backend's file stays and the model does not find it again.
     expect(m.munmap(pid, base, BigInt(4 * PS)).ok).toBe(true);
     expect(m.close(pid, fd).ok).toBe(true);
     expect(m.unlink(pid, '/data/big.bin').ok).toBe(true);
-    expect(readFileSync(host).length).toBe(PS + 20);
+    expect(fx.read(file)!.length).toBe(PS + 20);
     expect(m.openat(pid, uapi.AT_FDCWD, '/data/big.bin', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
     expect(m.writeBack('/data/big.bin')).toEqual({ ok: false, errno: 'ENOENT' });
   });
 
-  it('a truncation that cuts inside a page keeps the head of that page from the host', () => {
-    const fs = hostFolder(dir);
+  it('a truncation that cuts inside a page keeps the head of that page from the backend', () => {
+    const fs = fx.make();
     const m = new Machine({ fs, paranoid: true });
     const pid = m.spawn();
     const fd = open(m, pid, '/data/big.bin');
@@ -158,22 +188,22 @@ describe('host folder backend', () => {
     expect(d[2 * PS + 7]).toBe(3);
     expect(d[2 * PS + 8]).toBe(0);
     expect(d[3 * PS - 1]).toBe(0);
-    expect(readFileSync(join(dir, 'data', 'big.bin')).length).toBe(256 * PS + 100);
+    expect(fx.read('/data/big.bin')!.length).toBe(256 * PS + 100);
   });
 
-  it('a file created in the model is written to the folder only on writeBack', () => {
-    const fs = hostFolder(dir);
+  it('a file created in the model is written to the backend only on writeBack', () => {
+    const fs = fx.make();
     const m = new Machine({ fs });
     const pid = m.spawn();
     const fd = open(m, pid, '/data/new.txt', uapi.O_RDWR | uapi.O_CREAT);
     expect(m.write(pid, fd, new TextEncoder().encode('hello')).ok).toBe(true);
-    expect(() => readFileSync(join(dir, 'data', 'new.txt'))).toThrow();
+    expect(fx.read('/data/new.txt')).toBeUndefined();
     expect(m.writeBack('/data/new.txt')).toEqual({ ok: true, value: 1n });
-    expect(readFileSync(join(dir, 'data', 'new.txt'), 'utf8')).toBe('hello');
+    expect(new TextDecoder().decode(fx.read('/data/new.txt'))).toBe('hello');
   });
 
-  it('a read-only folder refuses write-back', () => {
-    const fs = hostFolder(dir, { readOnly: true });
+  it('a read-only backend refuses write-back', () => {
+    const fs = fx.make({ readOnly: true });
     const m = new Machine({ fs });
     const pid = m.spawn();
     const fd = open(m, pid, '/data/big.bin');
@@ -181,6 +211,46 @@ describe('host folder backend', () => {
     expect(() => m.writeBack('/data/big.bin')).toThrow(/EROFS/);
   });
 
+  it('a missing file is ENOENT; a directory of the backend is a directory', () => {
+    const m = new Machine({ fs: fx.make() });
+    const pid = m.spawn();
+    expect(m.openat(pid, uapi.AT_FDCWD, '/data/missing', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
+    expect(m.openat(pid, uapi.AT_FDCWD, '/nodir/missing', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
+    expect(m.openat(pid, uapi.AT_FDCWD, '/data', uapi.O_RDWR)).toEqual({ ok: false, errno: 'EISDIR' });
+    expect(m.openat(pid, uapi.AT_FDCWD, '/data', uapi.O_RDONLY).ok).toBe(true);
+  });
+
+  it('can be mounted below the root', () => {
+    const fs = fx.make();
+    const m = new Machine({ fs, fsMount: '/mnt/host' });
+    const pid = m.spawn();
+    expect(m.openat(pid, uapi.AT_FDCWD, '/data/big.bin', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
+    const fd = open(m, pid, '/mnt/host/data/big.bin', uapi.O_RDONLY);
+    expect(m.read(pid, fd, 4n, BigInt(7 * PS)).data).toEqual(new Uint8Array([7, 0, 0, 0]));
+  });
+
+  it('refuses a path with a .. component (EESCAPE); the model resolves its own .. at its root', () => {
+    const fs = fx.make();
+    for (const p of ['/data/../../x', '..', '/../data/big.bin']) {
+      let err: unknown;
+      try {
+        fs.lookup(p);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(FsBackendError);
+      expect((err as FsBackendError).code).toBe('EESCAPE');
+      expect((err as FsBackendError).path).toBe(p);
+    }
+    expect(() => fs.readPage('/data/../data/big.bin', 0, new Uint8Array(PS))).toThrow(FsBackendError);
+    const m = new Machine({ fs });
+    const pid = m.spawn();
+    expect(m.openat(pid, uapi.AT_FDCWD, '/../../data/big.bin', uapi.O_RDONLY).ok).toBe(true);
+    expect(fs.stats.pageReads).toBe(0);
+  });
+});
+
+describe('host folder backend', () => {
   it('refuses .. and symlinks resolving outside the folder', () => {
     const fs = hostFolder(dir);
     for (const p of ['/../' + outside.split('/').pop() + '/secret', '/data/../../x', '..']) {
@@ -211,24 +281,6 @@ describe('host folder backend', () => {
     expect(fs.stats.pageReads).toBe(0);
   });
 
-  it('a missing file is ENOENT; a directory of the folder is a directory', () => {
-    const m = new Machine({ fs: hostFolder(dir) });
-    const pid = m.spawn();
-    expect(m.openat(pid, uapi.AT_FDCWD, '/data/missing', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
-    expect(m.openat(pid, uapi.AT_FDCWD, '/nodir/missing', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
-    expect(m.openat(pid, uapi.AT_FDCWD, '/data', uapi.O_RDWR)).toEqual({ ok: false, errno: 'EISDIR' });
-    expect(m.openat(pid, uapi.AT_FDCWD, '/data', uapi.O_RDONLY).ok).toBe(true);
-  });
-
-  it('can be mounted below the root', () => {
-    const fs = hostFolder(dir);
-    const m = new Machine({ fs, fsMount: '/mnt/host' });
-    const pid = m.spawn();
-    expect(m.openat(pid, uapi.AT_FDCWD, '/data/big.bin', uapi.O_RDONLY)).toEqual({ ok: false, errno: 'ENOENT' });
-    const fd = open(m, pid, '/mnt/host/data/big.bin', uapi.O_RDONLY);
-    expect(m.read(pid, fd, 4n, BigInt(7 * PS)).data).toEqual(new Uint8Array([7, 0, 0, 0]));
-  });
-
   it('any object with lookup and readPage is a backend', () => {
     const reads: number[] = [];
     const backend: FsBackend = {
@@ -245,5 +297,27 @@ describe('host folder backend', () => {
     expect(m.read(pid, fd, 1n, BigInt(2 * PS)).data).toEqual(new Uint8Array([0x42]));
     expect(reads).toEqual([2]);
     expect(m.writeBack('/f')).toEqual({ ok: false, errno: 'EROFS' });
+  });
+});
+
+describe('memory backend', () => {
+  it('copies the files it is given, stores strings as UTF-8 and hands out copies', () => {
+    const data = new Uint8Array([1, 2, 3]);
+    const fs = memoryBackend({ 'a/b.bin': data, '/t.txt': 'é' });
+    data[0] = 9;
+    expect(fs.paths()).toEqual(['/a/b.bin', '/t.txt']);
+    expect(fs.lookup('/a')).toMatchObject({ kind: 'dir' });
+    expect(fs.lookup('/a/b.bin')).toMatchObject({ kind: 'file', size: 3 });
+    expect(fs.lookup('/t.txt')).toMatchObject({ kind: 'file', size: 2 });
+    expect(fs.lookup('/nope')).toBeUndefined();
+    const got = fs.get('/a/b.bin')!;
+    expect([...got]).toEqual([1, 2, 3]);
+    got[1] = 9;
+    expect([...fs.get('a/b.bin')!]).toEqual([1, 2, 3]);
+
+    const m = new Machine({ fs: memoryBackend(new Map([['/t.txt', 'hello']])) });
+    const pid = m.spawn();
+    const fd = open(m, pid, '/t.txt', uapi.O_RDONLY);
+    expect(new TextDecoder().decode(m.read(pid, fd, 100n).data)).toBe('hello');
   });
 });

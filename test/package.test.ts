@@ -4,11 +4,13 @@
  * bench` loads from dist/bench/) and src/oracle/runner.c
  * (the host runner is compiled from source at run time); publint finds no
  * errors or warnings in package.json; and Are the Types Wrong finds no
- * problems for an ESM-only package. Needs the build (npm test builds first);
+ * problems for an ESM-only package. Installed (the tarball unpacked into a
+ * node_modules/mmsim), only its two entries resolve: a deep import of an
+ * internal module is refused. Needs the build (npm test builds first);
  * packs with --ignore-scripts so the build is not rerun under other tests.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -57,5 +59,29 @@ describe('package', () => {
       return kind !== 'node10' && kind !== 'node16-cjs';
     });
     expect(problems).toEqual([]);
+  });
+
+  it('installed, resolves its two entries and refuses a deep import of an internal module', () => {
+    // What `npm install mmsim` leaves: the tarball's package/ folder as node_modules/mmsim
+    // (the package has no runtime dependencies).
+    const app = join(dir, 'app');
+    const pkgDir = join(app, 'node_modules', 'mmsim');
+    mkdirSync(pkgDir, { recursive: true });
+    execFileSync('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', type: 'module', private: true }));
+    writeFileSync(join(app, 'probe.js'), [
+      "const out = {};",
+      "for (const spec of ['mmsim', 'mmsim/host-fs', 'mmsim/dist/kernel/kernel.js', 'mmsim/dist/index.js', 'mmsim/src/kernel/machine.ts']) {",
+      "  try { const mod = await import(spec); out[spec] = Object.keys(mod).sort().join(','); }",
+      "  catch (e) { out[spec] = e.code ?? String(e); }",
+      "}",
+      "console.log(JSON.stringify(out));",
+    ].join('\n'));
+    const out = JSON.parse(execFileSync(process.execPath, ['probe.js'], { cwd: app, encoding: 'utf8' })) as Record<string, string>;
+    expect(out['mmsim']!.split(',')).toContain('Machine');
+    expect(out['mmsim/host-fs']!.split(',')).toContain('hostFolder');
+    expect(out['mmsim/dist/kernel/kernel.js']).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    expect(out['mmsim/dist/index.js']).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    expect(out['mmsim/src/kernel/machine.ts']).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
 });

@@ -1,9 +1,10 @@
 /** One line of text per kernel event, for traces on a terminal. */
-import type { KernelEvent } from '../kernel/events.js';
+import type { KernelEvent, MachineEvent } from '../kernel/events.js';
 
-const hex = (n: number): string => '0x' + n.toString(16);
+const hex = (n: number | bigint): string => '0x' + n.toString(16);
 
-export function formatEvent(e: KernelEvent): string | null {
+/** The kernel's own events (number addresses) or the Machine's (bigint addresses). */
+export function formatEvent(e: KernelEvent | MachineEvent): string | null {
   switch (e.type) {
     case 'fault': return `page fault at ${hex(e.addr)} (${e.write ? 'write' : 'read'})`;
     case 'fault_handler': return `  ${e.handler}${e.detail ? `: ${e.detail}` : ''}`;

@@ -4,7 +4,7 @@
  * and an anonymous one.
  */
 import { Machine } from '../kernel/machine.js';
-import type { KernelEvent } from '../kernel/events.js';
+import type { MachineEvent } from '../kernel/events.js';
 import {
   AT_FDCWD, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MS_SYNC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
 } from '../kernel/uapi.js';
@@ -40,7 +40,7 @@ export function runTour(out: (line: string) => void, argv: readonly string[] = [
   }
   const m = new Machine();
   const pid = m.spawn();
-  const events: KernelEvent[] = [];
+  const events: MachineEvent[] = [];
   m.subscribe((e) => events.push(e));
   const hex = (v: bigint): string => '0x' + v.toString(16);
   const step = (title: string, what: () => string): void => {

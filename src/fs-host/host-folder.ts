@@ -13,25 +13,22 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { type FsBackend, type FsBackendEntry, FsBackendError } from '../kernel/fs/backend.js';
+import { type FsBackend, type FsBackendEntry, FsBackendError, type FsBackendStats } from '../kernel/fs/backend.js';
 
 export interface HostFolderOptions {
   /** Refuse write-back (writePage()/commit() throw an FsBackendError 'EROFS'). */
   readOnly?: boolean;
 }
 
-export interface HostFolderStats {
-  /** readPage() calls, each one fs.readSync(). */
-  pageReads: number;
-  bytesRead: number;
-  pageWrites: number;
-  commits: number;
-}
+/** The host-folder backend's counters (each readPage() is one fs.readSync() loop). */
+export type HostFolderStats = FsBackendStats;
 
 export class HostFolderBackend implements FsBackend {
   /** The folder, symlinks resolved. */
   readonly root: string;
+  /** Whether write-back is refused. */
   readonly readOnly: boolean;
+  /** What the model has asked of the folder so far. */
   readonly stats: HostFolderStats = { pageReads: 0, bytesRead: 0, pageWrites: 0, commits: 0 };
 
   constructor(folder: string, options: HostFolderOptions = {}) {

@@ -25,7 +25,7 @@ const seen = new Set<string>();
 /** The events one step emits. */
 function trace(m: Machine, step: () => unknown): KernelEvent[] {
   const out: KernelEvent[] = [];
-  const off = m.subscribe((e) => {
+  const off = m.k.subscribe((e) => {
     out.push(e);
     seen.add(e.type);
   });

@@ -5,8 +5,8 @@
  * and returns a value or Linux's errno; none throws on any argument.
  */
 import { type ArchName, type ArchProfile, ARCH_PROFILES } from './arch/profile.js';
-import { type Fault, Mmu } from './arch/mmu.js';
-import type { KernelEvent, KernelEventListener } from './events.js';
+import { Mmu } from './arch/mmu.js';
+import { type MachineEventListener, toMachineEvent } from './events.js';
 import { type ExecBases, type ElfImage, type ExecResult, loadElfBinary } from './exec.js';
 import type { FsBackend } from './fs/backend.js';
 import { FdTable, File, FMODE_READ, FMODE_WRITE } from './fs/file.js';
@@ -36,11 +36,36 @@ import { Process, Task } from './sched.js';
 import { DEFAULT_SETTINGS, type Settings } from './settings.js';
 import { type ErrnoName, SEGV_MAPERR, errnoNumber } from './uapi.js';
 import { validateKernel } from './validate.js';
+import {
+  type Counters, type FrameSnapshot, type PageCacheSnapshot, type PageMapping, type PageWalk, type TlbSnapshot, type VmaSnapshot,
+  snapshotCounters, snapshotFrame, snapshotFrames, snapshotPageCache, snapshotPagemap, snapshotTlb, snapshotVmas, walkAddress,
+} from './snapshot.js';
 
-export type SysResult = { ok: true; value: bigint } | { ok: false; errno: ErrnoName };
+/**
+ * A syscall's outcome as a value: the return register as a 64-bit bigint,
+ * or the errno Linux would return, by name ('ENOMEM', 'EINVAL'...; its
+ * number is `uapi.ERRNO[name][0]`). No syscall method throws for any
+ * argument.
+ */
+export type SysResult =
+  | {
+      /** The call succeeded. */
+      ok: true;
+      /** The return value (an address, a count, a descriptor, 0). */
+      value: bigint;
+    }
+  | {
+      /** The call failed. */
+      ok: false;
+      /** The errno's name. */
+      errno: ErrnoName;
+    };
 
+/** What `new Machine()` builds. */
 export interface MachineOptions {
+  /** The architecture profile, by name ('x86_64', 'arm64-4k', 'arm64-16k') or as a profile object; default x86_64. */
   arch?: ArchName | ArchProfile;
+  /** Tunables and limits (RAM size, readahead, overcommit, THP, rlimits...), each defaulting to DEFAULT_SETTINGS. */
   settings?: Partial<Settings>;
   /** Re-validate every invariant after each syscall and access (slow; for tests). */
   paranoid?: boolean;
@@ -56,19 +81,59 @@ export interface MachineOptions {
 }
 
 /**
- * A memory access's fault as the Machine reports it: the Mmu's Fault with
- * si_addr as a 64-bit bigint, so an access at 0xffffffffffffffff keeps
- * every bit (a number would round it to 2^64).
+ * The signal a failed load or store raises, as the kernel's page-fault
+ * handler would deliver it (force_sig_fault()), with si_addr as a 64-bit
+ * bigint, so an access at 0xffffffffffffffff keeps every bit.
  */
 export interface AccessFault {
-  readonly signal: Fault['signal'];
+  /** SIGSEGV (no mapping, or one that forbids the access), SIGBUS (a file page past the end of the file) or SIGKILL (out of memory: the OOM kill). */
+  readonly signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL';
   /** si_code: SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR... (0 for SIGKILL). */
   readonly code: number;
   /** si_addr */
   readonly addr: bigint;
 }
 
-export type AccessResult<T> = { ok: true; value: T } | { ok: false; fault: AccessFault };
+/** A load's or store's outcome as a value: what was read, or the fault. */
+export type AccessResult<T> =
+  | {
+      /** The access completed (after any page faults the kernel resolved). */
+      ok: true;
+      /** The value loaded (undefined for a store). */
+      value: T;
+    }
+  | {
+      /** The access raised a signal; nothing was stored past the faulting byte's page. */
+      ok: false;
+      /** The signal, its si_code and si_addr. */
+      fault: AccessFault;
+    };
+
+/** What fstat(2) fills in (struct stat), for the fields the model keeps. */
+export interface FileStat {
+  /** st_dev: the device, major * 256 + minor. */
+  st_dev: number;
+  /** st_ino: the inode number. */
+  st_ino: number;
+  /** st_mode: file type (S_IFREG, S_IFDIR, S_IFCHR) and permission bits. */
+  st_mode: number;
+  /** st_nlink: names linking to the inode (0 once unlinked). */
+  st_nlink: number;
+  /** st_size: the size in bytes. */
+  st_size: number;
+  /** st_blksize: the preferred I/O size in bytes. */
+  st_blksize: number;
+  /** st_blocks: 512-byte blocks allocated. */
+  st_blocks: number;
+}
+
+/** getrusage(RUSAGE_SELF)'s fault counts. */
+export interface Rusage {
+  /** ru_minflt: faults served without I/O. */
+  minFlt: number;
+  /** ru_majflt: faults that read from the disk. */
+  majFlt: number;
+}
 
 function esrch(): SysResult {
   return { ok: false, errno: 'ESRCH' };
@@ -105,14 +170,29 @@ function vdsoLayout(arch: ArchProfile): { name: string; pages: number; flags: nu
   ];
 }
 
+/**
+ * A simulated Linux machine: RAM, a disk, the page cache and the processes
+ * whose address spaces the kernel model manages. Create processes with
+ * spawn() and fork(), call syscalls by thread id, load and store through
+ * the MMU, read /proc and the snapshot views, and subscribe() to the
+ * kernel's events. Everything is deterministic: the same calls give the
+ * same results and events on every run.
+ */
 export class Machine {
+  /**
+   * The kernel model itself, for the layers inside mmsim (the scenario
+   * interpreter, replay, the oracle, the benchmarks).
+   * @internal
+   */
   readonly k: Kernel;
-  readonly processes = new Map<number, Process>();
-  readonly tasks = new Map<number, Task>();
+  private readonly processes = new Map<number, Process>();
+  private readonly tasks = new Map<number, Task>();
   private readonly mmus = new Map<number, Mmu>();
   private nextPid = 1000;
+  /** Re-validate every invariant after each syscall and access (slow; for tests). May be changed at any time. */
   paranoid: boolean;
 
+  /** A machine with no processes yet (see spawn()). */
   constructor(options: MachineOptions = {}) {
     const arch = typeof options.arch === 'string' ? ARCH_PROFILES[options.arch] : (options.arch ?? ARCH_PROFILES.x86_64);
     this.k = new Kernel(arch, { ...DEFAULT_SETTINGS, ...options.settings });
@@ -124,16 +204,23 @@ export class Machine {
     }
   }
 
+  /** The architecture profile: page size, page-table levels, address-space size. */
   get arch(): ArchProfile {
     return this.k.arch;
   }
 
+  /** The settings in force (defaults merged with MachineOptions.settings). */
   get settings(): Settings {
     return this.k.settings;
   }
 
-  subscribe(listener: KernelEventListener): () => void {
-    return this.k.subscribe(listener);
+  /**
+   * Call `listener` with every kernel event from now on (see MachineEvent),
+   * synchronously, during the call that causes it. Returns the function
+   * that unsubscribes. With no subscriber, the model builds no events.
+   */
+  subscribe(listener: MachineEventListener): () => void {
+    return this.k.subscribe((e) => listener(toMachineEvent(e)));
   }
 
   /**
@@ -151,8 +238,11 @@ export class Machine {
 
   /**
    * A new process as exec leaves it without ASLR: a [stack] at the top of user
-   * space, [vvar]/[vdso] at mmap_base, and the break where a small PIE's data
-   * would end. Deviation: no executable or interpreter image is mapped.
+   * space, [vvar]/[vdso] at mmap_base, the break where a small PIE's data
+   * would end, and descriptors 0-2 open on a terminal. Returns its pid, which
+   * is also the id of its only thread. Deviation: no executable or
+   * interpreter image is mapped. Throws only when no frame is left for the
+   * new page tables.
    */
   spawn(): number {
     const k = this.k;
@@ -208,7 +298,9 @@ export class Machine {
    * reads the files; they must exist in the model's file system). On failure
    * the process keeps running in an empty address space, as after the point
    * of no return. withoutExecutable: build all but the executable's own
-   * mappings (its file is not available).
+   * mappings (its file is not available). Used by replay; its ELF types
+   * take number addresses, so it is not yet part of the public API.
+   * @internal
    */
   execve(tid: number, exe: ElfImage, interp: ElfImage | null, bases: ExecBases = {}, withoutExecutable = false): ExecResult {
     const task = this.tasks.get(tid);
@@ -234,7 +326,12 @@ export class Machine {
     return r;
   }
 
-  /** clone(CLONE_VM|CLONE_THREAD...): a new thread sharing the process's mm and descriptors. */
+  /**
+   * clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD): a new
+   * thread of process `pid`, sharing its address space and descriptors, with
+   * its own fault counters. Returns the new thread id, or undefined when
+   * `pid` is not a live process.
+   */
   createThread(pid: number): number | undefined {
     const proc = this.processes.get(pid);
     if (proc === undefined || proc.exited) return undefined;
@@ -246,7 +343,14 @@ export class Machine {
     return tid;
   }
 
-  /** fork(): a child with a copy-on-write copy of the caller's address space and descriptors. */
+  /**
+   * fork(2) by thread `tid` (kernel/fork.c:dup_mmap()): a child process with
+   * a copy-on-write copy of the caller's address space (private pages
+   * write-protected in both, shared mappings shared, MADV_DONTFORK ranges
+   * left out, MADV_WIPEONFORK ones empty) and of its descriptor table.
+   * The value is the child's pid. Errors: ESRCH (no such thread), ENOMEM
+   * (no frame for the child's page tables).
+   */
   fork(tid: number): SysResult {
     const task = this.tasks.get(tid);
     if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH' };
@@ -273,7 +377,12 @@ export class Machine {
     return { ok: true, value: BigInt(pid) };
   }
 
-  /** Thread exit; the last thread's exit tears down the process (exit_mm(), exit_files()). */
+  /**
+   * exit(2) of thread `tid` with exit status `code`: its fault counts go to
+   * the process; the last thread's exit tears the process down (exit_mm()
+   * unmaps everything, exit_files() closes every descriptor). Does nothing
+   * for a thread that is not live.
+   */
   exitThread(tid: number, code = 0): void {
     const task = this.tasks.get(tid);
     if (task === undefined || task.exited) return;
@@ -288,7 +397,7 @@ export class Machine {
     this.check();
   }
 
-  /** exit_group(): every thread of the process exits. */
+  /** exit_group(2) by thread `tid`: every thread of its process exits, and the process is torn down. */
   exitGroup(tid: number, code = 0): void {
     const task = this.tasks.get(tid);
     if (task === undefined) return;
@@ -307,15 +416,28 @@ export class Machine {
     proc.exitCode = code;
   }
 
+  /**
+   * The model's task for a thread id, for the layers inside mmsim.
+   * @internal
+   */
   task(tid: number): Task | undefined {
     return this.tasks.get(tid);
   }
 
+  /**
+   * The model's process for a pid (exited ones stay until the Machine goes), for the layers inside mmsim.
+   * @internal
+   */
   process(pid: number): Process | undefined {
     return this.processes.get(pid);
   }
 
-  /** The MMU as one thread sees memory: the fast path for loads and stores. */
+  /**
+   * The MMU as one thread sees memory: the fast path for loads and stores
+   * (number addresses, the fault left in `mmu.fault`), for the layers inside
+   * mmsim; embedders use load()/store().
+   * @internal
+   */
   mmu(tid: number): Mmu | undefined {
     let m = this.mmus.get(tid);
     if (m === undefined) {
@@ -327,7 +449,12 @@ export class Machine {
     return m;
   }
 
-  /** Re-validate the whole model (validate_mm() for every mm, frame and page-cache counts). */
+  /**
+   * Re-validate the whole model, as the kernel's validate_mm() and
+   * CONFIG_DEBUG_VM checks do: every VMA tree, page table, reference and
+   * map count, RSS counter and page-cache entry recomputed from scratch.
+   * Throws an Error describing the first broken invariant (a bug in the model).
+   */
   validate(): void {
     const mms = new Set<MmStruct>();
     for (const p of this.processes.values()) if (!p.exited) mms.add(p.mm);
@@ -359,69 +486,149 @@ export class Machine {
 
   // --- memory syscalls (enter/leave, no closure per call) ---
 
+  /**
+   * mmap(2) (mm/mmap.c:do_mmap()): map `len` bytes at `addr` (a hint, or
+   * exact with MAP_FIXED / MAP_FIXED_NOREPLACE) with protection `prot`
+   * (uapi.PROT_*) and `flags` (uapi.MAP_*), backed by descriptor `fd` at
+   * byte offset `off`, or anonymous (MAP_ANONYMOUS, fd -1). Nothing is
+   * mapped into the page tables until a fault (or MAP_POPULATE). The value
+   * is the mapping's address. Errors as Linux: EINVAL (bad length, offset
+   * or flags), EBADF, EACCES (the descriptor's mode forbids the protection),
+   * ENODEV, ENOMEM (no room, map count or commit limit), EEXIST
+   * (MAP_FIXED_NOREPLACE over a mapping), EPERM, EOVERFLOW, EAGAIN
+   * (MAP_LOCKED over RLIMIT_MEMLOCK), EOPNOTSUPP (MAP_SHARED_VALIDATE with
+   * an unknown flag).
+   */
   mmap(tid: number, addr: bigint, len: bigint, prot: bigint | number, flags: bigint | number, fd: bigint | number, off: bigint): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'mmap', sysMmap(this.k, t, addr, len, prot, flags, fd, off));
   }
 
+  /**
+   * munmap(2) (do_vmi_munmap()): unmap [addr, addr + len) rounded out to
+   * pages, splitting VMAs at the ends, freeing the pages and page tables no
+   * longer used and flushing the TLB. Unmapping a hole is not an error.
+   * Errors: EINVAL (addr not page aligned, len 0, range past user space),
+   * ENOMEM (a split would exceed the map-count limit).
+   */
   munmap(tid: number, addr: bigint, len: bigint): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'munmap', sysMunmap(this.k, t, addr, len));
   }
 
+  /**
+   * mprotect(2) (mm/mprotect.c): change the protection of every page in
+   * [addr, addr + len), splitting and merging VMAs and changing present
+   * page-table entries in place. Errors: EINVAL (unaligned addr, bad prot),
+   * ENOMEM (part of the range unmapped, or too many VMAs), EACCES (write to
+   * a shared mapping of a file opened read-only, or exec where not allowed).
+   */
   mprotect(tid: number, addr: bigint, len: bigint, prot: bigint | number): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'mprotect', sysMprotect(this.k, t, addr, len, u64(prot)));
   }
 
+  /**
+   * msync(2) (mm/msync.c): with MS_SYNC, write the dirty page-cache pages of
+   * the shared file mappings in the range to the disk and wait (vfs_fsync_range());
+   * MS_ASYNC does nothing since Linux 2.6.19, as in the model. Errors:
+   * EINVAL (unaligned addr, bad flags, MS_SYNC with MS_ASYNC), ENOMEM (part
+   * of the range unmapped), EBUSY (MS_INVALIDATE over locked pages).
+   */
   msync(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'msync', sysMsync(this.k, t, addr, len, u64(flags)));
   }
 
-  /** mremap(2): shrink, grow or move a mapping; the (new) address. */
+  /**
+   * mremap(2) (mm/mremap.c): shrink, grow in place, or move (MREMAP_MAYMOVE,
+   * MREMAP_FIXED to `newAddr`, MREMAP_DONTUNMAP) the mapping at `oldAddr`,
+   * moving its page-table entries rather than copying pages. The value is
+   * the mapping's (new) address. Errors: EINVAL, EFAULT (the old range is
+   * not one mapping), ENOMEM (cannot grow in place without MREMAP_MAYMOVE,
+   * no room), EAGAIN (locked memory over RLIMIT_MEMLOCK).
+   */
   mremap(tid: number, oldAddr: bigint, oldLen: bigint, newLen: bigint, flags: bigint | number, newAddr: bigint = 0n): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'mremap', sysMremap(this.k, t, oldAddr, oldLen, newLen, u64(flags), newAddr));
   }
 
+  /**
+   * madvise(2) (mm/madvise.c) with `advice` uapi.MADV_*: readahead hints
+   * (NORMAL, RANDOM, SEQUENTIAL, WILLNEED), dropping pages (DONTNEED, FREE,
+   * REMOVE, COLD, PAGEOUT), fork behaviour (DONTFORK, WIPEONFORK...), THP
+   * hints, POPULATE_READ/WRITE and guard regions (GUARD_INSTALL/REMOVE).
+   * Errors: EINVAL (unaligned addr, unknown advice, advice not allowed on
+   * the VMA), ENOMEM (part of the range unmapped), EFAULT (a populate hit
+   * a fault it could not resolve), EBADF, EACCES, EAGAIN.
+   */
   madvise(tid: number, addr: bigint, len: bigint, advice: bigint | number): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'madvise', sysMadvise(this.k, t, addr, len, u64(advice)));
   }
 
+  /**
+   * mlock(2) (mm/mlock.c): lock the pages of the range in memory, faulting
+   * them all in. Errors: ENOMEM (part of the range unmapped, or over
+   * RLIMIT_MEMLOCK), EAGAIN, EINVAL, EPERM.
+   */
   mlock(tid: number, addr: bigint, len: bigint): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'mlock', sysMlock(this.k, t, addr, len));
   }
 
+  /** mlock2(2): mlock() with `flags`; MLOCK_ONFAULT locks pages as they fault instead of faulting them in now. Errors as mlock(), EINVAL for unknown flags. */
   mlock2(tid: number, addr: bigint, len: bigint, flags: bigint | number): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'mlock2', sysMlock2(this.k, t, addr, len, u64(flags)));
   }
 
+  /** munlock(2): unlock the pages of the range. Errors: ENOMEM (part of the range unmapped), EINVAL. */
   munlock(tid: number, addr: bigint, len: bigint): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'munlock', sysMunlock(this.k, t, addr, len));
   }
 
+  /**
+   * mlockall(2): lock every current (MCL_CURRENT) and/or future (MCL_FUTURE)
+   * mapping, with MCL_ONFAULT as mlock2()'s MLOCK_ONFAULT. Errors: EINVAL
+   * (no or unknown flags), ENOMEM (over RLIMIT_MEMLOCK), EPERM.
+   */
   mlockall(tid: number, flags: bigint | number): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'mlockall', sysMlockall(this.k, t, u64(flags)));
   }
 
+  /** munlockall(2): unlock everything and clear mlockall()'s MCL_FUTURE. Never fails for a live thread. */
   munlockall(tid: number): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'munlockall', sysMunlockall(this.k, t));
   }
 
+  /**
+   * brk(2) (mm/mmap.c): move the program break to `addr`, growing or
+   * shrinking the [heap] VMA. As the raw syscall, it never fails: the value
+   * is the new break, or the old one when the request is refused (below
+   * the start of the heap, over RLIMIT_DATA, or colliding with a mapping);
+   * brk(0) reads the break.
+   */
   brk(tid: number, addr: bigint): SysResult {
     const t = this.enter(tid);
     return t === undefined ? esrch() : this.leave(tid, 'brk', sysBrk(this.k, t, addr));
   }
 
-  /** mincore(2): the residency vector, returned rather than written to user memory. */
-  mincore(tid: number, addr: bigint, len: bigint): SysResult & { vec: Uint8Array } {
+  /**
+   * mincore(2) (mm/mincore.c): which pages of [addr, addr + len) are in
+   * memory: `vec` has one byte per page, bit 0 set for a resident page (a
+   * file page in the page cache counts even when this process has not
+   * faulted it in). The vector is
+   * returned rather than written to user memory. Errors: EINVAL (unaligned
+   * addr), ENOMEM (part of the range unmapped, or past user space).
+   */
+  mincore(tid: number, addr: bigint, len: bigint): SysResult & {
+    /** One byte per page of the range; empty on error. */
+    vec: Uint8Array;
+  } {
     let vec: Uint8Array = new Uint8Array(0);
     const r = this.call(tid, 'mincore', (t) => {
       const m = sysMincore(this.k, t, addr, len);
@@ -433,20 +640,41 @@ export class Machine {
 
   // --- file syscalls ---
 
+  /**
+   * openat(2): open `path` (relative to the descriptor `dirfd`, or to the
+   * working directory with uapi.AT_FDCWD) with `flags` (uapi.O_*) and, for
+   * O_CREAT, permission bits `mode`. Files come from the model's in-memory
+   * file system (seedFile(), files the process created, the FsBackend);
+   * /dev/zero and /dev/null exist. The value is the new descriptor, the
+   * lowest free. Errors: ENOENT, EEXIST (O_CREAT|O_EXCL), EISDIR, ENOTDIR,
+   * EINVAL, ENAMETOOLONG, EBADF (dirfd), EMFILE, EACCES (a backend path
+   * escaping its root), EIO (another backend error).
+   */
   openat(tid: number, dirfd: number, path: string, flags: number, mode = 0o644): SysResult {
     return this.call(tid, 'openat', (t) => fsc.sysOpenat(this.k, t, dirfd, path, flags, mode));
   }
 
+  /** close(2): release descriptor `fd`; mappings of the file stay. Errors: EBADF. */
   close(tid: number, fd: number): SysResult {
     return this.call(tid, 'close', (t) => fsc.sysClose(this.k, t, fd));
   }
 
+  /** dup(2): a new descriptor (the lowest free) for the same open file, sharing its offset. Errors: EBADF, EMFILE. */
   dup(tid: number, fd: number): SysResult {
     return this.call(tid, 'dup', (t) => fsc.sysDup(t, fd));
   }
 
-  /** read(2)/pread64(2) returning the bytes (the buffer is the caller's, outside the model). */
-  read(tid: number, fd: number, count: bigint, pos: bigint | null = null): SysResult & { data: Uint8Array } {
+  /**
+   * read(2) at the file offset, or pread64(2) at byte `pos`, of up to
+   * `count` bytes through the page cache (with readahead), returning the
+   * bytes rather than copying them to user memory (see readInto()). The
+   * value is the number of bytes read (0 at end of file). Errors: EBADF (not
+   * open for reading), EISDIR, EINVAL (negative count or pos), ENOMEM.
+   */
+  read(tid: number, fd: number, count: bigint, pos: bigint | null = null): SysResult & {
+    /** The bytes read; empty on error. */
+    data: Uint8Array;
+  } {
     let data: Uint8Array = new Uint8Array(0);
     const r = this.call(tid, pos === null ? 'read' : 'pread64', (t) => {
       const x = fsc.fileRead(this.k, t, fd, count, pos);
@@ -456,7 +684,12 @@ export class Machine {
     return { ...r, data };
   }
 
-  /** read(2) into user memory at buf, through the MMU: EFAULT when nothing could be copied. */
+  /**
+   * read(2) (or pread64(2) at `pos`) into user memory at `buf`, copied page
+   * by page through the MMU as copy_to_user() does: a fault in the buffer
+   * stops the read there and the value is the bytes copied, EFAULT when none
+   * were (or the buffer is not in user space). Other errors as read().
+   */
   readInto(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
     return this.call(tid, 'read', (t) => {
       // ksys_pread64(): a negative position is EINVAL before the descriptor is looked up.
@@ -493,11 +726,25 @@ export class Machine {
     return done === 0 ? 'EFAULT' : done;
   }
 
+  /**
+   * write(2) at the file offset (O_APPEND: at the end), or pwrite64(2) at
+   * byte `pos`, of `data` from outside the model (see writeFrom()), into the
+   * page cache a folio at a time (generic_perform_write()); the pages are
+   * dirty until writeback. The value is the bytes written. Errors: EBADF
+   * (not open for writing), EINVAL, EFBIG (past the maximum file size),
+   * ENOMEM.
+   */
   write(tid: number, fd: number, data: Uint8Array, pos: bigint | null = null): SysResult {
     return this.call(tid, pos === null ? 'write' : 'pwrite64', (t) => fsc.fileWrite(this.k, t, fd, data, pos));
   }
 
-  /** write(2) from user memory at buf, through the MMU. */
+  /**
+   * write(2) (or pwrite64(2) at `pos`) of `count` bytes from user memory at
+   * `buf`, read through the MMU with faults as the kernel takes them
+   * (copy_from_user() with page faults disabled first, then faulting the
+   * source in): a fault stops the write there, EFAULT when nothing was
+   * written. Other errors as write().
+   */
   writeFrom(tid: number, fd: number, buf: bigint, count: bigint, pos: bigint | null = null): SysResult {
     return this.call(tid, 'write', (t) => {
       // ksys_pwrite64(): a negative position is EINVAL before the descriptor is looked up.
@@ -526,27 +773,52 @@ export class Machine {
     });
   }
 
+  /**
+   * lseek(2): set the file offset to `offset` from uapi.SEEK_SET, SEEK_CUR or
+   * SEEK_END, or find data or a hole (SEEK_DATA, SEEK_HOLE). The value is the
+   * new offset. Errors: EBADF, EINVAL (bad whence, negative result), ENXIO
+   * (SEEK_DATA/SEEK_HOLE at or past the end), ESPIPE.
+   */
   lseek(tid: number, fd: number, offset: bigint, whence: number): SysResult {
     return this.call(tid, 'lseek', (t) => fsc.sysLseek(t, fd, offset, whence));
   }
 
+  /**
+   * ftruncate(2): set the file's size to `length` bytes. Shrinking drops the
+   * page-cache pages past the end and unmaps them from every mapping
+   * (truncate_pagecache()), so a later access there is SIGBUS; the partial
+   * last page is zeroed past the end. Errors: EBADF, EINVAL (negative length,
+   * not a regular file open for writing), EFBIG.
+   */
   ftruncate(tid: number, fd: number, length: bigint): SysResult {
     return this.call(tid, 'ftruncate', (t) => fsc.sysFtruncate(this.k, t, fd, length));
   }
 
+  /** fsync(2): write every dirty page-cache page of the file to the disk and wait; shared mappings' PTEs are write-protected (page_mkclean()). Errors: EBADF, EINVAL (not a regular file). */
   fsync(tid: number, fd: number): SysResult {
     return this.call(tid, 'fsync', (t) => fsc.sysFsync(this.k, t, fd));
   }
 
+  /** fdatasync(2): as fsync() in the model (it keeps no metadata that would differ). Errors: EBADF, EINVAL. */
   fdatasync(tid: number, fd: number): SysResult {
     return this.call(tid, 'fdatasync', (t) => fsc.sysFsync(this.k, t, fd));
   }
 
+  /**
+   * unlink(2): remove the name `path` (relative to the working directory);
+   * the file lives on while descriptors or mappings hold it. A backend's
+   * file is only hidden from the model, never deleted. Errors: ENOENT,
+   * EISDIR, ENOTDIR, ENAMETOOLONG, EACCES (a backend path escaping its root).
+   */
   unlink(tid: number, path: string): SysResult {
     return this.call(tid, 'unlink', (t) => fsc.sysUnlinkat(this.k, t, -100, path));
   }
 
-  fstat(tid: number, fd: number): SysResult & { stat?: NonNullable<fsc.StatResult['stat']> } {
+  /** fstat(2): the open file's status; `stat` is present on success. Errors: EBADF. */
+  fstat(tid: number, fd: number): SysResult & {
+    /** The file's status (absent on error). */
+    stat?: FileStat;
+  } {
     let stat: fsc.StatResult['stat'];
     const r = this.call(tid, 'fstat', (t) => {
       const s = fsc.sysFstat(this.k, t, fd);
@@ -556,10 +828,22 @@ export class Machine {
     return stat === undefined ? r : { ...r, stat };
   }
 
+  /**
+   * posix_fadvise(2) (fadvise64) with uapi.POSIX_FADV_*: readahead hints for
+   * the open file (SEQUENTIAL, RANDOM, NORMAL), WILLNEED reads the range
+   * into the page cache, DONTNEED drops its clean unmapped pages. Errors:
+   * EBADF, EINVAL (bad advice or negative length), ESPIPE (not a regular file).
+   */
   fadvise(tid: number, fd: number, offset: bigint, len: bigint, advice: number): SysResult {
     return this.call(tid, 'fadvise64', (t) => fsc.sysFadvise(this.k, t, fd, offset, len, advice));
   }
 
+  /**
+   * memfd_create(2): an anonymous shmem file with no name in the file
+   * system (/proc/PID/maps shows it as "/memfd:NAME"); the value is its
+   * descriptor. Errors: EINVAL (unknown flags, MFD_HUGETLB, a name over 249
+   * bytes), EMFILE.
+   */
   memfdCreate(tid: number, name: string, flags: number): SysResult {
     return this.call(tid, 'memfd_create', (t) => fsc.sysMemfdCreate(this.k, t, name, flags));
   }
@@ -580,6 +864,14 @@ export class Machine {
     return f === null ? { ok: true, value: v } : { ok: false, fault: { signal: f.signal, code: f.code, addr: BigInt(f.addr) } };
   }
 
+  /**
+   * A load of `size` bytes (little-endian, zero-extended) at `addr` by
+   * thread `tid`, as the CPU does it: TLB, page walk (setting the accessed
+   * bit), and on a miss the page-fault handler (do_user_addr_fault() ->
+   * handle_mm_fault()), which may read the page from the disk. A fault the
+   * kernel cannot resolve is the value's `fault`. An access crossing a page
+   * boundary touches both pages. Throws for a tid that is not a live thread.
+   */
   load(tid: number, addr: bigint, size: 1 | 2 | 4 | 8): AccessResult<bigint> {
     return this.access(tid, (m, a) => {
       switch (size) {
@@ -591,6 +883,12 @@ export class Machine {
     }, addr);
   }
 
+  /**
+   * A store of the low `size` bytes of `value` (little-endian) at `addr`, as
+   * load() but for writing: it sets the dirty bit, and may take a
+   * copy-on-write or write-protect fault. Throws for a tid that is not a
+   * live thread.
+   */
   store(tid: number, addr: bigint, size: 1 | 2 | 4 | 8, value: bigint): AccessResult<void> {
     return this.access(tid, (m, a) => {
       const v = BigInt.asUintN(64, value);
@@ -603,10 +901,12 @@ export class Machine {
     }, addr);
   }
 
+  /** A load of `len` bytes at `addr`, page by page as load() does; on a fault nothing is returned. Throws for a tid that is not a live thread. */
   loadBytes(tid: number, addr: bigint, len: number): AccessResult<Uint8Array> {
     return this.access(tid, (m, a) => m.loadBytes(a, len) ?? new Uint8Array(0), addr);
   }
 
+  /** A store of `data` at `addr`, page by page as store() does; on a fault the pages before the faulting one are written. Throws for a tid that is not a live thread. */
   storeBytes(tid: number, addr: bigint, data: Uint8Array): AccessResult<void> {
     return this.access(tid, (m, a) => {
       m.storeBytes(a, data);
@@ -615,35 +915,42 @@ export class Machine {
 
   // --- /proc ---
 
+  /** /proc/PID/maps of a live process, byte for byte in Linux's format (show_map_vma()), or undefined. */
   maps(pid: number): string | undefined {
     const p = this.processes.get(pid);
     return p === undefined || p.exited ? undefined : renderMaps(this.k, p.mm);
   }
 
+  /** /proc/PID/smaps: each VMA with its Rss, Pss, shared/private clean/dirty, Referenced, Anonymous, AnonHugePages, Locked and VmFlags (show_smap()), or undefined. */
   smaps(pid: number): string | undefined {
     const p = this.processes.get(pid);
     return p === undefined || p.exited ? undefined : renderSmaps(this.k, p.mm);
   }
 
+  /** /proc/PID/smaps_rollup: smaps' counts summed over every VMA, or undefined. */
   smapsRollup(pid: number): string | undefined {
     const p = this.processes.get(pid);
     return p === undefined || p.exited ? undefined : renderSmapsRollup(this.k, p.mm);
   }
 
+  /** The memory lines of /proc/PID/status (VmPeak ... VmSwap, task_mem()), or undefined. */
   status(pid: number): string | undefined {
     const p = this.processes.get(pid);
     return p === undefined || p.exited ? undefined : renderStatusMem(this.k, p.mm);
   }
 
+  /** /proc/PID/statm: size, resident, shared, text, lib, data and dt in pages, or undefined. */
   statm(pid: number): string | undefined {
     const p = this.processes.get(pid);
     return p === undefined || p.exited ? undefined : renderStatm(this.k, p.mm);
   }
 
+  /** /proc/meminfo: the lines the model keeps (MemTotal, MemFree, Cached, Dirty, Writeback, AnonPages, Shmem, PageTables, CommitLimit, Committed_AS, AnonHugePages), in kB. counters().memory has the same in pages. */
   meminfo(): string {
     return renderMeminfo(this.k);
   }
 
+  /** /proc/vmstat: the lines the model counts (pgpgin, pgfault, pgmajfault, thp_*, nr_tlb_*...). counters().vmstat has them as numbers. */
   vmstat(): string {
     return renderVmstat(this.k);
   }
@@ -653,12 +960,112 @@ export class Machine {
     return renderDiskstats(this.k);
   }
 
-  /** getrusage(RUSAGE_SELF) fault counts of the process containing tid. */
-  rusage(tid: number): { minFlt: number; majFlt: number } | undefined {
+  /** getrusage(RUSAGE_SELF) as thread `tid` would call it: the fault counts of its whole process, exited threads included; undefined for no such live thread. */
+  rusage(tid: number): Rusage | undefined {
     return this.tasks.get(tid)?.process.rusage();
   }
 
-  /** Put a file on the simulated disk as if it had been there all along (not in the page cache). */
+  // --- read-only views (snapshots never change the model's state) ---
+
+  /** The live process (thread-group) with this pid, or undefined. */
+  private live(pid: number): Process | undefined {
+    const p = this.processes.get(pid);
+    return p === undefined || p.exited ? undefined : p;
+  }
+
+  /** The pids of the live processes, in the order they were created. */
+  pids(): number[] {
+    const out: number[] = [];
+    for (const p of this.processes.values()) if (!p.exited) out.push(p.tgid);
+    return out;
+  }
+
+  /** The thread ids of a live process (its first thread's id is the pid), or undefined for no such process. */
+  threads(pid: number): number[] | undefined {
+    return this.live(pid)?.threads.map((t) => t.tid);
+  }
+
+  /** getpid(2) as thread `tid` would see it: the id of its thread group (process), or undefined for no such live thread. */
+  getpid(tid: number): number | undefined {
+    return this.enter(tid)?.process.tgid;
+  }
+
+  /**
+   * getppid(2) as thread `tid` would see it: the pid of the process that
+   * fork()ed its process, or 0 for a process made by spawn() (its parent is
+   * outside the model, as getppid() returns 0 for a parent in another pid
+   * namespace); undefined for no such live thread. A child keeps the pid of
+   * a parent that has exited (the model has no reparenting).
+   */
+  getppid(tid: number): number | undefined {
+    const t = this.enter(tid);
+    return t === undefined ? undefined : (t.process.parent?.tgid ?? 0);
+  }
+
+  /** The VMAs of a live process in address order (what /proc/PID/maps lists), or undefined. */
+  vmas(pid: number): VmaSnapshot[] | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : snapshotVmas(p.mm);
+  }
+
+  /**
+   * The page-table walk for `addr` in a live process, level by level, as
+   * the MMU would walk it but without its side effects: no accessed or
+   * dirty bit, no TLB fill, no fault. Undefined for no such process.
+   */
+  walk(pid: number, addr: bigint): PageWalk | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : walkAddress(this.k, p.mm, u64(addr));
+  }
+
+  /**
+   * The present pages of a live process's page tables and the frames they
+   * map, in address order (the present entries of /proc/PID/pagemap), or
+   * undefined.
+   */
+  pagemap(pid: number): PageMapping[] | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : snapshotPagemap(p.mm);
+  }
+
+  /** The valid entries of a live process's TLB (shared by its threads), or undefined. */
+  tlb(pid: number): TlbSnapshot[] | undefined {
+    const p = this.live(pid);
+    return p === undefined ? undefined : snapshotTlb(p.mm);
+  }
+
+  /** Every frame in use, and the zero page (frame 0), in frame order. */
+  frames(): FrameSnapshot[] {
+    return snapshotFrames(this.k);
+  }
+
+  /** One frame, free or in use; a pfn outside RAM reads as free. */
+  frame(pfn: number): FrameSnapshot {
+    return snapshotFrame(this.k, pfn);
+  }
+
+  /** The page cache of every file with cached pages or mappings, by inode: each page's frame and flags, and how many are uptodate and dirty. */
+  pageCache(): PageCacheSnapshot[] {
+    return snapshotPageCache(this.k);
+  }
+
+  /**
+   * Every counter as a plain object: /proc/vmstat's events, /proc/meminfo's
+   * totals (in pages), the simulated disk's statistics and, given the pid
+   * of a live process, its getrusage() fault counts and memory sizes
+   * (`process` is null otherwise).
+   */
+  counters(pid?: number): Counters {
+    return snapshotCounters(this.k, pid === undefined ? null : (this.live(pid) ?? null));
+  }
+
+  /**
+   * Put a file at `path` on the simulated disk as if it had been there all
+   * along: not in the page cache, so the first access reads it from the
+   * disk (a major fault). Directories above it are created. Meant for
+   * setting up files before use: seeding a path that exists rewrites its
+   * blocks and size but not pages already in the page cache.
+   */
   seedFile(path: string, data: Uint8Array, mode = 0o644): void {
     this.k.vfs.seedFile(path, data, mode);
   }
@@ -688,9 +1095,5 @@ export class Machine {
     const n = inode.blockdev.writeBackTo(inode.ino, vfs.backend, bp, inode.size);
     this.check();
     return { ok: true, value: BigInt(n) };
-  }
-
-  emit(e: KernelEvent): void {
-    this.k.emit(e);
   }
 }

@@ -2,6 +2,7 @@
  * Tunables whose value changes what the kernel does, with Linux's defaults.
  * The oracle replaces them with the host's values for a comparison.
  */
+/** Tunables, limits and machine properties that change what the kernel does (see DEFAULT_SETTINGS). */
 export interface Settings {
   /** /sys/kernel/mm/transparent_hugepage/enabled */
   thpEnabled: 'always' | 'madvise' | 'never';
@@ -22,8 +23,9 @@ export interface Settings {
   stackRlimit: number;
   /** RLIMIT_MEMLOCK soft limit, bytes. */
   memlockRlimit: number;
-  /** RLIMIT_AS, RLIMIT_DATA, bytes (Infinity for unlimited). */
+  /** RLIMIT_AS soft limit, bytes (Infinity for unlimited). */
   asRlimit: number;
+  /** RLIMIT_DATA soft limit, bytes (Infinity for unlimited): bounds brk() and private writable mappings. */
   dataRlimit: number;
   /** stack_guard_gap kernel parameter, in pages (default 256). */
   stackGuardGapPages: number;
@@ -53,6 +55,7 @@ export interface Settings {
   randomizeVaSpace: number;
 }
 
+/** Linux's defaults on a 4 GiB machine with an ext4 disk, unprivileged: what `new Machine()` uses for anything MachineOptions.settings leaves out. */
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
   thpEnabled: 'madvise',
   thpDefrag: 'madvise',

@@ -5,7 +5,21 @@ import { ANON, RW, makeFile, ok, setup } from '../../test/model-helpers.js';
 import { MADV_GUARD_INSTALL, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ } from './uapi.js';
 import { PTE_ACCESSED, PTE_PRESENT } from './arch/pte.js';
 import type { PageTable } from './mm/pgtable.js';
-import { snapshotFrame, snapshotFrames, snapshotPageCache, snapshotTlb, snapshotVmas, walkAddress } from './snapshot.js';
+import type { Process } from './sched.js';
+
+/**
+ * Every process the machine has made, exited ones included, through the
+ * internal per-pid lookup (the process table itself is private): pids and
+ * thread ids share one counter, so scanning the ids handed out finds them all.
+ */
+function allProcesses(m: Machine): Process[] {
+  const out: Process[] = [];
+  for (let id = 1; id < 100_000; id++) {
+    const p = m.process(id);
+    if (p !== undefined && p.tgid === id) out.push(p);
+  }
+  return out;
+}
 
 /**
  * The model's raw state, read field by field from its data structures, not
@@ -23,7 +37,7 @@ function rawState(m: Machine): string {
     flags: t.flags === null ? null : Array.from(t.flags), pfns: t.pfns === null ? null : Array.from(t.pfns),
     children: t.children === null ? null : Array.from(t.children, (c) => (c === undefined ? null : tables(c))),
   });
-  const procs = [...m.processes.values()].map((proc) => {
+  const procs = allProcesses(m).map((proc) => {
     const mm = proc.mm;
     const tlb = mm.tlb;
     return {
@@ -45,30 +59,27 @@ function rawState(m: Machine): string {
   });
 }
 
-/** Every display reader, over every process, VMA, page and frame. */
+/** Every display reader of the public API, over every process, VMA, page and frame. */
 function readEverything(m: Machine): void {
-  const k = m.k;
-  const ps = BigInt(k.arch.pageSize);
-  for (const proc of m.processes.values()) {
-    if (proc.exited) continue;
-    const pid = proc.tgid;
-    const mm = proc.mm;
+  const ps = BigInt(m.arch.pageSize);
+  for (const pid of m.pids()) {
     m.maps(pid); m.smaps(pid); m.smapsRollup(pid); m.status(pid); m.statm(pid); m.rusage(pid);
-    const vmas = snapshotVmas(mm);
-    snapshotTlb(mm);
+    m.threads(pid); m.tlb(pid); m.pagemap(pid); m.counters(pid);
+    const vmas = m.vmas(pid)!;
     for (const v of vmas) {
       // mincore(2) reports residency from the page tables and the page cache, touching neither.
       m.mincore(pid, v.start, v.end - v.start);
-      for (let a = v.start; a < v.end; a += ps) walkAddress(k, mm, a + 1n);
-      walkAddress(k, mm, v.end + 3n * ps); // holes too
+      for (let a = v.start; a < v.end; a += ps) m.walk(pid, a + 1n);
+      m.walk(pid, v.end + 3n * ps); // holes too
     }
-    walkAddress(k, mm, 0n);
-    walkAddress(k, mm, BigInt(mm.taskSize) + ps);
+    m.walk(pid, 0n);
+    m.walk(pid, (1n << 64n) - ps);
   }
-  m.meminfo(); m.vmstat(); m.diskstats();
-  snapshotFrames(k);
-  for (let pfn = -1; pfn <= k.phys.maxPfn + 1; pfn++) snapshotFrame(k, pfn);
-  snapshotPageCache(k);
+  m.meminfo(); m.vmstat(); m.diskstats(); m.counters();
+  m.frames();
+  const total = m.counters().memory.total;
+  for (let pfn = -1; pfn <= total + 1; pfn++) m.frame(pfn);
+  m.pageCache();
 }
 
 /**
@@ -120,7 +131,7 @@ function ptes(m: Machine): { present: number; old: number } {
       if (!(fl & PTE_ACCESSED)) old++;
     }
   };
-  for (const proc of m.processes.values()) if (!proc.exited) visit(proc.mm.pgd);
+  for (const proc of allProcesses(m)) if (!proc.exited) visit(proc.mm.pgd);
   return { present, old };
 }
 
@@ -136,7 +147,7 @@ describe('reading state for display never changes it', () => {
       const mm = m.process(pid)!.mm;
       const ps = BigInt(m.k.arch.pageSize);
       expect(mm.tlb.probe(Number((f + 3n * ps) / ps))).toBe(-1);
-      expect(walkAddress(m.k, mm, f + 3n * ps).pte!.flags).not.toContain('accessed');
+      expect(m.walk(pid, f + 3n * ps)!.pte!.flags).not.toContain('accessed');
       expect(mm.nrHugePmds).toBe(1);
 
       const raw = rawState(m);
@@ -161,14 +172,18 @@ describe('reading state for display never changes it', () => {
     const f = ok(m.mmap(pid, 0n, 4096n, RW, MAP_SHARED, fd, 0n));
     m.load(pid, f, 1);
     const raw = rawState(m);
-    const mm = m.process(pid)!.mm;
-    const vmas = snapshotVmas(mm);
-    const walkA = walkAddress(m.k, mm, a);
-    const walkHole = walkAddress(m.k, mm, a + 4096n);
-    const frames = snapshotFrames(m.k);
-    const cache = snapshotPageCache(m.k);
-    const tlb = snapshotTlb(mm);
+    const vmas = m.vmas(pid)!;
+    const walkA = m.walk(pid, a)!;
+    const walkHole = m.walk(pid, a + 4096n)!;
+    const frames = m.frames();
+    const frame0 = m.frame(0);
+    const cache = m.pageCache();
+    const tlb = m.tlb(pid)!;
+    const pagemap = m.pagemap(pid)!;
+    const counters = m.counters(pid);
+    const global = m.counters();
     expect(rawState(m)).toBe(raw);
+    expect(JSON.stringify(m.counters(pid))).toBe(JSON.stringify(counters));
 
     expect(vmas.find((v) => v.start === a)).toMatchObject({ perms: 'rw-p', kind: 'anon', resident: 1, flagNames: 'rd wr mr mw me ac' });
     expect(vmas.find((v) => v.start === f)).toMatchObject({ perms: 'rw-s', kind: 'file-shared', name: '/tmp/snap.bin', resident: 1 });
@@ -183,5 +198,36 @@ describe('reading state for display never changes it', () => {
     expect(anonFrame).toMatchObject({ kind: 'anon', refcount: 1, mapcount: 1 });
     expect(cache.find((c) => c.path === '/tmp/snap.bin')!.pages).toHaveLength(1);
     expect(tlb.some((e) => e.addr === a && e.writable)).toBe(true);
+    expect(frame0.kind).toBe('zero');
+    expect(pagemap.find((e) => e.addr === a)).toEqual({ addr: a, pfn: walkA.pte!.pfn, writable: true, huge: false });
+    expect(pagemap.find((e) => e.addr === f)).toMatchObject({ writable: false, huge: false });
+
+    // write(2) put the file's one page in the cache, dirty until something syncs it.
+    const snap = cache.find((c) => c.path === '/tmp/snap.bin')!;
+    expect(snap).toMatchObject({ size: 3, uptodate: 1, dirty: 1, writeback: 0 });
+    expect(counters.memory.dirty).toBe(1);
+
+    // Two faults (the anonymous store, the file load) and what they left.
+    expect(counters.vmstat.pgfault).toBe(2);
+    expect(counters.process).toMatchObject({ pid, threads: 1, minFlt: 2, majFlt: 0, rssAnon: 1, rssFile: 1, rssShmem: 0 });
+    expect(counters.process!.minFlt).toBe(m.rusage(pid)!.minFlt);
+    expect(counters.memory.used).toBe(frames.length - 1);
+    expect(counters.memory.anon).toBe(frames.filter((fr) => fr.kind === 'anon').length);
+    expect(counters.memory.pageTables).toBe(frames.filter((fr) => fr.kind === 'pagetable').length);
+    expect(counters.memory.total - counters.memory.free - 1).toBe(counters.memory.used);
+    expect(counters.disk).toEqual(m.k.disk.stats);
+    expect(global.process).toBeNull();
+    expect({ ...global, process: counters.process }).toEqual(counters);
+
+    // A pid that is not a live process.
+    expect(m.vmas(99999)).toBeUndefined();
+    expect(m.walk(99999, a)).toBeUndefined();
+    expect(m.counters(99999).process).toBeNull();
+
+    // fsync() writes it back: clean, and counted as written.
+    ok(m.fsync(pid, fd));
+    expect(m.pageCache().find((c) => c.path === '/tmp/snap.bin')).toMatchObject({ uptodate: 1, dirty: 0 });
+    expect(m.counters().vmstat.pgpgout).toBe(counters.vmstat.pgpgout + 4);
+    expect(m.counters().disk.writeRequests).toBe(counters.disk.writeRequests + 1);
   });
 });

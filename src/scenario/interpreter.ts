@@ -359,7 +359,8 @@ class Interpreter {
   ) {
     this.file = options.file ?? '<input>';
     this.machine = new Machine({ arch: options.arch ?? 'x86_64', paranoid: options.paranoid ?? false });
-    if (options.trace) this.machine.subscribe((e) => this.events?.push(e));
+    // The kernel's own stream (number addresses), as StepRecord.events keeps it.
+    if (options.trace) this.machine.k.subscribe((e) => this.events?.push(e));
     this.initialLabel = initialPid(statements);
     const tid = this.machine.spawn();
     this.rootState = { kind: 'live', tid };

@@ -5,8 +5,7 @@
  * machine at step n -> read-only state -> panels.
  */
 import './style.css';
-import type { Machine } from '../kernel/machine.js';
-import { walkAddress } from '../kernel/snapshot.js';
+import type { Machine } from '../index.js';
 import { h, hex, replace } from './dom.js';
 import { Editor, type Mark } from './editor.js';
 import { EXAMPLES } from './examples.js';
@@ -121,11 +120,11 @@ function goTo(n: number, force = false): void {
   const rec = step > 0 ? s.records[step - 1] : undefined;
   // Follow the step: its process, and the address it faulted on.
   const live = liveProcesses(app.machine);
-  const ran = rec?.tid === undefined ? undefined : app.machine.task(rec.tid)?.process.tgid;
+  const ran = rec?.tid === undefined ? undefined : app.machine.getpid(rec.tid);
   if (ran !== undefined && live.includes(ran)) app.pid = ran;
   const fault = rec?.events?.find((e) => e.type === 'fault');
   if (fault !== undefined && fault.type === 'fault') {
-    const tgid = app.machine.task(fault.pid)?.process.tgid;
+    const tgid = app.machine.getpid(fault.pid);
     if (tgid !== undefined && live.includes(tgid)) app.pid = tgid;
     app.addr = BigInt(fault.addr);
   } else {
@@ -160,9 +159,9 @@ function render(): void {
 
   const labels = pidLabels(s);
   replace(pidSelect, st.procs.map((p) => {
-    const parent = m.process(p.pid)?.parent;
+    const parent = m.getppid(p.pid) ?? 0;
     const label = labels.get(p.pid);
-    const notes = [label !== undefined && label !== p.pid ? `${label} in the file` : '', parent ? `child of ${parent.tgid}` : ''].filter((x) => x !== '');
+    const notes = [label !== undefined && label !== p.pid ? `${label} in the file` : '', parent !== 0 ? `child of ${parent}` : ''].filter((x) => x !== '');
     return h('option', { value: p.pid, selected: p.pid === app.pid }, `${p.pid}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`);
   }));
   for (const el of document.querySelectorAll('.pid-label')) el.textContent = String(app.pid ?? '—');
@@ -178,10 +177,9 @@ function render(): void {
   replace($('aspace-legend'), Object.entries(KIND_LABEL).map(([k, label]) => h('span', { class: `legend-item kind-${k}` }, h('i', {}), label)));
 
   if (document.activeElement !== addrInput) addrInput.value = app.addr === null ? '' : hex(app.addr);
-  const pr = app.pid === null ? undefined : m.process(app.pid);
   const vma = app.addr === null ? undefined : vmas.find((v) => app.addr! >= v.start && app.addr! < v.end);
   replace($('walk-host'), renderWalk(
-    pr === undefined || app.addr === null ? null : walkAddress(m.k, pr.mm, app.addr),
+    app.pid === null || app.addr === null ? null : (m.walk(app.pid, app.addr) ?? null),
     m.arch,
     vma === undefined ? null : `${hex(vma.start)}-${hex(vma.end)} ${vma.perms} ${vma.name || '(anonymous)'}`));
 

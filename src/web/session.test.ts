@@ -8,10 +8,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { snapshotFrames } from '../kernel/snapshot.js';
+import type { Machine } from '../index.js';
 import { interpret, runScenario } from '../scenario/interpreter.js';
 import { joinSplitCalls, parseScenario } from '../scenario/parser.js';
-import type { Machine } from '../kernel/machine.js';
 import { allMetrics, machineAt, openSession, stepCount } from './session.js';
 
 function files(dir: string): string[] {
@@ -45,19 +44,18 @@ function vmstat(m: Machine, name: string): number {
 /** A kB field of /proc/PID/status summed over the live processes, in pages. */
 function statusPages(m: Machine, field: string): number {
   let kb = 0;
-  for (const p of m.processes.values()) {
-    if (p.exited) continue;
-    const line = m.status(p.tgid)!.split('\n').find((l) => l.startsWith(field + ':'));
-    if (line === undefined) throw new Error(`no ${field} in /proc/${p.tgid}/status`);
+  for (const pid of m.pids()) {
+    const line = m.status(pid)!.split('\n').find((l) => l.startsWith(field + ':'));
+    if (line === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
     kb += Number(/(\d+) kB/.exec(line)![1]);
   }
   return (kb * 1024) / m.arch.pageSize;
 }
 
 function fingerprint(m: Machine): string {
-  const procs = [...m.processes.values()].filter((p) => !p.exited).map((p) => `${p.tgid}\n${m.smaps(p.tgid)}`);
-  const frames = snapshotFrames(m.k).map((f) => `${f.pfn}:${f.kind}:${f.refcount}:${f.mapcount}:${f.flags.join(',')}`);
-  return [...procs, frames.join(' '), JSON.stringify(m.k.vmstat)].join('\n');
+  const procs = m.pids().map((pid) => `${pid}\n${m.smaps(pid)}`);
+  const frames = m.frames().map((f) => `${f.pfn}:${f.kind}:${f.refcount}:${f.mapcount}:${f.flags.join(',')}`);
+  return [...procs, frames.join(' '), JSON.stringify(m.counters().vmstat)].join('\n');
 }
 
 describe('explorer session', () => {
@@ -108,7 +106,7 @@ describe('explorer session', () => {
           majflt: vmstat(m, 'pgmajfault'),
           readKb: vmstat(m, 'pgpgin'),
           writeKb: vmstat(m, 'pgpgout'),
-          framesInUse: snapshotFrames(m.k).filter((f) => f.kind !== 'zero').length,
+          framesInUse: m.frames().filter((f) => f.kind !== 'zero').length,
         });
       }
     });

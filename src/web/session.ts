@@ -4,7 +4,7 @@
  * obtained by re-running the scenario's first statements on a fresh Machine
  * (the model is deterministic, so stepping back is re-running).
  */
-import type { Machine } from '../kernel/machine.js';
+import type { Machine } from '../index.js';
 import type { Statement } from '../scenario/ast.js';
 import { type Diagnostic, hasErrors } from '../scenario/diagnostics.js';
 import { interpret, type StepRecord } from '../scenario/interpreter.js';
@@ -52,7 +52,7 @@ export function pidLabels(s: Session): Map<number, number> {
   if (m === null) return out;
   for (const r of s.records) {
     if (r.pid === undefined || r.tid === undefined) continue;
-    const tgid = m.processes.has(r.tid) ? r.tid : m.task(r.tid)?.process.tgid;
+    const tgid = m.getpid(r.tid);
     if (tgid !== undefined && !out.has(tgid)) out.set(tgid, r.pid);
   }
   return out;
@@ -88,18 +88,14 @@ export function metricsOf(m: Machine, step: number): StepMetrics {
   let rssAnon = 0;
   let rssFile = 0;
   let rssShmem = 0;
-  const seen = new Set<object>();
-  for (const p of m.processes.values()) {
-    if (p.exited || seen.has(p.mm)) continue;
-    seen.add(p.mm);
-    rssFile += p.mm.rss[0]!;
-    rssAnon += p.mm.rss[1]!;
-    rssShmem += p.mm.rss[3]!;
+  for (const pid of m.pids()) {
+    const p = m.counters(pid).process!;
+    rssFile += p.rssFile;
+    rssAnon += p.rssAnon;
+    rssShmem += p.rssShmem;
   }
-  let framesInUse = 0;
-  for (let pfn = 1; pfn < m.k.phys.maxPfn; pfn++) if (!m.k.phys.isFree(pfn)) framesInUse++;
-  const v = m.k.vmstat;
-  return { step, rssAnon, rssFile, rssShmem, minflt: v.pgfault - v.pgmajfault, majflt: v.pgmajfault, readKb: v.pgpgin, writeKb: v.pgpgout, framesInUse };
+  const { vmstat: v, memory } = m.counters();
+  return { step, rssAnon, rssFile, rssShmem, minflt: v.pgfault - v.pgmajfault, majflt: v.pgmajfault, readKb: v.pgpgin, writeKb: v.pgpgout, framesInUse: memory.used };
 }
 
 /**

@@ -15,7 +15,6 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExplore, startExploreServer } from '../../src/cli/explore.js';
 import type { Machine } from '../../src/kernel/machine.js';
-import { snapshotFrames, snapshotPageCache, snapshotTlb, walkAddress } from '../../src/kernel/snapshot.js';
 import type { Statement } from '../../src/scenario/ast.js';
 import { interpret, runScenario } from '../../src/scenario/interpreter.js';
 import { joinSplitCalls, parseScenario } from '../../src/scenario/parser.js';
@@ -128,10 +127,6 @@ function stepsOf(source: string): number {
   return fullRun(source).lines.length;
 }
 
-function livePids(m: Machine): number[] {
-  return [...m.processes.values()].filter((p) => !p.exited).map((p) => p.tgid);
-}
-
 /** /proc/PID/maps by VMA start: the permissions and the pathname column ('' when there is none). */
 function mapsByStart(maps: string): Map<bigint, { perms: string; name: string }> {
   const out = new Map<bigint, { perms: string; name: string }>();
@@ -180,9 +175,9 @@ async function expectStateAt(page: Page, source: string, n: number): Promise<voi
   expect(await page.locator('#slider').inputValue()).toBe(String(n));
   const m = modelAfterStep(source, n);
   const pid = Number(await page.locator('#pid').inputValue());
-  expect(livePids(m)).toContain(pid);
+  expect(m.pids()).toContain(pid);
   expect(await page.locator('#proc-text').textContent()).toBe(m.maps(pid));
-  expect(await framePfns(page)).toEqual(snapshotFrames(m.k).filter((f) => f.kind !== 'pagetable').map((f) => f.pfn));
+  expect(await framePfns(page)).toEqual(m.frames().filter((f) => f.kind !== 'pagetable').map((f) => f.pfn));
   const head = (await page.locator('#step-host .step-head').textContent()) ?? '';
   if (n === 0) expect(head).toMatch(/^Step 0 of /);
   else {
@@ -201,9 +196,9 @@ async function walkShown(page: Page): Promise<{ addr: string; rows: { cls: strin
   }));
 }
 
-/** The walk panel agrees with walkAddress() run on the model in this process. */
+/** The walk panel agrees with Machine.walk() on the model in this process. */
 function expectWalk(shown: Awaited<ReturnType<typeof walkShown>>, m: Machine, pid: number, addr: bigint): void {
-  const w = walkAddress(m.k, m.process(pid)!.mm, addr);
+  const w = m.walk(pid, addr)!;
   expect(BigInt(shown.addr)).toBe(addr);
   expect(shown.rows.map((r) => ({ cls: r.cls, level: r.cells[0], index: r.cells[1], table: r.cells[3] })), `walk of 0x${addr.toString(16)}`).toEqual(
     w.levels.map((l) => ({
@@ -270,7 +265,7 @@ describe('mmsim explore in chromium', () => {
     expect(await page.locator('#walk-host .pte').textContent()).toContain(`frame ${added[0]}`);
 
     const m = machineThrough(source, storeLine);
-    const pid = [...m.processes.keys()][0]!;
+    const pid = m.pids()[0]!;
     expect(await page.locator('#proc-text').textContent()).toBe(m.maps(pid));
     await page.click('#tab-smaps');
     expect(await page.locator('#proc-text').textContent()).toBe(m.smaps(pid));
@@ -341,7 +336,7 @@ describe('mmsim explore in chromium', () => {
     const shared = page.locator('#frames-host tr.shared[data-kind="anon"]');
     expect(await shared.count()).toBe(2);
     const m = machineThrough(source, lineOf(source, '100   fork()'));
-    const pids = [...m.processes.keys()];
+    const pids = m.pids();
     expect(pids.length).toBe(2);
     for (const text of await shared.allTextContents()) {
       expect(text).toContain('shared ×2');
@@ -438,12 +433,12 @@ describe('mmsim explore in chromium', () => {
       expect(await stepShown(page)).toBe(n);
       const m = modelAfterStep(source, n);
       const seen = new Map<number, string>();
-      for (const pid of livePids(m)) {
+      for (const pid of m.pids()) {
         await page.selectOption('#pid', String(pid));
         expect(await page.locator('#p-walk h3 .pid-label').textContent()).toBe(String(pid));
         const rows = await page.locator('#tlb-host tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent ?? '')));
         const shown = rows.map(([slot, addr, pfn, access]) => ({ slot: Number(slot), addr: BigInt(addr!), pfn: Number(pfn), access }));
-        const want = snapshotTlb(m.process(pid)!.mm).map((e) => ({ slot: e.slot, addr: e.addr, pfn: e.pfn, access: e.writable ? 'read/write' : 'read-only' }));
+        const want = m.tlb(pid)!.map((e) => ({ slot: e.slot, addr: e.addr, pfn: e.pfn, access: e.writable ? 'read/write' : 'read-only' }));
         expect(shown, `step ${n}, pid ${pid}`).toEqual(want);
         if (want.length === 0) expect(await page.locator('#tlb-host').textContent()).toBe('The TLB is empty.');
         compared += want.length;
@@ -463,7 +458,7 @@ describe('mmsim explore in chromium', () => {
     const total = stepsOf(source);
     const page = await openScenario(source, total);
     const m = modelAfterStep(source, total);
-    const pid = livePids(m)[0]!;
+    const pid = m.pids()[0]!;
     expect(await page.locator('#pid').inputValue()).toBe(String(pid));
     // Click each VMA: the walk is of its start.
     const starts = (await vmasShown(page)).map((v) => v.start);
@@ -508,7 +503,7 @@ describe('mmsim explore in chromium', () => {
             letters: li.querySelector('.st')?.textContent ?? '',
           })),
         })));
-        const want = snapshotPageCache(modelAfterStep(source, n).k).map((f) => ({
+        const want = modelAfterStep(source, n).pageCache().map((f) => ({
           name: f.path ?? `inode ${f.ino}`,
           pages: f.pages.map((p) => {
             const uptodate = p.flags.includes('uptodate');
@@ -585,7 +580,7 @@ describe('mmsim explore in chromium', () => {
     const total = stepsOf(source);
     const page = await openScenario(source, total);
     const m = modelAfterStep(source, total);
-    const pid = livePids(m)[0]!;
+    const pid = m.pids()[0]!;
     const maps = mapsByStart(m.maps(pid)!);
     const legend = await page.locator('#aspace-legend .legend-item').evaluateAll((items) => items.map((el) => ({
       kind: Array.from(el.classList).find((c) => c.startsWith('kind-'))!.slice(5),

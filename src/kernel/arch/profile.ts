@@ -18,12 +18,16 @@
  *   CONFIG_PGTABLE_LEVELS=3.
  */
 
+/** The architecture profiles the model has. */
 export type ArchName = 'x86_64' | 'arm64-4k' | 'arm64-16k';
 
+/** What the model takes from the architecture: page size, page-table shape, user address-space size and the layout constants. */
 export interface ArchProfile {
+  /** The profile's name. */
   readonly name: ArchName;
   /** log2 of the base page size (PAGE_SHIFT). */
   readonly pageShift: number;
+  /** PAGE_SIZE: the base page size in bytes (4096 or 16384). */
   readonly pageSize: number;
   /** Page-table levels, counting the leaf (PTE) level (CONFIG_PGTABLE_LEVELS). */
   readonly levels: number;
@@ -193,12 +197,14 @@ export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48);
  */
 export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47);
 
+/** Every profile, by name. */
 export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {
   x86_64: X86_64,
   'arm64-4k': ARM64_4K,
   'arm64-16k': ARM64_16K,
 };
 
+/** The profile called `name`, or undefined for a name the model does not have. */
 export function archProfile(name: string): ArchProfile | undefined {
   return Object.prototype.hasOwnProperty.call(ARCH_PROFILES, name) ? ARCH_PROFILES[name as ArchName] : undefined;
 }

@@ -17,17 +17,31 @@
  * propagates to the embedder (the model has no I/O-error path).
  */
 
+/** What FsBackend.lookup() finds at a path. */
 export interface FsBackendEntry {
+  /** A regular file or a directory (anything else is reported as missing). */
   kind: 'file' | 'dir';
   /** Size in bytes (files). */
   size: number;
   /** Permission bits (st_mode & 0o7777); 0o644 when absent. */
   mode?: number;
-  /** Informational: the backend's inode and device numbers (the model numbers its inodes itself). */
+  /** Informational: the backend's inode number (the model numbers its inodes itself). */
   ino?: number;
-  dev?: { major: number; minor: number };
+  /** Informational: the backend's device (the model's files are on its own disk). */
+  dev?: {
+    /** The device's major number. */
+    major: number;
+    /** The device's minor number. */
+    minor: number;
+  };
 }
 
+/**
+ * The file-system adapter: where the model's files come from when
+ * MachineOptions.fs is set (see the module comment above for the contract).
+ * lookup() and readPage() are required; writePage() and commit() only for
+ * Machine.writeBack().
+ */
 export interface FsBackend {
   /** What is at `path` (absolute, normalised, relative to the backend's root), or undefined. */
   lookup(path: string): FsBackendEntry | undefined;
@@ -42,12 +56,28 @@ export interface FsBackend {
   commit?(path: string, size: number): void;
 }
 
+/** What a backend has been asked to do, counted by the two backends mmsim ships (MemoryBackend and, in mmsim/host-fs, HostFolderBackend). */
+export interface FsBackendStats {
+  /** readPage() calls: pages read from the backend. */
+  pageReads: number;
+  /** Bytes those calls returned. */
+  bytesRead: number;
+  /** writePage() calls (write-back only). */
+  pageWrites: number;
+  /** commit() calls (write-back only). */
+  commits: number;
+}
+
+/** Why a backend refused: EESCAPE a path leaving its root, EROFS a write to a read-only backend, ENOTSUP an operation it does not have. */
 export type FsBackendErrorCode = 'EESCAPE' | 'EROFS' | 'ENOTSUP';
 
 /** An error a backend throws for a path it refuses. */
 export class FsBackendError extends Error {
+  /** Why the backend refused. */
   readonly code: FsBackendErrorCode;
+  /** The path it refused, as it was given. */
   readonly path: string;
+  /** An error for `path`; the message defaults to "CODE: path". */
   constructor(code: FsBackendErrorCode, path: string, message?: string) {
     super(message ?? `${code}: ${path}`);
     this.name = 'FsBackendError';

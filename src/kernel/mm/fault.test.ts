@@ -241,7 +241,7 @@ describe('the walk cache (paging-structure cache)', () => {
     // and free_pgtables() frees the PTE table the walk cache holds.
     const p = ok(m.mmap(pid, 0x40000000n, 4096n, RW, ANON | MAP_FIXED, -1, 0n));
     ok(m.store(pid, p, 8, 0x1234n) as never);
-    const mm = m.tasks.get(pid)!.mm;
+    const mm = m.task(pid)!.mm;
     expect(mm.tlb.walkLeaf).not.toBeNull();
     ok(m.munmap(pid, p, 4096n) as never);
     expect(mm.tlb.walkLeaf).toBeNull();

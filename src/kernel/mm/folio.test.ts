@@ -24,7 +24,7 @@ function writtenFile(m: Machine, pid: number, pages: number, chunkPages: number)
 }
 
 function mappingOf(m: Machine, fd: number, pid: number) {
-  return m.tasks.get(pid)!.process.files.fds[fd]!.file.inode.mapping;
+  return m.task(pid)!.process.files.fds[fd]!.file.inode.mapping;
 }
 
 describe('large folios (ext4)', () => {

@@ -10,9 +10,35 @@ function line(label: string, kb: number): string {
   return `${(label + ':').padEnd(16, ' ')}${String(kb).padStart(8, ' ')} kB\n`;
 }
 
-export function renderMeminfo(k: Kernel): string {
+/** The page counts /proc/meminfo shows (meminfo_proc_show()), in pages of the profile's size. */
+export interface MeminfoCounts {
+  /** MemTotal: frames of RAM. */
+  total: number;
+  /** MemFree: frames on the free lists. */
+  free: number;
+  /** Cached: page-cache pages (shmem included, as the kernel counts them). */
+  cached: number;
+  /** Dirty: page-cache pages waiting for writeback (shmem pages are never counted). */
+  dirty: number;
+  /** Writeback: pages being written to the disk. */
+  writeback: number;
+  /** AnonPages: anonymous pages. */
+  anon: number;
+  /** Shmem: tmpfs, memfd and shared anonymous pages. */
+  shmem: number;
+  /** PageTables: frames holding page tables. */
+  pageTables: number;
+  /** CommitLimit: overcommit_ratio percent of RAM. */
+  commitLimit: number;
+  /** Committed_AS: pages charged to committed address space (vm_committed_as). */
+  committed: number;
+  /** AnonHugePages: huge PMDs mapping anonymous folios, counted in PMD-sized pages. */
+  anonHugePmds: number;
+}
+
+/** Count what /proc/meminfo shows from the frames' flags (no side effect). */
+export function meminfoCounts(k: Kernel): MeminfoCounts {
   const p = k.phys;
-  const kbPer = k.arch.pageSize / 1024;
   let cached = 0;
   let shmem = 0;
   let dirty = 0;
@@ -34,19 +60,36 @@ export function renderMeminfo(k: Kernel): string {
     if (f & PG_writeback) writeback++;
   }
   const total = p.totalPages;
-  const limit = Math.floor((total * k.settings.overcommitRatio) / 100);
+  return {
+    total,
+    free: p.nrFree,
+    cached,
+    dirty,
+    writeback,
+    anon,
+    shmem,
+    pageTables: p.nrPageTables,
+    commitLimit: Math.floor((total * k.settings.overcommitRatio) / 100),
+    committed: k.committedPages,
+    anonHugePmds: p.pmdMapped.size,
+  };
+}
+
+export function renderMeminfo(k: Kernel): string {
+  const c = meminfoCounts(k);
+  const kbPer = k.arch.pageSize / 1024;
   return (
-    line('MemTotal', total * kbPer) +
-    line('MemFree', p.nrFree * kbPer) +
-    line('Cached', cached * kbPer) +
-    line('Dirty', dirty * kbPer) +
-    line('Writeback', writeback * kbPer) +
-    line('AnonPages', anon * kbPer) +
-    line('Shmem', shmem * kbPer) +
-    line('PageTables', p.nrPageTables * kbPer) +
-    line('CommitLimit', limit * kbPer) +
-    line('Committed_AS', k.committedPages * kbPer) +
-    line('AnonHugePages', p.pmdMapped.size * (k.arch.pmdSize / 1024))
+    line('MemTotal', c.total * kbPer) +
+    line('MemFree', c.free * kbPer) +
+    line('Cached', c.cached * kbPer) +
+    line('Dirty', c.dirty * kbPer) +
+    line('Writeback', c.writeback * kbPer) +
+    line('AnonPages', c.anon * kbPer) +
+    line('Shmem', c.shmem * kbPer) +
+    line('PageTables', c.pageTables * kbPer) +
+    line('CommitLimit', c.commitLimit * kbPer) +
+    line('Committed_AS', c.committed * kbPer) +
+    line('AnonHugePages', c.anonHugePmds * (k.arch.pmdSize / 1024))
   );
 }
 

@@ -8,7 +8,7 @@
  * 128 TiB user space span they sit in); 'compressed' collapses the gaps and
  * sizes each VMA by the logarithm of its length.
  */
-import type { VmaSnapshot } from '../../kernel/snapshot.js';
+import type { VmaSnapshot } from '../../index.js';
 import { hex, s, size } from '../dom.js';
 
 export const KIND_LABEL: Record<VmaSnapshot['kind'], string> = {

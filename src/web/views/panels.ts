@@ -4,7 +4,7 @@
  */
 import { formatEvent } from '../../cli/format-event.js';
 import type { KernelEvent } from '../../kernel/events.js';
-import type { PageCacheSnapshot, PageWalk, TlbSnapshot } from '../../kernel/snapshot.js';
+import type { PageCacheSnapshot, PageWalk, TlbSnapshot } from '../../index.js';
 import type { StepRecord } from '../../scenario/interpreter.js';
 import { h, hex } from '../dom.js';
 import type { FrameRow } from '../state.js';
