@@ -8,7 +8,7 @@
  * an FsBackend (memoryBackend() here, hostFolder() in mmsim/host-fs).
  * Nothing else in the package is public: its exports map refuses deep imports.
  */
-export { Machine, type MachineOptions, type SysResult, type AccessResult, type AccessFault, type FileStat, type Rusage } from './kernel/machine.js';
+export { Machine, MAX_ACCESS_BYTES, type MachineOptions, type ExecveOptions, type ExecveResult, type SysResult, type AccessResult, type AccessFault, type FileStat, type Rusage } from './kernel/machine.js';
 export { ARCH_PROFILES, archProfile, type ArchName, type ArchProfile } from './kernel/arch/profile.js';
 export { DEFAULT_SETTINGS, type Settings } from './kernel/settings.js';
 export type { MachineEvent, MachineEventListener } from './kernel/events.js';

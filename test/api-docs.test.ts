@@ -24,11 +24,15 @@ describe('API reference', () => {
       const classes = readdirSync(join(out, 'classes'));
       expect(classes.some((f) => f.includes('Machine'))).toBe(true);
       const page = readFileSync(join(out, 'classes', classes.find((f) => f.includes('Machine'))!), 'utf8');
-      for (const method of ['mmap', 'munmap', 'mprotect', 'msync', 'load', 'store', 'maps', 'smaps', 'subscribe', 'vmas', 'walk', 'frames', 'pageCache', 'tlb', 'counters']) {
+      for (const method of ['mmap', 'munmap', 'mprotect', 'msync', 'load', 'store', 'maps', 'smaps', 'subscribe', 'vmas', 'walk', 'frames', 'pageCache', 'tlb', 'counters', 'execve']) {
         expect(page).toContain(`>${method}<`);
+        expect(page).toContain(`id="${method.toLowerCase()}"`);
       }
       // The members kept for mmsim's own layers are @internal: not in the reference.
-      for (const internal of ['k', 'task', 'process', 'mmu', 'execve']) expect(page).not.toContain(`id="${internal}"`);
+      for (const internal of ['k', 'task', 'process', 'mmu', 'execImages']) {
+        expect(page).not.toContain(`id="${internal.toLowerCase()}"`);
+        expect(page).not.toContain(`href="#${internal.toLowerCase()}"`);
+      }
       expect(classes.some((f) => f.includes('MemoryBackend'))).toBe(true);
     } finally {
       rmSync(out, { recursive: true, force: true });

@@ -6,7 +6,8 @@
  * test builds first).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -165,5 +166,20 @@ describe('mmsim --help', () => {
     expect(bad.status).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toBe(`mmsim: unknown command 'tuor'\n\n${help}`);
+  });
+});
+
+describe('mmsim tour | head', () => {
+  it('ends quietly when the reader goes away after the first line: exit 0, no EPIPE stack trace', () => {
+    // The tour writes all its lines in one tick, far more than head reads, so the later writes meet a closed pipe.
+    const dir = mkdtempSync(join(tmpdir(), 'mmsim-tour-'));
+    const err = join(dir, 'err');
+    const st = join(dir, 'status');
+    const r = spawnSync('sh', ['-c', `("${process.execPath}" "${main}" tour 2>"${err}"; echo $? >"${st}") | head -1`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l !== '')).toEqual([expect.stringMatching(/^mmsim tour: /)]);
+    expect(readFileSync(err, 'utf8')).toBe('');
+    expect(readFileSync(st, 'utf8').trim()).toBe('0');
+    rmSync(dir, { recursive: true });
   });
 });

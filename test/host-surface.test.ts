@@ -8,7 +8,7 @@
  * matter. Expectations are those of Linux 6.18 x86_64 run as root.
  */
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../src/kernel/machine.js';
+import { type AccessResult, Machine } from '../src/kernel/machine.js';
 import { AT_FDCWD } from '../src/kernel/uapi.js';
 import { ensureRunnerBinary, runOnHostSync } from '../src/oracle/host-runner.js';
 import { bytes as b, op, ref, type Arg, type Observation, type Op } from '../src/oracle/runner-protocol.js';
@@ -95,8 +95,9 @@ function runModel(ops: readonly Op[]): Seen[] {
         s.errno = r.errno;
       }
     };
-    const access = (r: { ok: true; value?: unknown } | { ok: false; fault: { signal: string; code: number } }): void => {
+    const access = (r: AccessResult<unknown>): void => {
       if (r.ok) s.ret = 0n;
+      else if (r.fault === null) throw new Error(`the access was not made: ${r.errno}`);
       else s.signal = `${r.fault.signal} ${SIG_CODES[r.fault.signal]?.[r.fault.code] ?? r.fault.code}`;
     };
     switch (o.op) {

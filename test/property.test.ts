@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ARCH_PROFILES, type ArchName } from '../src/kernel/arch/profile.js';
-import { Machine, type SysResult } from '../src/kernel/machine.js';
+import { type AccessResult, Machine, type SysResult } from '../src/kernel/machine.js';
 import {
   AT_FDCWD, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
   MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, PROT_EXEC, PROT_READ, PROT_WRITE,
@@ -205,8 +205,8 @@ function show(r: SysResult | RefResult): string {
   return r.ok ? 'ok' : r.errno;
 }
 
-function outcomeOf(r: { ok: true } | { ok: false; fault: { signal: string; code: number } }): string {
-  return r.ok ? 'ok' : `${r.fault.signal}/${r.fault.code}`;
+function outcomeOf(r: AccessResult<unknown>): string {
+  return r.ok ? 'ok' : r.fault === null ? r.errno : `${r.fault.signal}/${r.fault.code}`;
 }
 
 function refOutcome(r: RefOutcome): string {
@@ -354,7 +354,7 @@ function step(w: World, op: Op, i: number, avoidKnownBugs = true): void {
       const e = ref.load(a, op.size);
       expect(outcomeOf(r), where).toBe(refOutcome(e));
       if (r.ok && e.ok) expect(r.value & ~e.unknownMask, where).toBe(e.value & ~e.unknownMask);
-      if (!r.ok) expect(r.fault.addr, where).toBe(a);
+      if (!r.ok) expect(r.fault?.addr, where).toBe(a);
       break;
     }
     case 'loadRecent': {

@@ -6,7 +6,7 @@ import { runBench } from './bench.js';
 import { runDiff } from './diff.js';
 import { runFuzz } from './fuzz.js';
 import { runReplay } from './replay.js';
-import { stderrLine, stdoutLine } from './stdout.js';
+import { guardEpipe, stderrLine, stdoutLine } from './stdout.js';
 import { runExplore } from './explore.js';
 import { runCommand } from './run.js';
 import { runTour } from './tour.js';
@@ -34,9 +34,9 @@ Examples:
 
 export function main(argv: string[]): number {
   const [cmd] = argv;
-  const out = (s: string): void => {
-    process.stdout.write(s + '\n');
-  };
+  // Every command's output may be cut short by its reader (`mmsim tour | head`).
+  guardEpipe();
+  const out = stdoutLine;
   switch (cmd) {
     case undefined:
     case 'help':

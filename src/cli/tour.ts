@@ -3,7 +3,7 @@
  * kernel does for a shared file mapping, a private one with copy-on-write,
  * and an anonymous one.
  */
-import { Machine } from '../kernel/machine.js';
+import { Machine, madeAccess } from '../kernel/machine.js';
 import type { MachineEvent } from '../kernel/events.js';
 import {
   AT_FDCWD, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MS_SYNC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
@@ -71,7 +71,7 @@ export function runTour(out: (line: string) => void, argv: readonly string[] = [
     return `mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, ${fd}, 0) = ${hex(shared)}`;
   });
   step('Load through the shared mapping: a read fault maps the page-cache page read-only', () => {
-    const v = m.load(pid, shared, 1);
+    const v = madeAccess(m.load(pid, shared, 1));
     return `load8(${hex(shared)}) = ${v.ok ? hex(v.value) : v.fault.signal}`;
   });
   step('Store through it: a write-protect fault marks the page dirty (page_mkwrite)', () => {
@@ -104,7 +104,7 @@ export function runTour(out: (line: string) => void, argv: readonly string[] = [
   });
   step('Unmap the anonymous memory and touch it again: no VMA, so SIGSEGV with SEGV_MAPERR', () => {
     m.munmap(pid, anon, 8192n);
-    const v = m.load(pid, anon, 1);
+    const v = madeAccess(m.load(pid, anon, 1));
     return `munmap(${hex(anon)}, 8192) = 0; load8(${hex(anon)}) = ${v.ok ? v.value : `${v.fault.signal} (SEGV_MAPERR)`}`;
   });
   out('\n== /proc/' + pid + '/maps now');

@@ -8,6 +8,7 @@
 import { Machine } from '../kernel/machine.js';
 import type { ArchName } from '../kernel/arch/profile.js';
 import * as U from '../kernel/uapi.js';
+import { EM_AARCH64, EM_X86_64, PF_R, PF_W, PF_X, PT_LOAD, buildElf } from './elf-builder.js';
 import { Prng } from './prng.js';
 
 export interface ModelFuzzOptions {
@@ -72,6 +73,7 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
     const ps = BigInt(m.arch.pageSize);
     const pmd = BigInt(m.arch.pmdSize);
     let thpRegions = 0;
+    seedExecutables(m);
     const tids: number[] = [m.spawn()];
     const addrs: bigint[] = [];
     const fds: number[] = [];
@@ -105,8 +107,19 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
         return d;
       };
       try {
-        const kind = rng.int(112);
-        if (kind < 30) {
+        const kind = rng.int(113);
+        if (kind === 112) {
+          const path = rng.pick(EXEC_PATHS);
+          const options = rng.bool(0.8) ? {} : { loadBias: rng.bool(0.5) ? rng.u64() : BigInt(rng.int(2 ** 20)) * ps, stackTop: rng.bool(0.5) ? undefined : rng.u64() };
+          desc = note(`execve(${tid}, ${path}, ${JSON.stringify(options, (_k, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v))})`);
+          const r = m.execve(tid, path, options);
+          result.syscalls++;
+          if (!r.ok) result.errnos++;
+          // de_thread() ended the other threads; a failure past the point of no return, the process.
+          for (let j = tids.length - 1; j >= 0; j--) if (m.getpid(tids[j]!) === undefined) tids.splice(j, 1);
+          if (tids.length === 0) tids.push(m.spawn());
+          addrs.length = 0;
+        } else if (kind < 30) {
           const addr = rng.bool(0.6) ? 0n : pickAddr();
           const len = pickLen();
           const prot = rng.bool(0.9) ? rng.pick(PROTS) : rng.u32();
@@ -139,8 +152,10 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
           result.syscalls++;
         } else if (kind < 54) {
           desc = note('brk');
-          const mm = m.process(m.task(tid)!.process.tgid)!.mm;
-          m.brk(tid, rng.bool(0.8) ? BigInt(mm.brk + (rng.int(9) - 4) * Number(ps)) : rng.u64());
+          // brk(0) changes nothing and returns the current break.
+          const cur = m.brk(tid, 0n);
+          const brk = cur.ok ? cur.value : 0n;
+          m.brk(tid, rng.bool(0.8) ? brk + BigInt(rng.int(9) - 4) * ps : rng.u64());
           result.syscalls++;
         } else if (kind < 60) {
           desc = note('openat');
@@ -202,15 +217,16 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
             if (r.ok) tids.push(Number(r.value));
           } else {
             desc = note('thread');
-            const t = m.createThread(m.task(tid)!.process.tgid);
+            const t = m.createThread(m.getpid(tid)!);
             if (t !== undefined) tids.push(t);
           }
           result.syscalls++;
         } else if (kind < 79 && tids.length > 1) {
           desc = note('exit');
           m.exitThread(tid);
+          result.syscalls++;
           tids.splice(tids.indexOf(tid), 1);
-          for (let j = tids.length - 1; j >= 0; j--) if (m.task(tids[j]!) === undefined) tids.splice(j, 1);
+          for (let j = tids.length - 1; j >= 0; j--) if (m.getpid(tids[j]!) === undefined) tids.splice(j, 1);
         } else if (kind < 87) {
           // Transparent huge pages: big aligned regions with MADV_HUGEPAGE, and the
           // operations that split, move, copy or zap huge PMDs.
@@ -298,18 +314,60 @@ export function runModelFuzz(opts: ModelFuzzOptions): ModelFuzzResult {
   return result;
 }
 
-/** Every /proc renderer for every live process, as a display would read them. */
+/** The paths the fuzzer's execve() picks from: good executables, one that fails past the point of no return on 16 KiB pages, and refusals. */
+const EXEC_PATHS = ['/bin/static', '/bin/pie', '/bin/4k', '/bin/noexec', '/bin/bad-interp', '/lib/ld.so', '/bin', '/nope', '/dev/zero', ''];
+
+/** The ELF files execve() runs, for the machine's architecture. */
+function seedExecutables(m: Machine): void {
+  const machine = m.arch.name === 'x86_64' ? EM_X86_64 : EM_AARCH64;
+  const text = { type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0, filesz: 0x1000, memsz: 0x1000 };
+  const data = { type: PT_LOAD, flags: PF_R | PF_W, offset: 0x1000, vaddr: 0x1000, filesz: 0x100, memsz: 0x3000 };
+  m.seedFile('/lib/ld.so', buildElf({ type: 3, machine, entry: 0x80, size: 0x2000, segs: [text, data] }), 0o755);
+  m.seedFile('/bin/pie', buildElf({ type: 3, machine, entry: 0x40, size: 0x2000, interp: '/lib/ld.so', segs: [text, data] }), 0o755);
+  const at = (seg: typeof text, base: number) => ({ ...seg, vaddr: seg.vaddr + base });
+  m.seedFile('/bin/static', buildElf({ type: 2, machine, entry: 0x400040, size: 0x2000, segs: [at(text, 0x400000), at(data, 0x400000)] }), 0o755);
+  // vaddr - offset 0x401000: a multiple of 4 KiB, not of 16 KiB.
+  m.seedFile('/bin/4k', buildElf({ type: 2, machine, entry: 0x400040, size: 0x2000, segs: [at(text, 0x400000), at(data, 0x401000)] }), 0o755);
+  m.seedFile('/bin/noexec', buildElf({ type: 2, machine, entry: 0x400040, size: 0x2000, segs: [at(text, 0x400000)] }), 0o644);
+  m.seedFile('/bin/bad-interp', buildElf({ type: 3, machine, entry: 0, size: 0x2000, interp: '/bin/noexec', segs: [text] }), 0o755);
+}
+
+/**
+ * Every /proc renderer and read-only view for every live process, as a
+ * display would read them, and the accesses no thread could make (a dead
+ * thread, a width no CPU has), which must come back as errno values.
+ */
 function readEverything(m: Machine, tids: readonly number[]): void {
   m.meminfo();
   m.vmstat();
   m.diskstats();
+  m.frames();
+  m.pageCache();
+  m.counters();
   for (const tid of tids) {
-    const pid = m.task(tid)?.process.tgid;
+    const pid = m.getpid(tid);
     if (pid === undefined) continue;
     m.maps(pid);
     m.smaps(pid);
     m.smapsRollup(pid);
     m.status(pid);
     m.statm(pid);
+    m.counters(pid);
+    m.tlb(pid);
+    m.pagemap(pid);
+    for (const v of m.vmas(pid) ?? []) {
+      m.walk(pid, v.start);
+      m.walk(pid, v.end);
+    }
+  }
+  const tid = tids[0];
+  if (tid === undefined) return;
+  const wrong: [string, { ok: boolean; errno?: string }, string][] = [
+    ['load by thread 0', m.load(0, 0n, 8), 'ESRCH'],
+    ['load of 3 bytes', m.load(tid, 0n, 3 as 1), 'EINVAL'],
+    ['loadBytes of -1 bytes', m.loadBytes(tid, 0n, -1), 'EINVAL'],
+  ];
+  for (const [what, r, errno] of wrong) {
+    if (r.ok || r.errno !== errno) throw new Error(`${what}: ${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}, expected ${errno}`);
   }
 }

@@ -17,6 +17,7 @@ import { Kernel } from './kernel.js';
 import { dupMmap, exitMmap } from './mm/fork.js';
 import { sysMincore } from './mm/mincore.js';
 import { type KRet, isErr, sysBrk, sysMmap, sysMunmap, u64 } from './mm/mmap.js';
+import { bprmPrepare } from './bprm.js';
 import { MmStruct, mmAlloc } from './mm/mm-struct.js';
 import { sysMprotect } from './mm/mprotect.js';
 import { sysMsync } from './mm/msync.js';
@@ -94,7 +95,11 @@ export interface AccessFault {
   readonly addr: bigint;
 }
 
-/** A load's or store's outcome as a value: what was read, or the fault. */
+/**
+ * A load's or store's outcome as a value: what was read, the fault, or (for
+ * an access the embedder asked for wrongly, so no CPU could have made it)
+ * an errno with `fault: null`.
+ */
 export type AccessResult<T> =
   | {
       /** The access completed (after any page faults the kernel resolved). */
@@ -107,7 +112,99 @@ export type AccessResult<T> =
       ok: false;
       /** The signal, its si_code and si_addr. */
       fault: AccessFault;
+    }
+  | {
+      /** The access was not made: nothing was read or written and no fault was taken. */
+      ok: false;
+      /** No fault: see errno. */
+      fault: null;
+      /**
+       * ESRCH: `tid` is not a live thread. EINVAL: a size other than 1, 2,
+       * 4 or 8, or a byte count that is not an integer from 0 to
+       * MAX_ACCESS_BYTES.
+       */
+      errno: 'ESRCH' | 'EINVAL';
     };
+
+/** An access the CPU made: its value or its fault. */
+export type MadeAccess<T> = Exclude<AccessResult<T>, { fault: null }>;
+
+/**
+ * The outcome of an access the caller knows it asked for rightly (a live
+ * thread, a valid size), for the layers inside mmsim: an errno there is a
+ * bug in the caller.
+ */
+export function madeAccess<T>(r: AccessResult<T>): MadeAccess<T> {
+  if (!r.ok && r.fault === null) throw new Error(`bug: an access by a thread that cannot make it (${r.errno})`);
+  return r as MadeAccess<T>;
+}
+
+/**
+ * The longest loadBytes()/storeBytes() range, 1 GiB: the bytes are copied
+ * through one JavaScript buffer. Deviation: no single CPU access is this
+ * long; a longer range is EINVAL rather than a run of accesses.
+ */
+export const MAX_ACCESS_BYTES = 1 << 30;
+
+/**
+ * The choices address-space layout randomization makes at execve(); any
+ * left out take the values Linux uses without it (`setarch -R`). Each is a
+ * page-aligned address below TASK_SIZE (a size for stackSize).
+ */
+export interface ExecveOptions {
+  /** Where an ET_DYN executable's first PT_LOAD page goes (default ELF_ET_DYN_BASE, aligned to the largest p_align). */
+  loadBias?: bigint;
+  /** Where the interpreter's first PT_LOAD page goes (default: top-down from mmap_base). */
+  interpBase?: bigint;
+  /** mm->mmap_base, where top-down mmap() placement starts (default: below the stack gap). */
+  mmapBase?: bigint;
+  /** The end of the [stack] VMA (default STACK_TOP). */
+  stackTop?: bigint;
+  /** The [stack] VMA's size (default 128 KiB plus one page of arguments). */
+  stackSize?: bigint;
+  /** Where the [vvar]/[vdso] special mappings start (default: top-down, below the interpreter). */
+  specialsBase?: bigint;
+  /** mm->start_brk and mm->brk (default: the page after the end of the executable's bss). */
+  brk?: bigint;
+}
+
+/** execve()'s outcome as a value. */
+export type ExecveResult =
+  | {
+      /** The new program is loaded. */
+      ok: true;
+      /** execve() returns 0 (to the new program, which never sees it). */
+      value: 0n;
+      /** Where the CPU starts: the interpreter's entry point when there is one, else the executable's. */
+      entry: bigint;
+      /** The executable's load bias (0 for ET_EXEC). */
+      loadBias: bigint;
+      /** Where the interpreter's first page went, or null for none (a static executable). */
+      interpBase: bigint | null;
+    }
+  | {
+      /** execve() failed. */
+      ok: false;
+      /** Linux's errno for it. */
+      errno: ErrnoName;
+      /** Why, naming the file. */
+      reason: string;
+      /** True when it failed past the point of no return: the process has been killed with SIGSEGV. */
+      killed: boolean;
+    };
+
+/** ExecveOptions as the loader's numbers, or null for a value that is not page-aligned below TASK_SIZE. */
+function execBases(o: ExecveOptions, arch: ArchProfile): ExecBases | null {
+  const out: ExecBases = {};
+  for (const key of ['loadBias', 'interpBase', 'mmapBase', 'stackTop', 'stackSize', 'specialsBase', 'brk'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'bigint' || v < 0n || v > BigInt(arch.taskSize) || v % BigInt(arch.pageSize) !== 0n) return null;
+    out[key] = Number(v);
+  }
+  if (out.stackSize !== undefined && (out.stackSize === 0 || out.stackSize > (out.stackTop ?? arch.stackTop))) return null;
+  return out;
+}
 
 /** What fstat(2) fills in (struct stat), for the fields the model keeps. */
 export interface FileStat {
@@ -141,6 +238,11 @@ function esrch(): SysResult {
 
 function wrap(r: KRet): SysResult {
   return isErr(r) ? { ok: false, errno: r } : { ok: true, value: BigInt(r) };
+}
+
+/** A load or store width the CPU has: 1, 2, 4 or 8 bytes. */
+function validSize(size: number): boolean {
+  return size === 1 || size === 2 || size === 4 || size === 8;
 }
 
 /**
@@ -292,17 +394,53 @@ export class Machine {
   }
 
   /**
+   * execve(2) of the ELF executable at `path` in the model's file system
+   * (relative paths from the cwd). Up to the point of no return
+   * (do_open_execat(), load_elf_binary()'s header and PT_INTERP reads,
+   * through the page cache) a failure leaves the process as it was: ENOENT,
+   * ENOTDIR, EACCES (a directory, a device, no execute bit), ENOEXEC (not a
+   * 64-bit ELF executable for this architecture; '#!' scripts included),
+   * ELIBBAD (the interpreter is not an ELF file for it), EIO, ESRCH. Past
+   * it (begin_new_exec()) the old address space is gone and close-on-exec
+   * descriptors are closed; the executable's PT_LOAD segments, its
+   * interpreter, the stack and the special mappings are built, and the
+   * result gives where the CPU starts. A failure there (a segment that
+   * cannot be mapped, as a binary linked for 4 KiB pages on a 16 KiB-page
+   * kernel) kills the process with SIGSEGV, as Linux does, and returns its
+   * errno with `killed: true`. The process's other threads end
+   * (de_thread()). Deviation: when a thread other than the leader calls
+   * execve(), it keeps its thread id instead of taking over the pid.
+   */
+  execve(tid: number, path: string, options: ExecveOptions = {}): ExecveResult {
+    const task = this.enter(tid);
+    if (task === undefined) return { ok: false, errno: 'ESRCH', reason: `no thread ${tid}`, killed: false };
+    const bases = execBases(options, this.k.arch);
+    if (bases === null) return { ok: false, errno: 'EINVAL', reason: 'a base in the options is not a page-aligned address below TASK_SIZE', killed: false };
+    const images = bprmPrepare(this.k, task, typeof path === 'string' ? path : '');
+    if ('errno' in images) return { ok: false, errno: images.errno, reason: images.reason, killed: false };
+    // de_thread(): the other threads of the process are killed.
+    for (const other of task.process.threads.filter((t) => t !== task)) this.exitThread(other.tid);
+    const r = this.execImages(tid, images.exe, images.interp, bases);
+    if (!r.ok) {
+      this.exitGroup(tid, 128 + 11);
+      return { ok: false, errno: r.errno, reason: r.reason, killed: true };
+    }
+    const l = r.layout;
+    return { ok: true, value: 0n, entry: BigInt(l.entry), loadBias: BigInt(l.loadBias), interpBase: l.interpBase === null ? null : BigInt(l.interpBase) };
+  }
+
+  /**
    * execve() of an ELF executable (fs/exec.c:begin_new_exec() + load_elf_binary()):
    * the process's old address space is dropped, close-on-exec descriptors are
    * closed, and a new one is built from the program headers given (the caller
    * reads the files; they must exist in the model's file system). On failure
    * the process keeps running in an empty address space, as after the point
    * of no return. withoutExecutable: build all but the executable's own
-   * mappings (its file is not available). Used by replay; its ELF types
-   * take number addresses, so it is not yet part of the public API.
+   * mappings (its file is not available). Used by replay and by execve();
+   * its ELF types take number addresses.
    * @internal
    */
-  execve(tid: number, exe: ElfImage, interp: ElfImage | null, bases: ExecBases = {}, withoutExecutable = false): ExecResult {
+  execImages(tid: number, exe: ElfImage, interp: ElfImage | null, bases: ExecBases = {}, withoutExecutable = false): ExecResult {
     const task = this.tasks.get(tid);
     if (task === undefined || task.exited) return { ok: false, errno: 'ESRCH', reason: `no thread ${tid}` };
     const proc = task.process;
@@ -310,14 +448,14 @@ export class Machine {
     const old = proc.mm;
     const mm = mmAlloc(k, this.mmapBase());
     if (mm === null) return { ok: false, errno: 'ENOMEM', reason: 'no free frame for the new address space' };
-    mm.users = 1;
+    // exec_mmap(): every thread of the process switches to the new mm, so nothing uses the
+    // old one any more (the model has no CLONE_VM without CLONE_THREAD to share it).
+    mm.users = proc.threads.length;
     proc.mm = mm;
-    if (--old.users <= 0) {
-      exitMmap(k, old, (v) => vmaRelease(k, v));
-      k.phys.refcount[old.pgd.pfn] = 0;
-      k.phys.freePage(old.pgd.pfn);
-    }
-    this.mmus.delete(tid);
+    exitMmap(k, old, (v) => vmaRelease(k, v));
+    k.phys.refcount[old.pgd.pfn] = 0;
+    k.phys.freePage(old.pgd.pfn);
+    for (const t of proc.threads) this.mmus.delete(t.tid);
     proc.files.fds.forEach((e, fd) => {
       if (e !== undefined && e.cloexec) fsc.sysClose(k, task, fd);
     });
@@ -391,6 +529,7 @@ export class Machine {
     proc.deadMinFlt += task.minFlt;
     proc.deadMajFlt += task.majFlt;
     proc.threads.splice(proc.threads.indexOf(task), 1);
+    proc.mm.users--;
     this.tasks.delete(tid);
     this.mmus.delete(tid);
     if (proc.threads.length === 0) this.teardown(proc, code);
@@ -852,7 +991,7 @@ export class Machine {
 
   private access<T>(tid: number, fn: (m: Mmu, addr: number) => T, addr: bigint): AccessResult<T> {
     const mmu = this.mmu(tid);
-    if (mmu === undefined) throw new Error(`no thread ${tid}`);
+    if (mmu === undefined) return { ok: false, fault: null, errno: 'ESRCH' };
     const a = u64(addr);
     if (a >= BigInt(mmu.task.mm.taskSize)) {
       // Past TASK_SIZE: bad_area_nosemaphore() without a VMA lookup.
@@ -870,9 +1009,11 @@ export class Machine {
    * bit), and on a miss the page-fault handler (do_user_addr_fault() ->
    * handle_mm_fault()), which may read the page from the disk. A fault the
    * kernel cannot resolve is the value's `fault`. An access crossing a page
-   * boundary touches both pages. Throws for a tid that is not a live thread.
+   * boundary touches both pages. ESRCH for a tid that is not a live thread,
+   * EINVAL for another size.
    */
   load(tid: number, addr: bigint, size: 1 | 2 | 4 | 8): AccessResult<bigint> {
+    if (!validSize(size)) return { ok: false, fault: null, errno: 'EINVAL' };
     return this.access(tid, (m, a) => {
       switch (size) {
         case 1: return BigInt(m.load8(a));
@@ -886,10 +1027,11 @@ export class Machine {
   /**
    * A store of the low `size` bytes of `value` (little-endian) at `addr`, as
    * load() but for writing: it sets the dirty bit, and may take a
-   * copy-on-write or write-protect fault. Throws for a tid that is not a
-   * live thread.
+   * copy-on-write or write-protect fault. ESRCH for a tid that is not a
+   * live thread, EINVAL for another size or a value that is not a bigint.
    */
   store(tid: number, addr: bigint, size: 1 | 2 | 4 | 8, value: bigint): AccessResult<void> {
+    if (!validSize(size) || typeof value !== 'bigint') return { ok: false, fault: null, errno: 'EINVAL' };
     return this.access(tid, (m, a) => {
       const v = BigInt.asUintN(64, value);
       switch (size) {
@@ -901,13 +1043,24 @@ export class Machine {
     }, addr);
   }
 
-  /** A load of `len` bytes at `addr`, page by page as load() does; on a fault nothing is returned. Throws for a tid that is not a live thread. */
+  /**
+   * A load of `len` bytes at `addr`, page by page as load() does; on a fault
+   * nothing is returned. ESRCH for a tid that is not a live thread, EINVAL
+   * for a len that is not an integer from 0 to MAX_ACCESS_BYTES.
+   */
   loadBytes(tid: number, addr: bigint, len: number): AccessResult<Uint8Array> {
+    if (!Number.isInteger(len) || len < 0 || len > MAX_ACCESS_BYTES) return { ok: false, fault: null, errno: 'EINVAL' };
     return this.access(tid, (m, a) => m.loadBytes(a, len) ?? new Uint8Array(0), addr);
   }
 
-  /** A store of `data` at `addr`, page by page as store() does; on a fault the pages before the faulting one are written. Throws for a tid that is not a live thread. */
+  /**
+   * A store of `data` at `addr`, page by page as store() does; on a fault
+   * the pages before the faulting one are written. ESRCH for a tid that is
+   * not a live thread, EINVAL for data that is not a Uint8Array of at most
+   * MAX_ACCESS_BYTES.
+   */
   storeBytes(tid: number, addr: bigint, data: Uint8Array): AccessResult<void> {
+    if (!(data instanceof Uint8Array) || data.length > MAX_ACCESS_BYTES) return { ok: false, fault: null, errno: 'EINVAL' };
     return this.access(tid, (m, a) => {
       m.storeBytes(a, data);
     }, addr);

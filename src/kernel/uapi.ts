@@ -335,6 +335,8 @@ export const ERRNO = {
   ELOOP: [40, 'Too many levels of symbolic links'],
   /** EOVERFLOW (75): Value too large for defined data type. */
   EOVERFLOW: [75, 'Value too large for defined data type'],
+  /** ELIBBAD (80): Accessing a corrupted shared library (execve(): the ELF interpreter is not one for this machine). */
+  ELIBBAD: [80, 'Accessing a corrupted shared library'],
   /** EOPNOTSUPP (95): Operation not supported. */
   EOPNOTSUPP: [95, 'Operation not supported'],
 } as const;

@@ -40,7 +40,7 @@
  * the executable, far from the fence, on both sides.
  */
 import { readFileSync } from "node:fs";
-import { Machine, type MachineOptions } from "../kernel/machine.js";
+import { Machine, type MachineOptions, madeAccess } from "../kernel/machine.js";
 import type { Settings } from "../kernel/settings.js";
 import { AT_FDCWD, SEGV_MAPERR, SI_CODE_NAMES } from "../kernel/uapi.js";
 import { type HostSession, openHostSession, type RunOptions } from "./host-runner.js";
@@ -397,7 +397,7 @@ export class ModelRunner {
       case "load16":
       case "load32":
       case "load64": {
-        const r = m.load(tid, I(0), ACCESS_SIZES[o.op]);
+        const r = madeAccess(m.load(tid, I(0), ACCESS_SIZES[o.op]));
         if (r.ok) {
           obs.value = r.value;
           obs.ret = BigInt.asIntN(64, r.value);
@@ -408,7 +408,7 @@ export class ModelRunner {
       case "store16":
       case "store32":
       case "store64": {
-        const r = m.store(tid, I(0), ACCESS_SIZES[o.op], I(1));
+        const r = madeAccess(m.store(tid, I(0), ACCESS_SIZES[o.op], I(1)));
         if (r.ok) obs.ret = 0n;
         else this.fault(obs, r.fault);
         return;

@@ -33,7 +33,7 @@ function machine(arch: 'x86_64' | 'arm64-16k' = 'x86_64'): { m: Machine; pid: nu
 describe('Machine.execve', () => {
   it('maps the executable, its bss, the interpreter, the vDSO and the stack as load_elf_binary does', () => {
     const { m, pid } = machine();
-    const r = m.execve(pid, exe, ld, { loadBias: 0x555555554000, interpBase: 0x7ffff7fc3000, mmapBase: 0x7ffff7ff8000, brk: 0x55555555d000 });
+    const r = m.execImages(pid, exe, ld, { loadBias: 0x555555554000, interpBase: 0x7ffff7fc3000, mmapBase: 0x7ffff7ff8000, brk: 0x55555555d000 });
     expect(r).toEqual({ ok: true, layout: { loadBias: 0x555555554000, interpBase: 0x7ffff7fc3000, entry: 0x7ffff7fc3000 + 0x1ab70 } });
     const ino = (p: string): number => m.k.vfs.files.get(p)!.ino;
     const pad = (s: string): string => s.padEnd(73) + '';
@@ -66,7 +66,7 @@ describe('Machine.execve', () => {
 
   it('without bases, lays out as without ASLR: ELF_ET_DYN_BASE, interpreter top-down from mmap_base', () => {
     const { m, pid } = machine();
-    const r = m.execve(pid, exe, ld);
+    const r = m.execImages(pid, exe, ld);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.layout.loadBias).toBe(0x555555554000);
@@ -79,7 +79,7 @@ describe('Machine.execve', () => {
 
   it('fails with EINVAL on a 16 KiB-page kernel when offsets and addresses are only 4 KiB-congruent', () => {
     const { m, pid } = machine('arm64-16k');
-    const r = m.execve(pid, exe, ld);
+    const r = m.execImages(pid, exe, ld);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errno).toBe('EINVAL');
@@ -89,7 +89,7 @@ describe('Machine.execve', () => {
   it('names the missing file', () => {
     const m = new Machine();
     const pid = m.spawn();
-    expect(m.execve(pid, exe, ld)).toMatchObject({ ok: false, errno: 'ENOENT' });
+    expect(m.execImages(pid, exe, ld)).toMatchObject({ ok: false, errno: 'ENOENT' });
     expect(m.maps(pid)).toBeDefined();
   });
 });

@@ -1094,7 +1094,7 @@ export class Replayer {
     const facts = this.factsAfter(this.index - 1, pid);
     const inferred = inferBases(exeImage, interp, facts, this.logPageSize, this.mapsLines, '', interp === null ? null : ip.path);
     entry.notes.push(...inferred.notes);
-    const r = this.m.execve(tid, exeImage, interp, inferred.bases, true);
+    const r = this.m.execImages(tid, exeImage, interp, inferred.bases, true);
     if (!r.ok) entry.error += `; ${r.errno}: ${r.reason}`;
   }
 
@@ -1152,7 +1152,7 @@ export class Replayer {
     const b = inferred.bases;
     if (b.loadBias !== undefined && !partial) this.loaderRanges.push([b.loadBias, b.loadBias + totalMappingSize(exeImage.phdrs, this.logPageSize)]);
     if (b.interpBase !== undefined && interp !== null) this.loaderRanges.push([b.interpBase, b.interpBase + totalMappingSize(interp.phdrs, this.logPageSize)]);
-    const r = this.m.execve(tid, exeImage, interp, inferred.bases, partial);
+    const r = this.m.execImages(tid, exeImage, interp, inferred.bases, partial);
     // The mm is new: address translations of the old image are gone.
     this.st(tid).moved = [];
     if (!r.ok) {
@@ -1162,8 +1162,8 @@ export class Replayer {
       if (this.ps !== this.logPageSize) {
         // Portability: a build for this architecture would load; go on with the rest of the layout
         // (the interpreter too if it loads at this page size) so that the program's own calls are judged.
-        let again = this.m.execve(tid, exeImage, interp, inferred.bases, true);
-        if (!again.ok && interp !== null) again = this.m.execve(tid, exeImage, null, inferred.bases, true);
+        let again = this.m.execImages(tid, exeImage, interp, inferred.bases, true);
+        if (!again.ok && interp !== null) again = this.m.execImages(tid, exeImage, null, inferred.bases, true);
         entry.notes.push(again.ok ? `continuing without the executable's own mappings${interp !== null && again.layout.interpBase === null ? ' and without the interpreter' : ''}` : `continuing with an empty address space: ${again.reason}`);
       }
       return;

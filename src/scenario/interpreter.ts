@@ -35,7 +35,7 @@
  */
 import type { ArchName } from '../kernel/arch/profile.js';
 import type { KernelEvent } from '../kernel/events.js';
-import { type AccessFault, type AccessResult, Machine, type SysResult } from '../kernel/machine.js';
+import { type AccessFault, Machine, type MadeAccess, madeAccess, type SysResult } from '../kernel/machine.js';
 import { AT_EMPTY_PATH, AT_FDCWD, isErrnoName, S_IFMT } from '../kernel/uapi.js';
 import {
   type ArrayExpr,
@@ -1049,19 +1049,19 @@ class Interpreter {
   private accessStep(s: CallStmt, index: number, rec: StepRecord, tid: number): void {
     const name = s.name;
     const addr = this.evalInt(this.arg(s, 0, 'address'));
-    let res: AccessResult<bigint | Uint8Array | undefined>;
+    let res: MadeAccess<bigint | Uint8Array | undefined>;
     if (name in LOADS) {
-      res = this.machine.load(tid, addr, LOADS[name]!);
+      res = madeAccess(this.machine.load(tid, addr, LOADS[name]!));
     } else if (name in STORES) {
       const v = this.evalInt(this.arg(s, 1, 'value'));
-      const r = this.machine.store(tid, addr, STORES[name]!, v);
+      const r = madeAccess(this.machine.store(tid, addr, STORES[name]!, v));
       res = r.ok ? { ok: true, value: undefined } : r;
     } else if (name === 'load') {
       const len = this.evalInt(this.arg(s, 1, 'length'));
       if (len < 0n || len > 1n << 24n) throw new EvalError(s.args[1]!.loc, `length ${len} is out of range`);
-      res = this.machine.loadBytes(tid, addr, Number(len));
+      res = madeAccess(this.machine.loadBytes(tid, addr, Number(len)));
     } else {
-      const r = this.machine.storeBytes(tid, addr, this.evalBytes(this.arg(s, 1, 'string')));
+      const r = madeAccess(this.machine.storeBytes(tid, addr, this.evalBytes(this.arg(s, 1, 'string'))));
       res = r.ok ? { ok: true, value: undefined } : r;
     }
     if (res.ok) {
@@ -1112,7 +1112,7 @@ class Interpreter {
     return undefined;
   }
 
-  private compareAccess(s: CallStmt, rec: StepRecord, exp: Result, res: AccessResult<bigint | Uint8Array | undefined>): void {
+  private compareAccess(s: CallStmt, rec: StepRecord, exp: Result, res: MadeAccess<bigint | Uint8Array | undefined>): void {
     switch (exp.kind) {
       case 'signal':
         rec.checks++;

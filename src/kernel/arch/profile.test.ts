@@ -180,7 +180,7 @@ describe('where a PIE with an interpreter is loaded without ASLR', () => {
     const m = new Machine({ arch: name, paranoid: true });
     m.seedFile('/bin/pie', new Uint8Array(0x20800));
     m.seedFile('/lib/ld.so', new Uint8Array(0x10800));
-    const r = m.execve(m.spawn(), pie(align), ld);
+    const r = m.execImages(m.spawn(), pie(align), ld);
     if (!r.ok) throw new Error(r.reason);
     return r.layout.loadBias;
   };

@@ -10,7 +10,7 @@ import {
   AT_FDCWD, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, O_ACCMODE, O_APPEND, O_CLOEXEC,
   O_CREAT, O_DIRECTORY, O_EXCL, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE,
   POSIX_FADV_NORMAL, POSIX_FADV_RANDOM, POSIX_FADV_SEQUENTIAL, POSIX_FADV_WILLNEED, S_IFDIR, S_IFMT, S_IFREG,
-  SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET,
+  SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, type ErrnoName,
 } from '../uapi.js';
 import { type KRet, u64 } from '../mm/mmap.js';
 import {
@@ -32,7 +32,8 @@ const MAX_FILE_SIZE = 2 ** 63 - 1;
 const PATH_MAX = 4096;
 const NAME_MAX = 255;
 
-function raPagesOf(k: Kernel): number {
+/** The readahead window a newly opened file starts with (bdi->ra_pages, from read_ahead_kb). */
+export function raPagesOf(k: Kernel): number {
   return Math.floor((k.settings.readAheadKb * 1024) / k.arch.pageSize);
 }
 
@@ -66,22 +67,10 @@ function installFd(task: Task, file: File, cloexec: boolean): KRet {
 
 /** do_sys_openat2() for regular files and directories of the model's file system. */
 export function sysOpenat(k: Kernel, task: Task, dirfd: number, pathBytes: string, flags: number, mode: number): KRet {
-  if (pathBytes.length === 0) return 'ENOENT';
-  if (pathBytes.length >= PATH_MAX) return 'ENAMETOOLONG';
-  if (pathBytes.split('/').some((c) => c.length > NAME_MAX)) return 'ENAMETOOLONG';
-  let base: string;
-  if (pathBytes.startsWith('/')) base = '/';
-  else if (dirfd === AT_FDCWD) base = task.process.cwd;
-  else {
-    const f = task.process.files.get(dirfd);
-    if (f === undefined) return 'EBADF';
-    if ((f.inode.mode & S_IFMT) !== S_IFDIR) return 'ENOTDIR';
-    base = f.path;
-  }
-  const path = normalizePath(base + '/' + pathBytes);
+  const looked = pathLookupAt(k, task, dirfd, pathBytes);
+  if (typeof looked === 'string') return looked;
+  const path = looked.path;
   const vfs = k.vfs;
-  const found = vfs.materializeAll(path);
-  if (found !== 0) return found;
   const acc = flags & O_ACCMODE;
   if (acc === 3 && !(flags & O_PATH)) return 'EINVAL';
   if (vfs.dirs.has(path)) {
@@ -104,6 +93,30 @@ export function sysOpenat(k: Kernel, task: Task, dirfd: number, pathBytes: strin
   if (flags & O_TRUNC && fMode & FMODE_WRITE && inode.size !== 0) truncateSetsize(k, inode, 0);
   const file = new File(inode, fMode, flags, path, raPagesOf(k));
   return installFd(task, file, (flags & O_CLOEXEC) !== 0);
+}
+
+/**
+ * path_lookupat() as far as the model needs it: the absolute, normalized
+ * path of `pathBytes` from `dirfd` (or the cwd), with the backend's files
+ * along it looked up; ENOENT for an empty path, ENAMETOOLONG, EBADF or
+ * ENOTDIR for a bad dirfd, or the backend's EACCES/EIO.
+ */
+export function pathLookupAt(k: Kernel, task: Task, dirfd: number, pathBytes: string): { path: string } | ErrnoName {
+  if (pathBytes.length === 0) return 'ENOENT';
+  if (pathBytes.length >= PATH_MAX) return 'ENAMETOOLONG';
+  if (pathBytes.split('/').some((c) => c.length > NAME_MAX)) return 'ENAMETOOLONG';
+  let base: string;
+  if (pathBytes.startsWith('/')) base = '/';
+  else if (dirfd === AT_FDCWD) base = task.process.cwd;
+  else {
+    const f = task.process.files.get(dirfd);
+    if (f === undefined) return 'EBADF';
+    if ((f.inode.mode & S_IFMT) !== S_IFDIR) return 'ENOTDIR';
+    base = f.path;
+  }
+  const path = normalizePath(base + '/' + pathBytes);
+  const found = k.vfs.materializeAll(path);
+  return found === 0 ? { path } : found;
 }
 
 /** close_fd() */
