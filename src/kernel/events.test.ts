@@ -460,6 +460,21 @@ describe('the kernel event stream', () => {
     expect(h).toEqual({ type: 'huge_pmd', op: 'map', addr: Number(p), pfn: pmd.hugePfn });
     expect(evs[hi - 1]).toEqual({ type: 'pgtable_alloc', level: 'pte', pfn: pmd.pfn, addr: Number(p) });
     expect(evs[hi + 1]).toMatchObject({ type: 'fault_done', major: false, result: 'ok' });
+    // The handler and the folio come before the deposited table, as in __do_huge_pmd_anonymous_page().
+    const [fh, fhi] = one(evs, 'fault_handler');
+    expect(fh).toEqual({ type: 'fault_handler', handler: 'do_huge_pmd_anonymous_page', addr: Number(p + 5n), detail: 'new zeroed huge folio' });
+    expect(evs[fhi + 1]).toEqual({ type: 'page_alloc', pfn: pmd.hugePfn, purpose: 'thp' });
+    expect(fhi + 1).toBeLessThan(hi - 1);
+    expect(all(evs, 'page_alloc')).toHaveLength(1);
+
+    // A read fault in another aligned range maps the huge zero page: a handler, no allocation.
+    const r0 = ok(m.mmap(pid, 0n, 2n * H, RW, ANON, -1, 0n));
+    const q = ((r0 + H - 1n) / H) * H;
+    ok(m.madvise(pid, q, H, MADV_HUGEPAGE));
+    const read = trace(m, () => m.load(pid, q + 3n, 1));
+    expect(one(read, 'fault_handler')[0]).toEqual({ type: 'fault_handler', handler: 'do_huge_pmd_anonymous_page', addr: Number(q + 3n), detail: 'huge zero page' });
+    expect(one(read, 'huge_pmd')[0]).toMatchObject({ op: 'zero', addr: Number(q) });
+    expect(all(read, 'page_alloc')).toEqual([]);
   });
 
   it('guard: MADV_GUARD_INSTALL and _REMOVE report the range; a guarded access faults with SIGSEGV', () => {

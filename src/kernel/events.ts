@@ -7,7 +7,7 @@ export type KernelEvent =
   | { type: 'fault'; pid: number; addr: number; write: boolean; vmaStart: number | null }
   | { type: 'fault_handler'; handler: string; addr: number; detail?: string }
   | { type: 'fault_done'; addr: number; major: boolean; result: string }
-  | { type: 'page_alloc'; pfn: number; purpose: 'anon' | 'pagecache' | 'cow' | 'pagetable' | 'shmem' }
+  | { type: 'page_alloc'; pfn: number; purpose: 'anon' | 'pagecache' | 'cow' | 'pagetable' | 'shmem' | 'thp' }
   | { type: 'page_free'; pfn: number }
   | { type: 'pte_install'; addr: number; pfn: number; flags: string[]; level: number }
   | { type: 'pte_update'; addr: number; pfn: number; flags: string[] }
@@ -98,7 +98,7 @@ export type MachineEvent =
       /** The frame. */
       pfn: number;
       /** What for. */
-      purpose: 'anon' | 'pagecache' | 'cow' | 'pagetable' | 'shmem';
+      purpose: 'anon' | 'pagecache' | 'cow' | 'pagetable' | 'shmem' | 'thp';
     }
   | {
       /** A frame was freed. */

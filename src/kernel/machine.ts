@@ -933,7 +933,7 @@ export class Machine {
     return this.call(tid, 'ftruncate', (t) => fsc.sysFtruncate(this.k, t, fd, length));
   }
 
-  /** fsync(2): write every dirty page-cache page of the file to the disk and wait; shared mappings' PTEs are write-protected (page_mkclean()). Errors: EBADF, EINVAL (not a regular file). */
+  /** fsync(2): write every dirty page-cache page of the file to the disk and wait; shared mappings' PTEs are write-protected (page_mkclean()). Errors: EBADF, EINVAL (a device or tty: no f_op->fsync); a directory is 0. */
   fsync(tid: number, fd: number): SysResult {
     return this.call(tid, 'fsync', (t) => fsc.sysFsync(this.k, t, fd));
   }

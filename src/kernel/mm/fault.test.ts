@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ANON, RW, bytes, errno, makeFile, mapShared, mapsOf, ok, setup, text } from '../../../test/model-helpers.js';
 import { PTE_DIRTY, PTE_PRESENT, PTE_WRITE } from '../arch/pte.js';
 import { pteLookup } from './pgtable.js';
-import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, POSIX_FADV_DONTNEED, PROT_NONE, PROT_READ, SEGV_ACCERR, SEGV_MAPERR, BUS_ADRERR } from '../uapi.js';
+import { AT_FDCWD, O_RDONLY, MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, POSIX_FADV_DONTNEED, PROT_NONE, PROT_READ, SEGV_ACCERR, SEGV_MAPERR, BUS_ADRERR } from '../uapi.js';
 
 describe('anonymous memory', () => {
   it('reads the zero page, then a write allocates a private zeroed frame', () => {
@@ -186,6 +186,18 @@ describe('file mappings and the page cache', () => {
     ok(m.fdatasync(pid, fd));
     expect(m.k.disk.stats.writeRequests).toBe(w1);
     expect(m.k.disk.peek(ino, 0)![0]).toBe(0x42);
+  });
+
+  it('fsync and fdatasync of a directory succeed; of /dev/zero, /dev/null or the tty they are EINVAL (checked on Linux 6.18)', () => {
+    const { m, pid } = setup();
+    const dir = ok(m.openat(pid, AT_FDCWD, '/tmp', O_RDONLY));
+    const zero = ok(m.openat(pid, AT_FDCWD, '/dev/zero', O_RDONLY));
+    const nul = ok(m.openat(pid, AT_FDCWD, '/dev/null', O_RDONLY));
+    for (const call of [m.fsync.bind(m), m.fdatasync.bind(m)]) {
+      expect(call(pid, Number(dir))).toEqual({ ok: true, value: 0n });
+      for (const fd of [Number(zero), Number(nul), 0]) expect(call(pid, fd)).toMatchObject({ ok: false, errno: 'EINVAL' });
+      expect(call(pid, 99)).toMatchObject({ ok: false, errno: 'EBADF' });
+    }
   });
 
   it('munmap does not write back; the data stays dirty in the page cache', () => {

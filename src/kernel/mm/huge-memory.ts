@@ -103,6 +103,7 @@ export function doHugePmdAnonymousPage(k: Kernel, mm: MmStruct, vma: Vma, addr: 
   anonVmaPrepare(k, vma);
   if (!write && k.settings.thpUseZeroPage) {
     // set_huge_zero_folio(): read-only, special; RSS does not count it.
+    if (k.tracing) k.emit({ type: 'fault_handler', handler: 'do_huge_pmd_anonymous_page', addr, detail: 'huge zero page' });
     if (installHugePmd(k, mm, pmdT, idx, ZERO_PFN, (prot & ~PTE_WRITE) | PTE_SPECIAL, baseVpn) === null) return VM_FAULT_FALLBACK;
     trace(k, 'zero', baseVpn, ZERO_PFN, mm);
     return 0;
@@ -111,6 +112,10 @@ export function doHugePmdAnonymousPage(k: Kernel, mm: MmStruct, vma: Vma, addr: 
   if (head < 0) {
     k.vmstat.thpFaultFallback++;
     return VM_FAULT_FALLBACK;
+  }
+  if (k.tracing) {
+    k.emit({ type: 'fault_handler', handler: 'do_huge_pmd_anonymous_page', addr, detail: 'new zeroed huge folio' });
+    k.emit({ type: 'page_alloc', pfn: head, purpose: 'thp' });
   }
   let flags = prot | PTE_DIRTY;
   if (vma.flags & VM_WRITE) flags |= PTE_WRITE;
@@ -138,6 +143,7 @@ export function hugePmdSetAccessed(t: PageTable, write: boolean): void {
 export function doHugePmdWpPage(k: Kernel, mm: MmStruct, vma: Vma, t: PageTable, baseVpn: number): number {
   const nr = hpagePmdNr(mm);
   const p = k.phys;
+  if (k.tracing) k.emit({ type: 'fault_handler', handler: 'do_huge_pmd_wp_page', addr: baseVpn * mm.pageSize });
   if (t.hugeFlags & PTE_SPECIAL) {
     // do_huge_zero_wp_pmd(): a fresh folio replaces the huge zero page under the same deposited table.
     const head = p.allocHugeFolio(nr);
@@ -146,6 +152,7 @@ export function doHugePmdWpPage(k: Kernel, mm: MmStruct, vma: Vma, t: PageTable,
       splitHugePmd(k, mm, t, baseVpn);
       return VM_FAULT_FALLBACK;
     }
+    if (k.tracing) k.emit({ type: 'page_alloc', pfn: head, purpose: 'thp' });
     t.hugePfn = head;
     t.hugeFlags = vmaPageProt(vma) | PTE_DIRTY | PTE_ACCESSED | (vma.flags & VM_WRITE ? PTE_WRITE : 0);
     mm.flushTlbPmd(baseVpn, nr);
