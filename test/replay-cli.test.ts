@@ -159,3 +159,15 @@ describe('explore --help and diff --help', () => {
     }
   });
 });
+
+describe('mmsim replay of a log with many unparsable lines', () => {
+  it('prints the first 100 diagnostics and a count of the rest, then replays the calls it could read', () => {
+    const lines = ['500 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000'];
+    for (let i = 0; i < 150; i++) lines.push(`500 mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 = 0x7f00000${i}`);
+    const r = replay(write('garbled.log', lines));
+    const diags = r.stderr.split('\n').filter((l) => /garbled\.log:\d+:\d+:/.test(l));
+    expect(diags).toHaveLength(100);
+    expect(r.stderr).toMatch(/\.\.\. and 50 more diagnostics \(\d+ errors?\) not shown/);
+    expect(r.stdout).toMatch(/garbled\.log: 1 call/);
+  });
+});

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { archProfile, type ArchName } from '../kernel/arch/profile.js';
-import { formatDiagnostic } from '../scenario/diagnostics.js';
+import { formatDiagnostic, formatDiagnostics } from '../scenario/diagnostics.js';
 import { nodeHost } from '../replay/host.js';
 import { type ReplayReport, replayLog } from '../replay/replay.js';
 
@@ -158,7 +158,8 @@ export function runReplay(argv: string[], out: (s: string) => void, err: (s: str
     err(`mmsim replay: ${logPath}: nothing in it parses as a system call${r.diagnostics.length > 0 ? ' (the first errors are above)' : ''}: is it a log written by strace -f -o LOG prog?`);
     return 2;
   }
-  for (const d of r.diagnostics) err(formatDiagnostic(d, lines));
+  // The first 100 diagnostics, as run prints them; a log of garbage with one call in it is not a flood.
+  if (r.diagnostics.length > 0) err(formatDiagnostics(r.diagnostics, lines));
   for (const l of summary(r)) out(l);
   if (showMaps) {
     if (r.maps === null) {
