@@ -151,16 +151,26 @@ export interface RunResult {
  */
 export function runScenario(source: string, options: InterpretOptions = {}): RunResult {
   const file = options.file ?? '<input>';
+  const { diagnostics, statements, malformed } = prepareScenario(source, file);
+  if (malformed) return { file, diagnostics, records: [], summary: emptySummary(), malformed: true };
+  const { records, summary } = interpret(statements, { ...options, file });
+  return { file, diagnostics, records, summary, malformed: false };
+}
+
+/**
+ * A scenario ready to run, as runScenario() and the explorer run it: parsed,
+ * split calls joined, checked (check.ts), and process-creating calls moved
+ * to their heads (processCreationFirst()). Malformed (nothing may run) when
+ * any diagnostic is an error.
+ */
+export function prepareScenario(source: string, file = '<input>'): { diagnostics: Diagnostic[]; statements: Statement[]; malformed: boolean } {
   const parsed = parseScenario(source, file, { rawFallback: true });
   const joined = joinSplitCalls(parsed.statements, { file });
   const diagnostics = [...parsed.diagnostics, ...joined.diagnostics];
   // The check pass only on a file that parses, so each line is reported once.
   if (!hasErrors(diagnostics)) diagnostics.push(...checkStatements(joined.statements, file));
-  if (hasErrors(diagnostics)) {
-    return { file, diagnostics, records: [], summary: emptySummary(), malformed: true };
-  }
-  const { records, summary } = interpret(processCreationFirst(joined.statements), { ...options, file });
-  return { file, diagnostics, records, summary, malformed: false };
+  const malformed = hasErrors(diagnostics);
+  return { diagnostics, statements: malformed ? joined.statements : processCreationFirst(joined.statements), malformed };
 }
 
 /**

@@ -21,7 +21,8 @@ function files(dir: string): string[] {
   }
 }
 
-const SCENARIOS = [...files('src/web/examples'), ...files('examples'), 'test/fixtures/explore/every-kind.strace'];
+// threads-stderr.log: a child thread's lines come before its clone3's `<... resumed>` line.
+const SCENARIOS = [...files('src/web/examples'), ...files('examples'), 'test/fixtures/explore/every-kind.strace', 'test/fixtures/strace/threads-stderr.log'];
 
 /**
  * The machine after the scenario's first n steps, run in this test (not
@@ -61,6 +62,15 @@ function fingerprint(m: Machine): string {
 describe('explorer session', () => {
   it('finds the bundled examples', () => {
     expect(SCENARIOS.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('runs nothing for a scenario the check pass refuses, as mmsim run does, and says why', () => {
+    const source = 'mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = $a\nmunmap($b, 4096) = 0\n';
+    const s = openSession(source, 'bad.strace');
+    expect(s.malformed).toBe(true);
+    expect(s.records).toEqual([]);
+    expect(s.diagnostics.map((d) => `${d.line}:${d.severity}`)).toEqual(runScenario(source, { file: 'bad.strace' }).diagnostics.map((d) => `${d.line}:${d.severity}`));
+    expect(s.diagnostics.some((d) => d.line === 2 && d.severity === 'error' && d.message.includes('$b'))).toBe(true);
   });
 
   for (const file of SCENARIOS) {

@@ -6,14 +6,13 @@
  */
 import type { Machine } from '../index.js';
 import type { Statement } from '../scenario/ast.js';
-import { type Diagnostic, hasErrors } from '../scenario/diagnostics.js';
-import { interpret, type StepRecord } from '../scenario/interpreter.js';
-import { joinSplitCalls, parseScenario } from '../scenario/parser.js';
+import type { Diagnostic } from '../scenario/diagnostics.js';
+import { interpret, prepareScenario, type StepRecord } from '../scenario/interpreter.js';
 
 export interface Session {
   file: string;
   source: string;
-  /** Parser diagnostics; with an error nothing ran. */
+  /** Parser and check diagnostics; with an error nothing ran. */
   diagnostics: Diagnostic[];
   malformed: boolean;
   statements: Statement[];
@@ -26,13 +25,9 @@ export interface Session {
 }
 
 export function openSession(source: string, file = '<input>'): Session {
-  const parsed = parseScenario(source, file, { rawFallback: true });
-  const joined = joinSplitCalls(parsed.statements, { file });
-  const diagnostics = [...parsed.diagnostics, ...joined.diagnostics];
-  const statements = joined.statements;
-  if (hasErrors(diagnostics)) {
-    return { file, source, diagnostics, malformed: true, statements, records: [], cuts: [0], final: null };
-  }
+  // As `mmsim run` runs it: checked first, process-creating calls at their heads.
+  const { diagnostics, statements, malformed } = prepareScenario(source, file);
+  if (malformed) return { file, source, diagnostics, malformed: true, statements, records: [], cuts: [0], final: null };
   const run = interpret(statements, { file, trace: true });
   const cuts: number[] = [];
   for (const rec of run.records) {
