@@ -76,6 +76,19 @@ const FIXTURES: Fixture[] = [
   },
 ];
 
+/** lookup(p) throws an FsBackendError with code EESCAPE naming p. */
+function expectEscape(fs: { lookup(p: string): unknown }, p: string): void {
+  let err: unknown;
+  try {
+    fs.lookup(p);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(FsBackendError);
+  expect((err as FsBackendError).code).toBe('EESCAPE');
+  expect((err as FsBackendError).path).toBe(p);
+}
+
 describe('the in-memory default', () => {
   it('has no backend: paths not created in the model are ENOENT', () => {
     const m = new Machine();
@@ -231,17 +244,7 @@ describe.each(FIXTURES)('$name', (fx) => {
 
   it('refuses a path with a .. component (EESCAPE); the model resolves its own .. at its root', () => {
     const fs = fx.make();
-    for (const p of ['/data/../../x', '..', '/../data/big.bin']) {
-      let err: unknown;
-      try {
-        fs.lookup(p);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(FsBackendError);
-      expect((err as FsBackendError).code).toBe('EESCAPE');
-      expect((err as FsBackendError).path).toBe(p);
-    }
+    for (const p of ['/data/../../x', '..', '/../data/big.bin']) expectEscape(fs, p);
     expect(() => fs.readPage('/data/../data/big.bin', 0, new Uint8Array(PS))).toThrow(FsBackendError);
     const m = new Machine({ fs });
     const pid = m.spawn();
@@ -253,17 +256,7 @@ describe.each(FIXTURES)('$name', (fx) => {
 describe('host folder backend', () => {
   it('refuses .. and symlinks resolving outside the folder', () => {
     const fs = hostFolder(dir);
-    for (const p of ['/../' + outside.split('/').pop() + '/secret', '/data/../../x', '..']) {
-      let err: unknown;
-      try {
-        fs.lookup(p);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(FsBackendError);
-      expect((err as FsBackendError).code).toBe('EESCAPE');
-      expect((err as FsBackendError).path).toBe(p);
-    }
+    for (const p of ['/../' + outside.split('/').pop() + '/secret', '/data/../../x', '..']) expectEscape(fs, p);
     expect(() => fs.lookup('/data/escape')).toThrow(/EESCAPE.*\/data\/escape/);
     expect(() => fs.lookup('/outdir/secret')).toThrow(FsBackendError);
     expect(() => fs.readPage('/data/escape', 0, new Uint8Array(PS))).toThrow(FsBackendError);

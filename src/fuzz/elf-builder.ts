@@ -3,24 +3,14 @@
  * a PT_INTERP string, the rest zeros. The model fuzzer seeds them; the
  * execve tests build their cases with it.
  */
+import { EM_X86_64 } from '../kernel/binfmt-elf.js';
+import { type ElfPhdr, PF_R, PT_INTERP } from '../kernel/exec.js';
 
-export const EM_X86_64 = 62;
-export const EM_AARCH64 = 183;
-export const PT_LOAD = 1;
-export const PT_INTERP = 3;
-export const PF_X = 1;
-export const PF_W = 2;
-export const PF_R = 4;
+export { EM_AARCH64, EM_X86_64 } from '../kernel/binfmt-elf.js';
+export { PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD } from '../kernel/exec.js';
 
 /** One program header (p_paddr is p_vaddr, p_align 4 KiB). */
-export interface ElfSegment {
-  type: number;
-  flags: number;
-  offset: number;
-  vaddr: number;
-  filesz: number;
-  memsz: number;
-}
+export type ElfSegment = Omit<ElfPhdr, 'align'>;
 
 export interface ElfSpec {
   /** e_type: 2 (ET_EXEC) or 3 (ET_DYN). */

@@ -14,7 +14,7 @@ import type { Kernel } from './kernel.js';
 import { doUserAddrFault } from './arch/mmu.js';
 import { File, FMODE_READ } from './fs/file.js';
 import { normalizePath } from './fs/vfs.js';
-import { type KRet, isErr, sysMmap, sysMunmap } from './mm/mmap.js';
+import { type KRet, isErr, mmapMinAddr, sysMmap, sysMunmap } from './mm/mmap.js';
 import { MmStruct } from './mm/mm-struct.js';
 import { Vma } from './mm/vma.js';
 import { vmaLink } from './mm/vma-ops.js';
@@ -341,7 +341,7 @@ export function loadElfBinary(k: Kernel, task: Task, req: ExecRequest): ExecResu
   if (specialsLen > 0) {
     let at = req.bases.specialsBase ?? -1;
     if (at < 0) {
-      const gapEnd = mm.vmas.highestGap(k.arch.mmapMinAddr, mm.mmapBase, specialsLen);
+      const gapEnd = mm.vmas.highestGap(mmapMinAddr(k), mm.mmapBase, specialsLen);
       at = gapEnd < 0 ? -1 : gapEnd - specialsLen;
     }
     if (at < 0) return { ok: false, errno: 'ENOMEM', reason: 'no room for the vDSO' };

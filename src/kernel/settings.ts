@@ -43,7 +43,7 @@ export interface Settings {
   diskFs: 'ext4' | 'simple';
   /** MemTotal of the simulated machine, bytes. */
   memTotal: number;
-  /** The process has CAP_IPC_LOCK and CAP_SYS_ADMIN (runs as root): mlock limits do not apply. */
+  /** The process has CAP_IPC_LOCK, CAP_SYS_ADMIN and CAP_SYS_RAWIO (runs as root): mlock limits do not apply, MAP_FIXED may go below mmap_min_addr. */
   privileged: boolean;
   /**
    * The CPU has protection keys (x86 with PKU): smaps shows a ProtectionKey
@@ -53,6 +53,13 @@ export interface Settings {
   protectionKeys: boolean;
   /** kernel.randomize_va_space: the model never randomizes; kept to report the host's value. */
   randomizeVaSpace: number;
+  /**
+   * vm.mmap_min_addr: MAP_FIXED below it is EPERM without CAP_SYS_RAWIO, and
+   * no search or hint goes below it (nor below the profile's
+   * CONFIG_LSM_MMAP_MIN_ADDR). null (the default): the profile's
+   * CONFIG_DEFAULT_MMAP_MIN_ADDR.
+   */
+  mmapMinAddr: number | null;
 }
 
 /** Linux's defaults on a 4 GiB machine with an ext4 disk, unprivileged: what `new Machine()` uses for anything MachineOptions.settings leaves out. */
@@ -75,4 +82,5 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   randomizeVaSpace: 0,
   privileged: false,
   protectionKeys: false,
+  mmapMinAddr: null,
 };

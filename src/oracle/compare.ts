@@ -137,6 +137,7 @@ export function hostModelSettings(): Partial<Settings> {
   if (ov === 0 || ov === 1 || ov === 2) s.overcommitMemory = ov;
   if (h.overcommitRatio.value !== null) s.overcommitRatio = h.overcommitRatio.value;
   if (h.maxMapCount.value !== null) s.maxMapCount = h.maxMapCount.value;
+  if (h.mmapMinAddr.value !== null) s.mmapMinAddr = h.mmapMinAddr.value;
   const st = h.stackRlimit.value?.soft;
   if (st !== undefined && st !== null) s.stackRlimit = Number(st);
   const ml = h.memlockRlimit.value?.soft;

@@ -23,7 +23,7 @@ import { type ElfImage, PT_LOAD, totalMappingSize } from '../kernel/exec.js';
 import type { File } from '../kernel/fs/file.js';
 import { normalizePath as normalize } from '../kernel/fs/vfs.js';
 import { Machine, type SysResult } from '../kernel/machine.js';
-import { getUnmappedArea, isErr } from '../kernel/mm/mmap.js';
+import { getUnmappedArea, isErr, mmapMinAddr } from '../kernel/mm/mmap.js';
 import type { Process } from '../kernel/sched.js';
 import * as uapi from '../kernel/uapi.js';
 import type { CallStmt, Expr, Statement } from '../scenario/ast.js';
@@ -1033,7 +1033,7 @@ export class Replayer {
     if (lenR > 0 && lenR <= mm.taskSize && (anon || file !== null)) {
       let hint = Number(BigInt.asUintN(64, addr)) ;
       hint = Math.floor(hint / ps) * ps;
-      if (hint !== 0 && hint < k.arch.mmapMinAddr) hint = k.arch.mmapMinAddr;
+      if (hint !== 0 && hint < mmapMinAddr(k)) hint = mmapMinAddr(k);
       if (hint > mm.taskSize) hint = mm.taskSize;
       const pgoff = file === null ? 0 : Math.floor(Number(off) / ps);
       const g = getUnmappedArea(k, mm, file, hint, lenR, pgoff, Number(flags & 0xffffffffn));

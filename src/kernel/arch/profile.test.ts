@@ -28,7 +28,7 @@ const ARCHES: ArchName[] = ['x86_64', 'arm64-4k', 'arm64-16k'];
  *   hugetlbpage_init(): CONT_PTE (64 KiB | 2 MiB), PMD (2 MiB | 32 MiB), CONT_PMD (32 MiB | 1 GiB),
  *   PUD (1 GiB) only with 4 KiB pages.
  */
-const EXPECTED: Record<ArchName, Omit<ArchProfile, 'name' | 'mmapMinAddr' | 'pteFormat' | 'hasVsyscall'>> = {
+const EXPECTED: Record<ArchName, Omit<ArchProfile, 'name' | 'defaultMmapMinAddr' | 'lsmMmapMinAddr' | 'pteFormat' | 'hasVsyscall'>> = {
   x86_64: {
     pageShift: 12, pageSize: 4096, levels: 4, bitsPerLevel: 9, ptrsPerTable: 512, vaBits: 48,
     taskSize: 0x7ffffffff000, stackTop: 0x7ffffffff000, elfEtDynBase: 0x555555554000, taskUnmappedBase: 0x2aaaaaaab000,

@@ -62,8 +62,17 @@ export interface ArchProfile {
    * (arch/arm64/mm/hugetlbpage.c:hugetlbpage_init(), pud_sect_supported()).
    */
   readonly hugetlbSizeLogs: readonly number[];
-  /** mmap_min_addr default (the lowest address mmap may hand out). */
-  readonly mmapMinAddr: number;
+  /**
+   * CONFIG_DEFAULT_MMAP_MIN_ADDR of the kernel the profile stands for: vm.mmap_min_addr
+   * at boot (Settings.mmapMinAddr overrides it). Below it MAP_FIXED needs CAP_SYS_RAWIO.
+   */
+  readonly defaultMmapMinAddr: number;
+  /**
+   * CONFIG_LSM_MMAP_MIN_ADDR (0 without SELinux built in): the kernel's
+   * mmap_min_addr is the larger of it and vm.mmap_min_addr, and no search or
+   * address hint goes below that (security/min_addr.c: update_mmap_min_addr()).
+   */
+  readonly lsmMmapMinAddr: number;
   /** Which hardware PTE bit layout to display. */
   readonly pteFormat: 'x86' | 'arm64';
   /** Whether the architecture has the legacy [vsyscall] page. */
@@ -104,6 +113,8 @@ interface ProfileSpec {
   taskUnmappedBase: number;
   hugetlbSizeLogs: readonly number[];
   pteFormat: 'x86' | 'arm64';
+  defaultMmapMinAddr: number;
+  lsmMmapMinAddr: number;
 }
 
 function makeProfile(s: ProfileSpec): ArchProfile {
@@ -125,7 +136,8 @@ function makeProfile(s: ProfileSpec): ArchProfile {
     taskUnmappedBase: s.taskUnmappedBase,
     pmdSize: 2 ** (s.pageShift + bitsPerLevel),
     hugetlbSizeLogs: s.hugetlbSizeLogs,
-    mmapMinAddr: 65536,
+    defaultMmapMinAddr: s.defaultMmapMinAddr,
+    lsmMmapMinAddr: s.lsmMmapMinAddr,
     pteFormat: s.pteFormat,
     hasVsyscall: s.pteFormat === 'x86',
     levelNames,
@@ -153,6 +165,11 @@ function x86_64(): ArchProfile {
     taskUnmappedBase: pageUp(window / 3n, 12),
     hugetlbSizeLogs: [21, 30],
     pteFormat: 'x86',
+    // Debian's kernel: vm.mmap_min_addr 4096 (the Kconfig default), SELinux built in with
+    // CONFIG_LSM_MMAP_MIN_ADDR=65536, so hints and searches stay at or above 0x10000 while
+    // MAP_FIXED may go down to 0x1000 (both measured on this project's host).
+    defaultMmapMinAddr: 4096,
+    lsmMmapMinAddr: 65536,
   });
 }
 
@@ -162,7 +179,7 @@ function x86_64(): ArchProfile {
  * ELF_ET_DYN_BASE = 2 * DEFAULT_MAP_WINDOW_64 / 3 (elf.h),
  * TASK_UNMAPPED_BASE = PAGE_ALIGN(DEFAULT_MAP_WINDOW / 4) (processor.h).
  */
-function arm64(name: ArchName, pageShift: number, vaBits: number): ArchProfile {
+function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr: number): ArchProfile {
   const window = 1n << BigInt(vaBits);
   const levels = arm64PgtableLevels(vaBits, pageShift);
   return makeProfile({
@@ -176,6 +193,8 @@ function arm64(name: ArchName, pageShift: number, vaBits: number): ArchProfile {
     taskUnmappedBase: pageUp(window / 4n, pageShift),
     hugetlbSizeLogs: arm64HugetlbSizeLogs(pageShift, levels),
     pteFormat: 'arm64',
+    defaultMmapMinAddr: 4096,
+    lsmMmapMinAddr,
   });
 }
 
@@ -185,17 +204,21 @@ export const X86_64: ArchProfile = x86_64();
 /**
  * arm64 with 4 KiB pages and 48-bit virtual addresses (Debian's arm64 kernels:
  * CONFIG_ARM64_VA_BITS_48): four levels, user space 2^48, PIE base 0xaaaaaaaaa000.
+ * SELinux is built in with CONFIG_COMPAT, so CONFIG_LSM_MMAP_MIN_ADDR is 32768.
  */
-export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48);
+export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768);
 
 /**
  * arm64 with 16 KiB pages as in the Raspberry Pi 5's default kernel (kernel_2712.img,
  * bcm2712_defconfig: CONFIG_ARM64_16K_PAGES, CONFIG_ARM64_VA_BITS_47): three levels
  * (pgd, pmd, pte; 11 + 11 + 11 index bits), user space 2^47, PIE base 0x555555554000.
+ * bcm2712_defconfig does not set CONFIG_DEFAULT_MMAP_MIN_ADDR and builds AppArmor, not
+ * SELinux (no CONFIG_LSM_MMAP_MIN_ADDR), so mmap_min_addr is the Kconfig default, 4096:
+ * the second 16 KiB page, at 0x4000, is the lowest that can be mapped.
  * Deviation: bcm2712_defconfig enables neither CONFIG_TRANSPARENT_HUGEPAGE nor
  * CONFIG_HUGETLBFS; the profile keeps the architecture's THP and hugetlb sizes.
  */
-export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47);
+export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47, 0);
 
 /** Every profile, by name. */
 export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {

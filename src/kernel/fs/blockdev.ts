@@ -9,18 +9,10 @@
  * contiguous runs the page cache submits together, no queueing.
  */
 import type { Backing, FsBackend } from './backend.js';
+import type { DiskCounters } from '../snapshot.js';
 
-export interface BlockDevStats {
-  readRequests: number;
-  readSectors: number;
-  writeRequests: number;
-  writeSectors: number;
-  /** Simulated time the device spent on reads and on writes, in nanoseconds. */
-  readNs: number;
-  writeNs: number;
-  /** Simulated time the device spent on requests, in nanoseconds (readNs + writeNs: one request at a time). */
-  busyNs: number;
-}
+/** The device's counters, as Machine.counters() shows them. */
+export type BlockDevStats = DiskCounters;
 
 export interface LatencyModel {
   /** Fixed cost per request (seek, command overhead), ns. */

@@ -43,6 +43,16 @@ export function isErr(r: KRet): r is ErrnoName {
   return typeof r === 'string';
 }
 
+/** vm.mmap_min_addr (dac_mmap_min_addr): the setting, else the profile's CONFIG_DEFAULT_MMAP_MIN_ADDR. */
+export function dacMmapMinAddr(k: Kernel): number {
+  return k.settings.mmapMinAddr ?? k.arch.defaultMmapMinAddr;
+}
+
+/** The kernel's mmap_min_addr: the larger of vm.mmap_min_addr and CONFIG_LSM_MMAP_MIN_ADDR (update_mmap_min_addr()). */
+export function mmapMinAddr(k: Kernel): number {
+  return Math.max(dacMmapMinAddr(k), k.arch.lsmMmapMinAddr);
+}
+
 /** Mask to an unsigned 64-bit value, as a syscall register holds it. */
 export function u64(v: bigint | number): bigint {
   return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
@@ -115,7 +125,7 @@ function accountableMapping(flags: number): boolean {
  */
 function unmappedAreaTopdown(k: Kernel, mm: MmStruct, len: number, low: number, high: number, alignMask: number, alignOffset: number): number {
   const length = len + alignMask;
-  low = Math.max(low, k.arch.mmapMinAddr);
+  low = Math.max(low, mmapMinAddr(k));
   const gapGuard = stackGuardGap(k);
   for (let tries = 0; tries < 1000; tries++) {
     const gapEnd = mm.vmas.highestGap(low, high, length);
@@ -135,7 +145,7 @@ function unmappedAreaTopdown(k: Kernel, mm: MmStruct, len: number, low: number, 
 
 /** vm_unmapped_area() bottom-up (unmapped_area()). */
 function unmappedAreaBottomup(k: Kernel, mm: MmStruct, len: number, low: number, high: number): number {
-  return mm.vmas.lowestGap(Math.max(low, k.arch.mmapMinAddr), high, len);
+  return mm.vmas.lowestGap(Math.max(low, mmapMinAddr(k)), high, len);
 }
 
 /**
@@ -145,7 +155,7 @@ function unmappedAreaBottomup(k: Kernel, mm: MmStruct, len: number, low: number,
  */
 function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: number, flags: number): KRet {
   const taskSize = mm.taskSize;
-  if (len > taskSize - k.arch.mmapMinAddr && k.arch.pteFormat !== 'x86') return 'ENOMEM';
+  if (len > taskSize - mmapMinAddr(k) && k.arch.pteFormat !== 'x86') return 'ENOMEM';
   if (len > taskSize) return 'ENOMEM';
   if (flags & MAP_FIXED) return addr;
   const ps = mm.pageSize;
@@ -170,7 +180,7 @@ function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: 
       addr = Math.ceil(addr / ps) * ps;
       const vma = mm.vmas.find(addr);
       const prev = mm.vmas.findPrev(addr);
-      if (taskSize - len >= addr && addr >= k.arch.mmapMinAddr && (vma === null || addr + len <= vmStartGap(vma, guard)) && (prev === null || addr >= prev.end)) {
+      if (taskSize - len >= addr && addr >= mmapMinAddr(k) && (vma === null || addr + len <= vmStartGap(vma, guard)) && (prev === null || addr >= prev.end)) {
         return addr;
       }
     }
@@ -238,6 +248,11 @@ export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr
   if (isErr(r)) return r;
   if (r > mm.taskSize - len) return 'ENOMEM';
   if (r % ps !== 0) return 'EINVAL';
+  // security_mmap_addr() -> cap_mmap_addr(): below vm.mmap_min_addr only with CAP_SYS_RAWIO
+  // (only MAP_FIXED gets there: the searches and round_hint_to_min() stay above it).
+  // Deviation: SELinux's own check below CONFIG_LSM_MMAP_MIN_ADDR (selinux_mmap_addr(),
+  // mmap_zero permission) is not modelled: it applies only where SELinux is enabled.
+  if (r < dacMmapMinAddr(k) && !k.settings.privileged) return 'EPERM';
   if (k.tracing) k.emit({ type: 'unmapped_area', len, result: r, topdown: true });
   return r;
 }
@@ -461,7 +476,7 @@ export function sysMmap(
   if ((flags & MAP_FIXED) === 0) {
     // round_hint_to_min()
     addr = Math.floor(addr / ps) * ps;
-    if (addr !== 0 && addr < k.arch.mmapMinAddr) addr = k.arch.mmapMinAddr;
+    if (addr !== 0 && addr < mmapMinAddr(k)) addr = Math.ceil(mmapMinAddr(k) / ps) * ps;
   }
   // PAGE_ALIGN(): a length that wraps to 0 near 2^64 (ENOMEM in the kernel) is
   // Infinity here and fails the TASK_SIZE check below with the same errno.

@@ -7,7 +7,7 @@
 import type { Kernel } from '../kernel.js';
 import type { MmStruct } from './mm-struct.js';
 import type { Vma } from './vma.js';
-import { mayExpandVm, vmEnoughMemory } from './mmap.js';
+import { mayExpandVm, mmapMinAddr, vmEnoughMemory } from './mmap.js';
 import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN } from './vm-flags.js';
 
 export function stackGuardGap(k: Kernel): number {
@@ -18,7 +18,7 @@ export function stackGuardGap(k: Kernel): number {
 export function expandStack(k: Kernel, mm: MmStruct, vma: Vma, addr: number): boolean {
   const ps = mm.pageSize;
   const newStart = Math.floor(addr / ps) * ps;
-  if (newStart < Math.max(k.arch.mmapMinAddr, ps)) return false;
+  if (newStart < Math.max(mmapMinAddr(k), ps)) return false;
   const prev = vma.prev;
   if (prev !== null) {
     if ((prev.flags & VM_GROWSDOWN) === 0 && (prev.flags & VM_ACCESS_FLAGS) !== 0 && newStart - prev.end < stackGuardGap(k)) return false;

@@ -3,6 +3,7 @@
  * (mm/vmstat.c), computed from the model's state.
  */
 import type { Kernel } from '../kernel.js';
+import type { MemoryCounters } from '../snapshot.js';
 import type { AddressSpace } from '../mm/filemap.js';
 import { PG_anon, PG_dirty, PG_swapbacked, PG_table, PG_writeback } from '../mm/page-alloc.js';
 
@@ -11,30 +12,8 @@ function line(label: string, kb: number): string {
 }
 
 /** The page counts /proc/meminfo shows (meminfo_proc_show()), in pages of the profile's size. */
-export interface MeminfoCounts {
-  /** MemTotal: frames of RAM. */
-  total: number;
-  /** MemFree: frames on the free lists. */
-  free: number;
-  /** Cached: page-cache pages (shmem included, as the kernel counts them). */
-  cached: number;
-  /** Dirty: page-cache pages waiting for writeback (shmem pages are never counted). */
-  dirty: number;
-  /** Writeback: pages being written to the disk. */
-  writeback: number;
-  /** AnonPages: anonymous pages. */
-  anon: number;
-  /** Shmem: tmpfs, memfd and shared anonymous pages. */
-  shmem: number;
-  /** PageTables: frames holding page tables. */
-  pageTables: number;
-  /** CommitLimit: overcommit_ratio percent of RAM. */
-  commitLimit: number;
-  /** Committed_AS: pages charged to committed address space (vm_committed_as). */
-  committed: number;
-  /** AnonHugePages: huge PMDs mapping anonymous folios, counted in PMD-sized pages. */
-  anonHugePmds: number;
-}
+/** The page counts /proc/meminfo shows (meminfo_proc_show()): MemoryCounters without `used` and `pageSize`. */
+export type MeminfoCounts = Omit<MemoryCounters, 'used' | 'pageSize'>;
 
 /** Count what /proc/meminfo shows from the frames' flags (no side effect). */
 export function meminfoCounts(k: Kernel): MeminfoCounts {
