@@ -52,7 +52,7 @@ describe('execve() of ELF files in the model', () => {
   it('loads a static executable at its link addresses, with bss, stack and vDSO, and starts at e_entry', () => {
     const { m, pid } = machine();
     const r = m.execve(pid, '/bin/static');
-    expect(r).toEqual({ ok: true, value: 0n, entry: 0x400100n, loadBias: 0n, interpBase: null });
+    expect(r).toMatchObject({ ok: true, value: 0n, entry: 0x400100n, loadBias: 0n, interpBase: null });
     const lines = maps(m, pid);
     expect(lines.slice(0, 3)).toEqual([
       ['00400000-00401000', 'r-xp', '00000000', '/bin/static'],
@@ -179,6 +179,121 @@ describe('execve() of ELF files in the model', () => {
     expect(r).toMatchObject({ ok: false, errno: 'EINVAL', killed: true });
     expect(m.pids()).not.toContain(pid);
     expect(m.maps(pid)).toBeUndefined();
+    m.validate();
+  });
+});
+
+describe('execve(): the initial stack (create_elf_tables())', () => {
+  const AT_TYPES_X86 = [33, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0];
+
+  /** The C string at addr, read through the MMU. */
+  function cString(m: Machine, pid: number, addr: bigint): string {
+    const bytes: number[] = [];
+    for (let a = addr; ; a++) {
+      const r = m.load(pid, a, 1);
+      if (!r.ok) throw new Error(`unreadable string at 0x${a.toString(16)}`);
+      if (r.value === 0n) break;
+      bytes.push(Number(r.value));
+    }
+    return new TextDecoder().decode(Uint8Array.from(bytes));
+  }
+
+  function word(m: Machine, pid: number, addr: bigint): bigint {
+    const r = m.load(pid, addr, 8);
+    if (!r.ok) throw new Error('unreadable word');
+    return r.value;
+  }
+
+  // Offsets from the top of [stack], measured on Linux 6.18 (x86_64) with a static program
+  // run as `setarch -R env -i ./probe a bb` and `setarch -R env -i X=1 LONGER=abcdef ./probe`,
+  // which printed top - sp, top - argv[i], top - envp[i], the auxv types in order,
+  // top - the AT_RANDOM, AT_EXECFN and AT_PLATFORM addresses, and top - the end of the auxv.
+  for (const c of [
+    { argv: ['./probe', 'a', 'bb'], envp: [], sp: 0x1e0, args: [0x1d, 0x15, 0x13], envs: [], random: 0x37, platform: 0x27, auxEnd: 0x40 },
+    { argv: ['./probe'], envp: ['X=1', 'LONGER=abcdef'], sp: 0x1f0, args: [0x2a], envs: [0x22, 0x1e], random: 0x47, platform: 0x37, auxEnd: 0x50 },
+  ]) {
+    it(`lays out argv ${JSON.stringify(c.argv)} and envp ${JSON.stringify(c.envp)} as Linux does, byte for byte`, () => {
+      const { m, pid } = machine();
+      m.seedFile('/probe', STATIC, 0o755);
+      const r = m.execve(pid, './probe', { argv: c.argv, envp: c.envp });
+      if (!r.ok) throw new Error(r.reason);
+      const top = BigInt(m.arch.stackTop);
+      expect(top - r.stackPointer).toBe(BigInt(c.sp));
+      const sp = r.stackPointer;
+      expect(word(m, pid, sp)).toBe(BigInt(c.argv.length));
+      const argvAt = (i: number): bigint => word(m, pid, sp + 8n + BigInt(i) * 8n);
+      c.args.forEach((off, i) => {
+        expect(top - argvAt(i)).toBe(BigInt(off));
+        expect(cString(m, pid, argvAt(i))).toBe(c.argv[i]);
+      });
+      expect(argvAt(c.argv.length)).toBe(0n);
+      const envBase = sp + 8n + BigInt(c.argv.length + 1) * 8n;
+      c.envs.forEach((off, i) => {
+        const a = word(m, pid, envBase + BigInt(i) * 8n);
+        expect(top - a).toBe(BigInt(off));
+        expect(cString(m, pid, a)).toBe(c.envp[i]);
+      });
+      expect(word(m, pid, envBase + BigInt(c.envp.length) * 8n)).toBe(0n);
+      // The auxiliary vector follows, in Linux's order, as the result gives it.
+      const auxBase = envBase + BigInt(c.envp.length + 1) * 8n;
+      const onStack = r.auxv.map((_, i) => ({ type: Number(word(m, pid, auxBase + BigInt(i) * 16n)), value: word(m, pid, auxBase + BigInt(i) * 16n + 8n) }));
+      expect(onStack).toEqual(r.auxv);
+      expect(r.auxv.map((a) => a.type)).toEqual(AT_TYPES_X86);
+      const at = (type: number): bigint => r.auxv.find((a) => a.type === type)!.value;
+      expect(top - at(25)).toBe(BigInt(c.random));
+      expect(top - at(31)).toBe(0x10n);
+      expect(cString(m, pid, at(31))).toBe('./probe');
+      expect(top - at(15)).toBe(BigInt(c.platform));
+      expect(cString(m, pid, at(15))).toBe('x86_64');
+      // The values that describe the program.
+      expect(at(6)).toBe(4096n);
+      expect(at(9)).toBe(0x400100n);
+      expect(at(3)).toBe(0x400040n); // e_phoff 64 in the first PT_LOAD, mapped at 0x400000
+      expect(at(5)).toBe(2n);
+      expect(at(7)).toBe(0n);
+      expect(at(33)).toBe(BigInt('0x' + m.maps(pid)!.split('\n').find((l) => l.endsWith('[vdso]'))!.split('-')[0]));
+      expect(top - (auxBase + BigInt(r.auxv.length) * 16n)).toBe(BigInt(c.auxEnd));
+    });
+  }
+
+  it('puts AT_BASE at the interpreter and AT_ENTRY at the executable\'s entry, and says "aarch64" on arm64', () => {
+    const { m, pid } = machine();
+    const r = m.execve(pid, '/bin/pie');
+    if (!r.ok) throw new Error(r.reason);
+    const at = (type: number): bigint => r.auxv.find((a) => a.type === type)!.value;
+    expect(at(7)).toBe(r.interpBase);
+    expect(at(9)).toBe(r.loadBias + 0x1040n);
+    expect(at(3)).toBe(r.loadBias + 64n);
+    const arm = new Machine({ arch: 'arm64-16k' });
+    arm.seedFile('/bin/static', buildElf({ type: 2, machine: EM_AARCH64, entry: 0x400000, size: 0x1000, segs: [{ type: PT_LOAD, flags: PF_R | PF_X, offset: 0, vaddr: 0x400000, filesz: 0x1000, memsz: 0x1000 }] }), 0o755);
+    const apid = arm.spawn();
+    const a = arm.execve(apid, '/bin/static', { argv: ['static'] });
+    if (!a.ok) throw new Error(a.reason);
+    const platform = a.auxv.find((x) => x.type === 15)!.value;
+    expect(cString(arm, apid, platform)).toBe('aarch64');
+    expect(a.auxv.find((x) => x.type === 6)!.value).toBe(16384n);
+    expect(a.stackPointer % 16n).toBe(0n);
+  });
+
+  it('refuses strings beyond the limits with E2BIG, after the lookup and before the headers, leaving the process as it was', () => {
+    const { m, pid } = machine();
+    const before = m.maps(pid);
+    const long = 'x'.repeat(32 * 4096);
+    expect(m.execve(pid, '/bin/static', { argv: ['a', long] })).toMatchObject({ ok: false, errno: 'E2BIG', killed: false });
+    // A quarter of the 8 MiB stack rlimit: 2 MiB of strings in all.
+    const many = Array.from({ length: 20 }, () => 'y'.repeat(120 * 1024));
+    expect(m.execve(pid, '/bin/static', { envp: many })).toMatchObject({ ok: false, errno: 'E2BIG', killed: false });
+    // The lookup's error comes first; the header check after.
+    expect(m.execve(pid, '/bin/missing', { envp: many })).toMatchObject({ errno: 'ENOENT' });
+    expect(m.maps(pid)).toBe(before);
+    // Just under the limit: the [stack] VMA grows to hold the strings and 128 KiB more.
+    const fits = Array.from({ length: 15 }, () => 'z'.repeat(120 * 1024));
+    const r = m.execve(pid, '/bin/static', { envp: fits });
+    if (!r.ok) throw new Error(r.reason);
+    const stack = m.maps(pid)!.split('\n').find((l) => l.endsWith('[stack]'))!;
+    const [lo, hi] = stack.split(' ')[0]!.split('-').map((x) => BigInt('0x' + x));
+    expect(hi! - lo!).toBeGreaterThan(15n * 120n * 1024n + 128n * 1024n);
+    expect(hi! - r.stackPointer).toBeLessThan(hi! - lo!);
     m.validate();
   });
 });

@@ -85,7 +85,7 @@ export function elfReadHeaders(read: ElfReader, path: string, interp = false): E
     if (s[s.length - 1] !== 0) return fail('ENOEXEC', 'PT_INTERP is not NUL-terminated');
     interpPath = pathString(s.subarray(0, s.indexOf(0)));
   }
-  return { ok: true, machine, image: { path, type: eType === ET_DYN ? 'dyn' : 'exec', entry, phdrs, interp: interpPath } };
+  return { ok: true, machine, image: { path, type: eType === ET_DYN ? 'dyn' : 'exec', entry, phdrs, interp: interpPath, phoff } };
 }
 
 /** A path's bytes as the model's string: UTF-8, or byte by byte where they are not valid UTF-8. */

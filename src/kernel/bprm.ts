@@ -69,10 +69,16 @@ function elfMachine(k: Kernel): number {
  * executable (ENOENT, EACCES, ENOEXEC for a file that is not an ELF
  * executable for this machine, EIO), then its PT_INTERP interpreter (the
  * lookup's errno; ELIBBAD for one that is not an ELF file for this machine).
+ * `copyStrings` runs between the open and the header reads, as the
+ * argument strings are copied there (its error, E2BIG, comes first).
  */
-export function bprmPrepare(k: Kernel, task: Task, pathBytes: string): BprmImages | ExecError {
+export function bprmPrepare(k: Kernel, task: Task, pathBytes: string, copyStrings: () => ExecError | null = () => null): BprmImages | ExecError {
   const exeFile = doOpenExecat(k, task, pathBytes);
   if (!(exeFile instanceof File)) return exeFile;
+  // do_execveat_common(): the strings are counted and copied after the open, before the
+  // binary handlers read the headers.
+  const tooBig = copyStrings();
+  if (tooBig !== null) return tooBig;
   const exe = elfReadHeaders(kernelReader(k, exeFile), exeFile.path);
   if (!exe.ok) return exe;
   if (exe.machine !== elfMachine(k)) return { errno: 'ENOEXEC', reason: `${exeFile.path}: e_machine ${exe.machine} is not this machine's (${elfMachine(k)})` };

@@ -53,6 +53,8 @@ export interface ElfImage {
   phdrs: ElfPhdr[];
   /** PT_INTERP's path, if any. */
   interp: string | null;
+  /** e_phoff, where the program headers are in the file (for AT_PHDR), when known. */
+  phoff?: number;
 }
 
 /** A special mapping installed by arch_setup_additional_pages() ([vvar], [vdso]...). */

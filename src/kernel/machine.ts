@@ -18,6 +18,7 @@ import { dupMmap, exitMmap } from './mm/fork.js';
 import { sysMincore } from './mm/mincore.js';
 import { type KRet, isErr, sysBrk, sysMmap, sysMunmap, u64 } from './mm/mmap.js';
 import { bprmPrepare } from './bprm.js';
+import { argStringsBytes, argvTooBig, createElfTables } from './elf-tables.js';
 import { MmStruct, mmAlloc } from './mm/mm-struct.js';
 import { sysMprotect } from './mm/mprotect.js';
 import { sysMsync } from './mm/msync.js';
@@ -166,6 +167,10 @@ export interface ExecveOptions {
   specialsBase?: bigint;
   /** mm->start_brk and mm->brk (default: the page after the end of the executable's bss). */
   brk?: bigint;
+  /** The argument strings (default: [path]). */
+  argv?: readonly string[];
+  /** The environment strings, `NAME=value` (default: none). */
+  envp?: readonly string[];
 }
 
 /** execve()'s outcome as a value. */
@@ -181,6 +186,15 @@ export type ExecveResult =
       loadBias: bigint;
       /** Where the interpreter's first page went, or null for none (a static executable). */
       interpBase: bigint | null;
+      /** The initial stack pointer: the address of argc, above it argv[], envp[] and the auxiliary vector (create_elf_tables()). */
+      stackPointer: bigint;
+      /** The auxiliary vector on the stack, in order, AT_NULL last. */
+      auxv: {
+        /** The entry's AT_* number (AT_PHDR 3, AT_ENTRY 9, AT_RANDOM 25...). */
+        type: number;
+        /** Its value: an address, a size or a flag word. */
+        value: bigint;
+      }[];
     }
   | {
       /** execve() failed. */
@@ -196,6 +210,8 @@ export type ExecveResult =
 /** ExecveOptions as the loader's numbers, or null for a value that is not page-aligned below TASK_SIZE. */
 function execBases(o: ExecveOptions, arch: ArchProfile): ExecBases | null {
   const out: ExecBases = {};
+  const strings = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  if (!strings(o.argv) || !strings(o.envp)) return null;
   for (const key of ['loadBias', 'interpBase', 'mmapBase', 'stackTop', 'stackSize', 'specialsBase', 'brk'] as const) {
     const v = o[key];
     if (v === undefined) continue;
@@ -414,19 +430,39 @@ export class Machine {
   execve(tid: number, path: string, options: ExecveOptions = {}): ExecveResult {
     const task = this.enter(tid);
     if (task === undefined) return { ok: false, errno: 'ESRCH', reason: `no thread ${tid}`, killed: false };
-    const bases = execBases(options, this.k.arch);
-    if (bases === null) return { ok: false, errno: 'EINVAL', reason: 'a base in the options is not a page-aligned address below TASK_SIZE', killed: false };
-    const images = bprmPrepare(this.k, task, typeof path === 'string' ? path : '');
+    const k = this.k;
+    const bases = execBases(options, k.arch);
+    if (bases === null) return { ok: false, errno: 'EINVAL', reason: 'an option is not a page-aligned address below TASK_SIZE, or argv/envp is not an array of strings', killed: false };
+    const execfn = typeof path === 'string' ? path : '';
+    const argv = options.argv ?? [execfn];
+    const envp = options.envp ?? [];
+    // bprm_stack_limits(), copy_strings(): after the open, before the headers are read.
+    const images = bprmPrepare(k, task, execfn, () =>
+      argvTooBig(argv, envp, execfn, k.settings.stackRlimit) === null ? null : { errno: 'E2BIG', reason: 'the argument and environment strings exceed MAX_ARG_STRLEN or a quarter of RLIMIT_STACK' },
+    );
     if ('errno' in images) return { ok: false, errno: images.errno, reason: images.reason, killed: false };
+    // setup_arg_pages(): the stack VMA holds the strings' pages and 128 KiB more.
+    const ps = k.arch.pageSize;
+    bases.stackSize ??= 128 * 1024 + Math.ceil(argStringsBytes(argv, envp, execfn) / ps) * ps;
     // de_thread(): the other threads of the process are killed.
     for (const other of task.process.threads.filter((t) => t !== task)) this.exitThread(other.tid);
     const r = this.execImages(tid, images.exe, images.interp, bases);
-    if (!r.ok) {
+    const l = r.ok ? r.layout : null;
+    const mm = task.process.mm;
+    const stackTop = bases.stackTop ?? k.arch.stackTop;
+    const vdso = [...mm.vmas].find((v) => v.specialName === '[vdso]')?.start ?? 0;
+    const tables = l === null ? null : createElfTables(k, this.mmu(tid)!, { exe: images.exe, loadBias: l.loadBias, interpBase: l.interpBase, vdso, stackTop, execfn, argv, envp });
+    if (!r.ok || l === null || tables === null) {
+      // bprm_execve(): past the point of no return, force_fatal_sig(SIGSEGV).
       this.exitGroup(tid, 128 + 11);
-      return { ok: false, errno: r.errno, reason: r.reason, killed: true };
+      return { ok: false, errno: r.ok ? 'EFAULT' : r.errno, reason: r.ok ? 'the initial stack could not be written' : r.reason, killed: true };
     }
-    const l = r.layout;
-    return { ok: true, value: 0n, entry: BigInt(l.entry), loadBias: BigInt(l.loadBias), interpBase: l.interpBase === null ? null : BigInt(l.interpBase) };
+    mm.startStack = tables.sp;
+    this.check();
+    return {
+      ok: true, value: 0n, entry: BigInt(l.entry), loadBias: BigInt(l.loadBias), interpBase: l.interpBase === null ? null : BigInt(l.interpBase),
+      stackPointer: BigInt(tables.sp), auxv: tables.auxv.map(([type, value]) => ({ type, value: BigInt(value) })),
+    };
   }
 
   /**
