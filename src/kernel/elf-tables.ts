@@ -172,7 +172,8 @@ export function createElfTables(k: Kernel, mmu: Mmu, t: ElfTablesInput): ElfTabl
   const auxv: [number, number][] = [
     // ARCH_DLINFO: the vDSO and the signal frame's minimum size.
     [AT_SYSINFO_EHDR, t.vdso],
-    [AT_MINSIGSTKSZ, x86 ? 2048 : 4720],
+    // CPU-dependent (the signal frame holds the FPU state): this host's x86_64 value, and arm64 without SVE or SME.
+    [AT_MINSIGSTKSZ, x86 ? 3632 : 4720],
     [AT_HWCAP, 0],
     [AT_PAGESZ, k.arch.pageSize],
     [AT_CLKTCK, CLOCKS_PER_SEC],
