@@ -91,6 +91,12 @@ describe('execve() of ELF files in the model', () => {
     const before = m.maps(pid);
     expect(m.execve(pid, '/bin/pie', { loadBias: 0x1234n })).toMatchObject({ ok: false, errno: 'EINVAL', killed: false });
     expect(m.execve(pid, '/bin/pie', { stackTop: 1n << 60n })).toMatchObject({ ok: false, errno: 'EINVAL', killed: false });
+    // From JavaScript, anything at all.
+    const loose = m as unknown as { execve(t: number, p: unknown, o: unknown): unknown };
+    for (const [p, o] of [['/bin/pie', null], ['/bin/pie', 7], ['/bin/pie', { argv: 'x' }], ['/bin/pie', { envp: [1] }], ['/bin/pie', { loadBias: 4096 }]] as const) {
+      expect(loose.execve(pid, p, o), JSON.stringify(o)).toMatchObject({ ok: false, errno: 'EINVAL', killed: false });
+    }
+    expect(loose.execve(pid, 42, {})).toMatchObject({ ok: false, errno: 'ENOENT', killed: false });
     expect(m.maps(pid)).toBe(before);
     const r = m.execve(pid, '/bin/pie', { loadBias: 0x5a0000000000n, interpBase: 0x7f1000000000n });
     expect(r).toMatchObject({ ok: true, loadBias: 0x5a0000000000n, interpBase: 0x7f1000000000n, entry: 0x7f1000000080n });

@@ -431,11 +431,12 @@ export class Machine {
     const task = this.enter(tid);
     if (task === undefined) return { ok: false, errno: 'ESRCH', reason: `no thread ${tid}`, killed: false };
     const k = this.k;
-    const bases = execBases(options, k.arch);
+    // JavaScript callers are not held to the declared types.
+    const bases = typeof options === 'object' && options !== null ? execBases(options, k.arch) : null;
     if (bases === null) return { ok: false, errno: 'EINVAL', reason: 'an option is not a page-aligned address below TASK_SIZE, or argv/envp is not an array of strings', killed: false };
     const execfn = typeof path === 'string' ? path : '';
-    const argv = options.argv ?? [execfn];
-    const envp = options.envp ?? [];
+    const argv = options!.argv ?? [execfn];
+    const envp = options!.envp ?? [];
     // bprm_stack_limits(), copy_strings(): after the open, before the headers are read.
     const images = bprmPrepare(k, task, execfn, () =>
       argvTooBig(argv, envp, execfn, k.settings.stackRlimit) === null ? null : { errno: 'E2BIG', reason: 'the argument and environment strings exceed MAX_ARG_STRLEN or a quarter of RLIMIT_STACK' },
