@@ -63,6 +63,16 @@ describe('loads and stores that no thread could make', () => {
     expect(state(m, pid)).toBe(before);
   });
 
+  it('syscall arguments of the wrong JavaScript type are a TypeError that says so; any register value is an errno at worst', () => {
+    const { m, pid } = mapped();
+    const loose = m as unknown as { mmap(...a: unknown[]): unknown; munmap(...a: unknown[]): unknown };
+    expect(() => loose.mmap(pid, 'x', 4096n, 3, 0x22, -1, 0n)).toThrow(new TypeError('a syscall argument must be a bigint or a finite number, not string'));
+    expect(() => loose.munmap(pid, Number.NaN, 4096n)).toThrow(/not NaN/);
+    // Numbers are registers too: truncated and taken modulo 2^64, as a C caller's would be.
+    expect(m.munmap(pid, -1n, 4096n)).toMatchObject({ ok: false, errno: 'EINVAL' });
+    expect(loose.munmap(pid, -1, 4096)).toMatchObject({ ok: false, errno: 'EINVAL' });
+  });
+
   it('keep a real fault a fault: an unmapped address is SIGSEGV with si_addr, not an errno', () => {
     const { m, pid, a } = mapped();
     expect(m.munmap(pid, a, 8192n)).toEqual({ ok: true, value: 0n });

@@ -53,9 +53,16 @@ export function mmapMinAddr(k: Kernel): number {
   return Math.max(dacMmapMinAddr(k), k.arch.lsmMmapMinAddr);
 }
 
-/** Mask to an unsigned 64-bit value, as a syscall register holds it. */
+/**
+ * Mask to an unsigned 64-bit value, as a syscall register holds it. Any
+ * bigint or finite number is a register value; anything else (a JavaScript
+ * caller's string, NaN, undefined) is a programming error, not guest input,
+ * and throws a TypeError that says what it got.
+ */
 export function u64(v: bigint | number): bigint {
-  return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
+  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`a syscall argument must be a bigint or a finite number, not ${typeof v === 'number' ? String(v) : typeof v}`);
+  return BigInt.asUintN(64, BigInt(Math.trunc(v)));
 }
 
 /**
