@@ -34,7 +34,7 @@ export interface VmaSnapshot {
   /** The /proc/PID/maps label ('' for none). */
   name: string;
   /** What backs the VMA: anonymous memory, a file (private or shared), shmem, the heap, the stack or a special mapping ([vdso], [vvar]). */
-  kind: 'anon' | 'file-private' | 'file-shared' | 'shmem' | 'heap' | 'stack' | 'special';
+  kind: 'anon' | 'file-private' | 'file-shared' | 'shmem' | 'hugetlb' | 'heap' | 'stack' | 'special';
   /** The mapped file's inode number, or null for anonymous memory. */
   ino: number | null;
   /** Base pages of the VMA mapped by present page-table entries (huge PMDs count as their base pages; the zero page counts). */
@@ -269,6 +269,7 @@ function vmaKind(mm: MmStruct, v: import('./mm/vma.js').Vma, name: string): VmaS
   if (name === '[stack]') return 'stack';
   if (v.file === null) return 'anon';
   if (v.file.inode.kind === 'shmem') return 'shmem';
+  if (v.file.inode.kind === 'hugetlbfs') return 'hugetlb';
   void mm;
   return (v.flags & 0x80) !== 0 ? 'file-shared' : 'file-private';
 }

@@ -51,7 +51,7 @@ export const MAP_POPULATE = 0x8000;
 export const MAP_NONBLOCK = 0x10000;
 /** mmap() flags: a thread stack: the mapping is not THP eligible (VM_NOHUGEPAGE). */
 export const MAP_STACK = 0x20000;
-/** mmap() flags: back the mapping with hugetlbfs pages (the model has no hugetlb pool: ENOMEM, as with none reserved). */
+/** mmap() flags: back the mapping with hugetlbfs pages (the model's pool is empty: ENOMEM, as with none reserved, unless MAP_NORESERVE; then every access is SIGBUS). */
 export const MAP_HUGETLB = 0x40000;
 /** mmap() flags: synchronous page faults for DAX files; the model's disk is not DAX, so mapping one of its files with MAP_SYNC is EOPNOTSUPP, as ext4_file_mmap() does. */
 export const MAP_SYNC = 0x80000;

@@ -9,11 +9,26 @@ import { type AddressSpace, mappingLargeFolioSupport, maxPagecacheOrder } from '
 import type { Inode } from './fs/inode.js';
 import type { MmStruct } from './mm/mm-struct.js';
 import { PG_anon, PG_dirty, PG_head, PG_readahead, PG_swapbacked, PG_table, PG_tail, PG_uptodate, ZERO_PFN } from './mm/page-alloc.js';
-import { type PageTable, forEachLeaf, pteLookup } from './mm/pgtable.js';
+import { type PageTable, forEachLeaf, forEachPresentPte, pteLookup } from './mm/pgtable.js';
 import { MM_ANONPAGES } from './mm/mm-struct.js';
 import { mmCounterOf } from './mm/rmap.js';
-import { VM_ACCOUNT } from './mm/vm-flags.js';
+import { VM_ACCOUNT, VM_DONTEXPAND, VM_HUGETLB } from './mm/vm-flags.js';
 import type { Vma } from './mm/vma.js';
+
+/**
+ * A hugetlb VMA (the pool is empty): a hugetlbfs file's, VM_DONTEXPAND, bounds
+ * and offset in whole huge pages, never charged, and no page mapped.
+ */
+function checkHugetlbVma(mm: MmStruct, v: Vma): void {
+  const at = v.start.toString(16);
+  if (v.file === null || v.file.inode.kind !== 'hugetlbfs') throw new Error(`BUG: hugetlb VMA at ${at} without a hugetlbfs file`);
+  const hs = v.file.inode.hpageSize;
+  if (v.start % hs !== 0 || v.end % hs !== 0 || (v.pgoff * mm.pageSize) % hs !== 0) throw new Error(`BUG: hugetlb VMA at ${at} not in whole huge pages`);
+  if ((v.flags & VM_DONTEXPAND) === 0 || v.flags & VM_ACCOUNT) throw new Error(`BUG: hugetlb VMA at ${at} with flags ${v.flags.toString(16)}`);
+  forEachPresentPte(mm, v.start / mm.pageSize, v.end / mm.pageSize, true, () => {
+    throw new Error(`BUG: hugetlb VMA at ${at} maps a page with the pool empty`);
+  });
+}
 
 export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
   const p = k.phys;
@@ -49,6 +64,7 @@ export function validateKernel(k: Kernel, mms: Iterable<MmStruct>): void {
       if (v.flags & VM_ACCOUNT) committed += (v.end - v.start) / mm.pageSize;
       if (v.file !== null && v.file.inode.acctPages > 0) shmemAccounted.add(v.file.inode);
       if (v.file !== null && !v.file.inode.mapping.iMmap.has(v)) throw new Error('BUG: file VMA missing from i_mmap');
+      if (v.flags & VM_HUGETLB) checkHugetlbVma(mm, v);
     }
     if (mm.guards !== null) {
       if (mm.guards.size === 0) throw new Error('BUG: empty guard set not null');

@@ -146,6 +146,7 @@ function kindOfMapsLine(l: { perms: string; name: string }): string {
   if (/^\[v(dso|var.*|syscall)\]$/.test(l.name)) return 'special';
   if (l.name === '') return 'anon';
   if (l.name === '/dev/zero (deleted)' || l.name.startsWith('/SYSV') || l.name.startsWith('/memfd:')) return 'shmem';
+  if (l.name === '/anon_hugepage (deleted)') return 'hugetlb';
   return l.perms.endsWith('s') ? 'file-shared' : 'file-private';
 }
 
@@ -610,7 +611,7 @@ describe('mmsim explore in chromium', () => {
       expect(new Set(legend.map((l) => l.colour)).size).toBe(legend.length);
       expect(shown.filter((v) => v.name === '').length).toBeGreaterThan(0);
     }
-    expect(legend.map((l) => l.kind).sort()).toEqual(['anon', 'file-private', 'file-shared', 'heap', 'shmem', 'special', 'stack']);
+    expect(legend.map((l) => l.kind).sort()).toEqual(['anon', 'file-private', 'file-shared', 'heap', 'hugetlb', 'shmem', 'special', 'stack']);
     await page.check('#scale-compressed');
     await page.locator('#p-aspace').screenshot({ path: join(SHOTS, 'address-space-every-kind.png') });
     await page.close();

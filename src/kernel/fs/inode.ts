@@ -1,12 +1,13 @@
 /**
- * struct inode for the model's two file systems: an ext4-like disk file
- * system on the simulated block device, and shmem (tmpfs) for memfd_create()
- * and MAP_SHARED|MAP_ANONYMOUS memory (mm/shmem.c).
+ * struct inode for the model's file systems: an ext4-like disk file
+ * system on the simulated block device, shmem (tmpfs) for memfd_create()
+ * and MAP_SHARED|MAP_ANONYMOUS memory (mm/shmem.c), and hugetlbfs for
+ * anonymous MAP_HUGETLB memory (fs/hugetlbfs/inode.c).
  */
 import type { AddressSpace } from '../mm/filemap.js';
 import type { BlockDevice } from './blockdev.js';
 
-export type InodeKind = 'disk' | 'shmem';
+export type InodeKind = 'disk' | 'shmem' | 'hugetlbfs';
 
 export class Inode {
   readonly ino: number;
@@ -26,6 +27,8 @@ export class Inode {
   chr: 'zero' | 'null' | 'tty' | null = null;
   /** Pages shmem_acct_size() charged to the commit limit for this shmem inode, released when it is freed. */
   acctPages = 0;
+  /** hstate_inode() -> huge_page_size(): the huge page size of a hugetlbfs inode, else 0. */
+  hpageSize = 0;
   /** Seals for memfd (F_SEAL_*), unused by the model beyond storage. */
   seals = 0;
   readonly blockdev: BlockDevice | null;

@@ -183,6 +183,20 @@ export class Vfs {
     return inode;
   }
 
+  /**
+   * hugetlb_file_setup(HUGETLB_ANON_FILE, ...): an unlinked hugetlbfs inode of
+   * `size` bytes on the internal mount of its hstate (device 00:devMinor), opened
+   * read-write. Its inode number comes from the shmem counter (get_next_ino() in Linux).
+   */
+  hugetlbFileSetup(name: string, size: number, hpageSize: number, devMinor: number): File {
+    const inode = new Inode(this.nextShmemIno++, 'hugetlbfs', 0, devMinor, S_IFREG | 0o777, null);
+    inode.mapping = new AddressSpace(this.k, inode);
+    inode.hpageSize = hpageSize;
+    inode.size = size;
+    inode.nlink = 0;
+    return new File(inode, FMODE_READ | FMODE_WRITE, 0, name, 0);
+  }
+
   /** shmem_file_setup(): an unlinked shmem inode of `size` bytes with a file on it. */
   shmemFileSetup(name: string, size: number, writable: boolean): File {
     const inode = this.newInode('shmem', S_IFREG | 0o777);

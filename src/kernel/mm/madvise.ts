@@ -22,6 +22,7 @@ import {
 } from '../uapi.js';
 import { filemapRemoveFolio, readPagesIntoCache } from './filemap.js';
 import { anyGuarded, madviseGuardInstall, madviseGuardRemove } from './guard.js';
+import { isFileHugepages, isVmHugetlbPage, vmaKernelPagesize } from './hugetlb.js';
 import { VM_FAULT_ERROR, VM_FAULT_OOM } from './memory.js';
 import { gupFault, gupTouch, pageUsable } from './mlock.js';
 import type { MmStruct } from './mm-struct.js';
@@ -164,7 +165,8 @@ function madviseRemove(k: Kernel, vma: Vma, start: number, end: number): KRet {
  */
 function madviseWillneed(k: Kernel, vma: Vma, start: number, end: number): void {
   const f = vma.file;
-  if (f === null || f.inode.mapping.isShmem) return;
+  // hugetlbfs has no backing device to read from (generic_fadvise() on noop_backing_dev_info).
+  if (f === null || f.inode.mapping.isShmem || isFileHugepages(f)) return;
   const ps = k.arch.pageSize;
   const first = vma.pgoff + (start - vma.start) / ps;
   const nr = Math.min((end - start) / ps, Math.max(f.ra.raPages, 1));
@@ -263,6 +265,7 @@ function madviseUpdateVma(k: Kernel, mm: MmStruct, vma: Vma, start: number, end:
   const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
   if (splits > 0 && mm.mapCount >= k.settings.maxMapCount) return 'EAGAIN';
   const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName, anonFile: vma.anonFile });
+  if (target === 'EINVAL') return target;
   target.flags = newFlags;
   return 0;
 }
@@ -299,7 +302,9 @@ function madviseVmaBehavior(k: Kernel, task: Task, vma: Vma, start: number, end:
     case MADV_FREE:
     case MADV_DONTNEED:
     case MADV_DONTNEED_LOCKED: {
-      // madvise_dontneed_free_valid_vma()
+      // madvise_dontneed_free_valid_vma(): on hugetlb, DONTNEED(_LOCKED) only, from a huge page
+      // boundary, the end rounded down to one; the empty pool mapped nothing to zap.
+      if (isVmHugetlbPage(vma)) return behavior === MADV_FREE || start % vmaKernelPagesize(vma, mm.pageSize) !== 0 ? 'EINVAL' : 0;
       const forbidden = VM_PFNMAP | (behavior === MADV_DONTNEED_LOCKED ? 0 : VM_LOCKED);
       if (vma.flags & forbidden) return 'EINVAL';
       if (behavior === MADV_FREE) return madviseFree(k, mm, vma, start, end);
@@ -335,7 +340,7 @@ function madviseVmaBehavior(k: Kernel, task: Task, vma: Vma, start: number, end:
       flags |= VM_DONTDUMP;
       break;
     case MADV_DODUMP:
-      if (flags & VM_SPECIAL) return 'EINVAL';
+      if (flags & VM_SPECIAL && !isVmHugetlbPage(vma)) return 'EINVAL';
       flags &= ~VM_DONTDUMP;
       break;
     case MADV_MERGEABLE:

@@ -13,12 +13,12 @@ import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL
 import { filemapFault, folioOf, pagesOf } from './filemap.js';
 import type { MmStruct } from './mm-struct.js';
 import { PG_anon, PG_locked, PG_readahead, PG_uptodate, ZERO_PFN } from './page-alloc.js';
-import { childAlloc, pmdAlloc, pmdIndex, type PageTable } from './pgtable.js';
+import { childAlloc, pmdAlloc, pmdIndex, pteAlloc, pudAlloc, type PageTable } from './pgtable.js';
 import { VM_FAULT_FALLBACK, doHugePmdAnonymousPage, doHugePmdWpPage, hugePmdSetAccessed, thpVmaAllowed, thpVmaSuitable } from './huge-memory.js';
 import { folioMarkDirty, setPte } from './pte-ops.js';
 import { type AnonVma, folioAddNewAnonRmap, folioAddRmap, folioRemoveRmap, mmCounterOf } from './rmap.js';
 import type { Vma } from './vma.js';
-import { VM_ACCESS_FLAGS, VM_EXEC, VM_LOCKED, VM_PKEY_BIT0, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
+import { VM_ACCESS_FLAGS, VM_EXEC, VM_HUGETLB, VM_LOCKED, VM_PKEY_BIT0, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from './vm-flags.js';
 import { mlockFaultedPages } from './mlock.js';
 
 /** vm_fault_t bits (include/linux/mm_types.h). */
@@ -433,6 +433,7 @@ function doWpPage(vmf: Vmf): number {
  * The VMA has already been found and checked for access by the caller.
  */
 export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, write: boolean): number {
+  if (vma.flags & VM_HUGETLB) return hugetlbFault(k, mm, vma, addr);
   const ps = mm.pageSize;
   const vpn = Math.floor(addr / ps);
   // A PTE table already there (the walk cache usually has it): straight to the PTE level,
@@ -466,6 +467,24 @@ export function handleMmFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number, w
   const table = childAlloc(k, pmdT, pmdIdx, vpn, mm.divisors.length - 1, mm.indexMask, mm.chargePgtables);
   if (table === null) return VM_FAULT_OOM;
   return handlePteFault(k, mm, vma, addr, vpn, write, table);
+}
+
+/**
+ * hugetlb_fault(): huge_pte_alloc() makes the page table that holds the huge
+ * page's entry (the PUD-level table for a PUD-sized page, the PMD-level table
+ * for a PMD-sized or arm64 contiguous-PMD one, the PTE table for arm64's
+ * contiguous PTEs), then hugetlb_no_page() -> alloc_hugetlb_folio() finds the
+ * pool empty (-ENOSPC, no surplus pages): VM_FAULT_SIGBUS, for reads and
+ * writes alike.
+ */
+function hugetlbFault(k: Kernel, mm: MmStruct, vma: Vma, addr: number): number {
+  const vpn = Math.floor(addr / mm.pageSize);
+  const hs = vma.file?.inode.hpageSize ?? k.arch.pmdSize;
+  const pudSize = k.arch.pmdSize * (mm.indexMask + 1);
+  const alloc = hs >= pudSize ? pudAlloc : hs >= k.arch.pmdSize ? pmdAlloc : pteAlloc;
+  if (alloc(k, mm.pgd, vpn, mm.divisors, mm.indexMask, mm.chargePgtables) === null) return VM_FAULT_OOM;
+  if (k.tracing) k.emit({ type: 'fault_handler', handler: 'hugetlb_no_page', addr, detail: 'hugetlb pool empty: SIGBUS' });
+  return VM_FAULT_SIGBUS;
 }
 
 /** handle_pte_fault(): the entry for vpn in its (allocated) PTE table. */

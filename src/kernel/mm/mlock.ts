@@ -97,7 +97,8 @@ export function gupFault(k: Kernel, task: Task, vma: Vma, addr: number, write: b
  */
 function faultRetryForIo(k: Kernel, mm: MmStruct, vma: Vma, addr: number): boolean {
   const file = vma.file;
-  if (file === null || file.inode.mapping.isShmem) return false;
+  // shmem and hugetlbfs have nothing to read in (a hugetlb fault is SIGBUS here).
+  if (file === null || file.inode.mapping.isShmem || vma.flags & VM_HUGETLB) return false;
   const vpn = addr / mm.pageSize;
   const t = pteLookup(mm.pgd, vpn, mm.divisors, mm.indexMask);
   if (t !== null && t.flags![vpn & mm.indexMask] !== 0) return false;
@@ -263,6 +264,7 @@ function mlockFixup(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: numbe
   const splits = (start > vma.start ? 1 : 0) + (end < vma.end ? 1 : 0);
   if (splits > 0 && mm.mapCount >= k.settings.maxMapCount) return 'ENOMEM';
   const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName, anonFile: vma.anonFile });
+  if (target === 'EINVAL') return target;
   target.flags = newFlags;
   // Locking twice, or changing only VM_LOCKONFAULT, leaves the pages as they are.
   if (!(newFlags & VM_LOCKED && oldFlags & VM_LOCKED)) mlockVmaPages(k, mm, target, start, end, (newFlags & VM_LOCKED) !== 0);

@@ -235,14 +235,9 @@ function run(m: Machine, pid: number, r: Row): string {
  * (see the comment for the kernel source that decides it).
  */
 const KNOWN_BUGS: Record<string, string> = {
-  // ksys_mmap_pgoff(): anonymous MAP_HUGETLB first creates the hugetlbfs file with
-  // VM_NORESERVE (which cannot fail for want of huge pages), then do_mmap() checks
-  // len == 0 (EINVAL, as the model now does); the reservation (ENOMEM) only happens in
-  // hugetlbfs_file_mmap() and is skipped with MAP_NORESERVE. The model has no hugetlbfs
-  // VMAs (docs/deviations.md, hugetlbfs).
-  'mmap 0 4096 3 0x44022 -1 0 ok': 'MAP_HUGETLB|MAP_NORESERVE succeeds on Linux with no huge pages',
   // Fixed since, and now asserted as plain rows: MAP_SYNC on an ext4 file
-  // (EOPNOTSUPP), PROT_GROWSUP (EINVAL), msync flag bits above 31 (ignored).
+  // (EOPNOTSUPP), PROT_GROWSUP (EINVAL), msync flag bits above 31 (ignored),
+  // MAP_HUGETLB|MAP_NORESERVE with no huge pages (a hugetlbfs VMA, hugetlb.test.ts).
 };
 
 describe('argument checks in the kernel\'s order (checked on Linux 6.18)', () => {

@@ -28,8 +28,10 @@ import { pteFlagsAt } from './pgtable.js';
 import { stackGuardGap } from './stack.js';
 import { Vma, vmStartGap } from './vma.js';
 import { doVmiAlignMunmap, fileGet, vmaLink, vmaMergeNewRange } from './vma-ops.js';
+import { defaultHstateLog, hugetlbFileSetup, isFileHugepages } from './hugetlb.js';
 import {
-  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS, VM_DONTDUMP, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_LOCKONFAULT,
+  VM_ACCESS_FLAGS, VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS, VM_DONTDUMP, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB,
+  VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT,
   VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_NORESERVE, VM_PKEY_BIT0, VM_SHARED, VM_STACK,
   VM_SYNC, VM_WIPEONFORK, VM_WRITE, calcVmProtBits,
 } from './vm-flags.js';
@@ -120,9 +122,9 @@ export function vmEnoughMemory(k: Kernel, mm: MmStruct | null, pages: number): b
   return k.committedPages + pages < allowed;
 }
 
-/** accountable_mapping(): private writable memory is charged against the commit limit. */
+/** accountable_mapping(): private writable memory is charged against the commit limit (hugetlbfs never: its own pool). */
 function accountableMapping(flags: number): boolean {
-  return (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
+  return (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE | VM_HUGETLB)) === VM_WRITE;
 }
 
 /**
@@ -151,16 +153,20 @@ function unmappedAreaTopdown(k: Kernel, mm: MmStruct, len: number, low: number, 
 }
 
 /** vm_unmapped_area() bottom-up (unmapped_area()). */
-function unmappedAreaBottomup(k: Kernel, mm: MmStruct, len: number, low: number, high: number): number {
-  return mm.vmas.lowestGap(Math.max(low, mmapMinAddr(k)), high, len);
+function unmappedAreaBottomup(k: Kernel, mm: MmStruct, len: number, low: number, high: number, alignMask = 0): number {
+  if (alignMask === 0) return mm.vmas.lowestGap(Math.max(low, mmapMinAddr(k)), high, len);
+  // unmapped_area(): ask for len + align_mask, then round the gap's start up.
+  const gap = mm.vmas.lowestGap(Math.max(low, mmapMinAddr(k)), high, len + alignMask);
+  return gap < 0 ? gap : Math.ceil(gap / (alignMask + 1)) * (alignMask + 1);
 }
 
 /**
  * arch_get_unmapped_area_topdown() / generic_get_unmapped_area_topdown():
  * MAP_FIXED returns addr as is; a usable hint is honoured; otherwise the
- * highest free range below mmap_base, falling back to bottom-up.
+ * highest free range below mmap_base, falling back to bottom-up. `alignMask`:
+ * the search's info.align_mask (a hugetlbfs file's, get_align_mask()).
  */
-function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: number, flags: number): KRet {
+function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: number, flags: number, alignMask = 0): KRet {
   const taskSize = mm.taskSize;
   if (len > taskSize - mmapMinAddr(k) && k.arch.pteFormat !== 'x86') return 'ENOMEM';
   if (len > taskSize) return 'ENOMEM';
@@ -171,7 +177,7 @@ function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: 
     // The legacy 32-bit window: bottom-up between 1 GiB and 2 GiB.
     const begin = 0x40000000;
     const end = 0x80000000;
-    const found = unmappedAreaBottomup(k, mm, len, Math.max(begin, addr), end);
+    const found = unmappedAreaBottomup(k, mm, len, Math.max(begin, addr), end, alignMask);
     return found < 0 ? 'ENOMEM' : found;
   }
   if (addr !== 0) {
@@ -192,11 +198,11 @@ function archGetUnmappedAreaTopdown(k: Kernel, mm: MmStruct, addr: number, len: 
       }
     }
   }
-  let found = unmappedAreaTopdown(k, mm, len, ps, mm.mmapBase, 0, 0);
+  let found = unmappedAreaTopdown(k, mm, len, ps, mm.mmapBase, alignMask, 0);
   if (found < 0) {
     // A failed top-down search retries bottom-up from TASK_UNMAPPED_BASE (x86: mm->mmap_legacy_base
     // in find_start_end(); generic_get_unmapped_area_topdown() on arm64).
-    found = unmappedAreaBottomup(k, mm, len, k.arch.taskUnmappedBase, taskSize);
+    found = unmappedAreaBottomup(k, mm, len, k.arch.taskUnmappedBase, taskSize, alignMask);
     if (found < 0) return 'ENOMEM';
   }
   return found;
@@ -231,12 +237,27 @@ function thpGetUnmappedArea(k: Kernel, mm: MmStruct, addr: number, len: number, 
   return ret + offSub;
 }
 
+/**
+ * hugetlb_get_unmapped_area(): a length of whole huge pages, MAP_FIXED only at
+ * a huge page boundary, a hint rounded up to one, and a search aligned to the
+ * huge page size.
+ */
+function hugetlbGetUnmappedArea(k: Kernel, mm: MmStruct, file: File, addr: number, len: number, flags: number): KRet {
+  const hs = file.inode.hpageSize;
+  if (len % hs !== 0) return 'EINVAL';
+  if (flags & MAP_FIXED && addr % hs !== 0) return 'EINVAL';
+  const addr0 = addr === 0 ? 0 : Math.ceil(addr / hs) * hs;
+  return archGetUnmappedAreaTopdown(k, mm, addr0, len, flags, hs - 1);
+}
+
 /** __get_unmapped_area() */
 export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr: number, len: number, pgoff: number, flags: number): KRet {
   if (len > mm.taskSize) return 'ENOMEM';
   const ps = mm.pageSize;
   let r: KRet;
-  if (file !== null && file.inode.chr === 'zero' && (flags & MAP_SHARED) !== 0) {
+  if (file !== null && isFileHugepages(file)) {
+    r = hugetlbGetUnmappedArea(k, mm, file, addr, len, flags);
+  } else if (file !== null && file.inode.chr === 'zero' && (flags & MAP_SHARED) !== 0) {
     // get_unmapped_area_zero(): shmem's, which with shmem huge pages off
     // does not align.
     r = archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
@@ -311,6 +332,15 @@ function mmapRegion(k: Kernel, mm: MmStruct, file: File | null, addr: number, le
     overlap += (Math.min(end, v.end) - Math.max(addr, v.start)) / ps;
   }
   if (!mayExpandVm(k, mm, flags, npages - overlap)) return 'ENOMEM';
+  if (isFileHugepages(file)) {
+    // hugetlbfs_file_mmap(): VM_HUGETLB | VM_DONTEXPAND; the offset whole huge pages (EINVAL);
+    // hugetlb_reserve_pages() fails with the pool empty unless VM_NORESERVE (ENOMEM).
+    // Deviation: checked before MAP_FIXED's unmap, so a failure splits no VMA it overlaps
+    // (Linux keeps the splits vms_gather_munmap_vmas() made).
+    if (pgoff % (file!.inode.hpageSize / ps) !== 0) return 'EINVAL';
+    if ((flags & VM_NORESERVE) === 0) return 'ENOMEM';
+    flags |= VM_HUGETLB | VM_DONTEXPAND;
+  }
   // shmem_zero_setup() -> __shmem_file_setup() -> shmem_acct_size(): shared anonymous
   // memory is charged for its whole size unless VM_NORESERVE (Linux 6.18: a 64 GiB
   // MAP_SHARED|MAP_ANONYMOUS mapping on a 24 GiB machine is ENOMEM in mode 0).
@@ -458,7 +488,7 @@ export function sysMmap(
   let pgoff = regPageIndex(offArg, ps);
   if (pgoff < 0) return 'EINVAL';
   let file: File | null = null;
-  let hugetlb = false;
+  let hugetlbLog = 0;
   if ((lowFlags & MAP_ANONYMOUS) === 0) {
     file = task.process.files.get(fd) ?? null;
     if (file === null) return 'EBADF';
@@ -468,17 +498,20 @@ export function sysMmap(
     // MAP_HUGE_* size; hstate_sizelog() knows only the architecture's huge page sizes.
     const sizeLog = (lowFlags >> MAP_HUGE_SHIFT) & 0x3f;
     if (sizeLog !== 0 && !k.arch.hugetlbSizeLogs.includes(sizeLog)) return 'EINVAL';
-    hugetlb = true;
+    hugetlbLog = sizeLog !== 0 ? sizeLog : defaultHstateLog(k);
   }
   let len = regValue(lenArg);
+  if (hugetlbLog !== 0) {
+    // len = ALIGN(len, huge_page_size(hs)), which wraps to 0 (EINVAL below) near 2^64;
+    // then the file the mapping is of (hugetlb_file_setup()).
+    const hmask = (1n << BigInt(hugetlbLog)) - 1n;
+    len = regValue((u64(lenArg) + hmask) & ~hmask & 0xffffffffffffffffn);
+    file = hugetlbFileSetup(k, len, hugetlbLog);
+  }
   let addr = regValue(addrArg);
   let flags = lowFlags;
   // do_mmap()
   if (len === 0) return 'EINVAL';
-  // hugetlbfs_file_mmap() -> hugetlb_reserve_pages() with no huge pages (vm.nr_hugepages = 0).
-  // Deviation: checked here, before the rest of do_mmap(); with MAP_NORESERVE Linux skips the
-  // reservation and maps a hugetlbfs VMA whose faults are SIGBUS, which the model does not have.
-  if (hugetlb) return 'ENOMEM';
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if ((flags & MAP_FIXED) === 0) {
     // round_hint_to_min()
@@ -551,10 +584,13 @@ export function sysMmap(
     }
   }
   if (flags & MAP_NORESERVE && k.settings.overcommitMemory !== 2) vmFlags |= VM_NORESERVE;
+  // hugetlb applies strict overcommit unless MAP_NORESERVE.
+  if (flags & MAP_NORESERVE && hugetlbLog !== 0) vmFlags |= VM_NORESERVE;
   // ext4_file_mmap(): VM_SYNC (from MAP_SYNC, set before MAP_SHARED's masking) needs
   // a DAX device; the model's disk is not one, so MAP_SYNC on a disk file fails.
   if (file !== null && file.inode.kind === 'disk' && vmFlags & VM_SYNC) return 'EOPNOTSUPP';
-  const r = mmapRegion(k, mm, file, at, len, vmFlags, pgoff);
+  // __mmap_complete(): a hugetlb VMA is never VM_LOCKED (it is still populated below).
+  const r = mmapRegion(k, mm, file, at, len, hugetlbLog !== 0 ? vmFlags & ~VM_LOCKED_MASK : vmFlags, pgoff);
   if (isErr(r)) return r;
   // vm_mmap_pgoff() -> mm_populate(): GUP faults, errors ignored.
   if ((vmFlags & VM_LOCKED) !== 0 || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) mmPopulate(k, task, at, len, true);

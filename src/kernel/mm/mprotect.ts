@@ -76,6 +76,7 @@ function mprotectFixup(k: Kernel, task: Task, mm: MmStruct, vma: Vma, start: num
   k.committedPages += charged;
   if ((oldFlags & VM_ACCOUNT) !== 0 && (newFlags & VM_ACCOUNT) === 0) k.committedPages -= npages;
   const target = vmaModify(mm, vma, start, end, { flags: newFlags, file: vma.file, anonName: vma.anonName, anonFile: vma.anonFile });
+  if (target === 'EINVAL') return target;
   target.flags = newFlags;
   changeProtection(k, mm, target, start, end);
   // A private VM_LOCKED VMA becoming writable: break COW now rather than on

@@ -102,6 +102,11 @@ export function pmdAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: reado
   return allocLevels(k, pgd, vpn, divisors, mask, onAlloc, divisors.length - 2);
 }
 
+/** pud_alloc() and the levels above: the PUD-level table for vpn (the pgd where the PUD level is folded); null when out of memory. */
+export function pudAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void): PageTable | null {
+  return allocLevels(k, pgd, vpn, divisors, mask, onAlloc, Math.max(0, divisors.length - 3));
+}
+
 /** __pte_alloc() and friends: the leaf table for vpn, allocating missing levels; null when out of memory. */
 export function pteAlloc(k: Kernel, pgd: PageTable, vpn: number, divisors: readonly number[], mask: number, onAlloc: (bytes: number) => void): PageTable | null {
   return allocLevels(k, pgd, vpn, divisors, mask, onAlloc, divisors.length - 1);

@@ -10,6 +10,7 @@ import type { MmStruct } from './mm-struct.js';
 import { freePgtables } from './pgtable.js';
 import { zapPteRange } from './pte-ops.js';
 import { dropGuards } from './guard.js';
+import { hugetlbVmOpSplit } from './hugetlb.js';
 import type { AnonVma } from './rmap.js';
 import { Vma } from './vma.js';
 import { VM_ACCOUNT, VM_DONTEXPAND, VM_IGNORE_MERGE, VM_IO, VM_MIXEDMAP, VM_PFNMAP } from './vm-flags.js';
@@ -168,9 +169,11 @@ export function vmaMergeNewRange(mm: MmStruct, start: number, end: number, pgoff
  * vma_modify() -> vma_merge_existing_range() or split: give [start, end)
  * inside `vma` the attributes `attrs`, merging with a neighbour where the
  * result is compatible and splitting otherwise. Returns the VMA that covers
- * [start, end) afterwards. The caller has checked map_count for the splits.
+ * [start, end) afterwards, or EINVAL when a split is refused (hugetlb_vm_op_split():
+ * a split at `start` already made stays, as in Linux). The caller has checked
+ * map_count for the splits.
  */
-export function vmaModify(mm: MmStruct, vma: Vma, start: number, end: number, attrs: VmaAttrs): Vma {
+export function vmaModify(mm: MmStruct, vma: Vma, start: number, end: number, attrs: VmaAttrs): Vma | 'EINVAL' {
   const ps = mm.pageSize;
   const leftSide = start === vma.start;
   const rightSide = end === vma.end;
@@ -230,8 +233,14 @@ export function vmaModify(mm: MmStruct, vma: Vma, start: number, end: number, at
     return n;
   }
   let target = vma;
-  if (!leftSide) target = splitVma(mm, target, start, false);
-  if (end < target.end) splitVma(mm, target, end, false);
+  if (!leftSide) {
+    if (hugetlbVmOpSplit(target, start) !== 0) return 'EINVAL';
+    target = splitVma(mm, target, start, false);
+  }
+  if (end < target.end) {
+    if (hugetlbVmOpSplit(target, end) !== 0) return 'EINVAL';
+    splitVma(mm, target, end, false);
+  }
   target.flags = attrs.flags;
   target.anonName = attrs.anonName;
   if (mm.k.tracing) mm.k.emit({ type: 'vma_change', start: target.start, end: target.end, flags: target.flags });
@@ -242,20 +251,26 @@ export function vmaModify(mm: MmStruct, vma: Vma, start: number, end: number, at
  * do_vmi_align_munmap(): remove [start, end) from the address space,
  * splitting VMAs at the edges, zapping their PTEs, freeing page tables no
  * longer covering any mapping, and dropping VMA references.
- * Returns 0 or -ENOMEM (a split would exceed max_map_count).
+ * Returns 0, ENOMEM (a split would exceed max_map_count) or EINVAL (a hugetlb
+ * VMA split inside a huge page, hugetlb_vm_op_split(); a split at `start`
+ * already made stays, as vms_gather_munmap_vmas() leaves it).
  */
-export function doVmiAlignMunmap(k: Kernel, mm: MmStruct, start: number, end: number): 0 | 'ENOMEM' {
+export function doVmiAlignMunmap(k: Kernel, mm: MmStruct, start: number, end: number): 0 | 'ENOMEM' | 'EINVAL' {
   let vma = mm.vmas.find(start);
   if (vma === null || vma.start >= end) return 0;
   const ps = mm.pageSize;
   if (start > vma.start) {
     // vms_gather_munmap_vmas(): "let map_count go just above its limit temporarily".
     if (end < vma.end && mm.mapCount >= k.settings.maxMapCount) return 'ENOMEM';
+    if (hugetlbVmOpSplit(vma, start) !== 0) return 'EINVAL';
     splitVma(mm, vma, start, true);
   }
   const last = mm.vmas.find(end - 1);
-  // The end split is never refused (__split_vma() does not check map_count).
-  if (last !== null && last.start < end && last.end > end) splitVma(mm, last, end, false);
+  // The end split is not refused for map_count (__split_vma() does not check it).
+  if (last !== null && last.start < end && last.end > end) {
+    if (hugetlbVmOpSplit(last, end) !== 0) return 'EINVAL';
+    splitVma(mm, last, end, false);
+  }
   let v = mm.vmas.find(start);
   if (v === null || v.start >= end) return 0;
   const floor = v.prev?.end ?? 0;

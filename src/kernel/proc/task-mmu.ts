@@ -17,6 +17,7 @@ import {
   vmFlagsMnemonics,
 } from '../mm/vm-flags.js';
 import { dataVmPages, totalVmPages } from '../mm/mmap.js';
+import { vmaKernelPagesize } from '../mm/hugetlb.js';
 import { lockedVmStalePages } from '../mm/mlock.js';
 
 const PSS_SHIFT = 12;
@@ -195,7 +196,8 @@ export function thpEligible(k: Kernel, vma: Vma): boolean {
 export function renderSmapsVma(k: Kernel, mm: MmStruct, vma: Vma): string {
   const mss = emptyStats();
   smapsAccountVma(k, mm, vma, mss);
-  const kps = mm.pageSize / 1024;
+  // vma_kernel_pagesize() and vma_mmu_pagesize(): a hugetlb VMA's huge page size.
+  const kps = vmaKernelPagesize(vma, mm.pageSize) / 1024;
   let out = vmaMapsLine(mm, vma);
   out += field('Size:', (vma.end - vma.start) / 1024) + field('KernelPageSize:', kps) + field('MMUPageSize:', kps);
   out += showSmapFields(mss, false);

@@ -16,6 +16,7 @@ export const KIND_LABEL: Record<VmaSnapshot['kind'], string> = {
   'file-private': 'file, private',
   'file-shared': 'file, shared',
   shmem: 'shmem',
+  hugetlb: 'hugetlbfs',
   heap: 'heap',
   stack: 'stack',
   special: 'vdso/vvar',
