@@ -60,6 +60,12 @@ export interface Settings {
    * CONFIG_DEFAULT_MMAP_MIN_ADDR.
    */
   mmapMinAddr: number | null;
+  /**
+   * The kernel has hugetlbfs (CONFIG_HUGETLBFS): anonymous MAP_HUGETLB maps
+   * from an empty pool. null (the default): the profile's (ArchProfile.hugetlbfs;
+   * the Raspberry Pi 5's kernel has none).
+   */
+  hugetlbfs: boolean | null;
 }
 
 /** Linux's defaults on a 4 GiB machine with an ext4 disk, unprivileged: what `new Machine()` uses for anything MachineOptions.settings leaves out. */
@@ -83,4 +89,5 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   privileged: false,
   protectionKeys: false,
   mmapMinAddr: null,
+  hugetlbfs: null,
 };

@@ -63,6 +63,12 @@ export interface ArchProfile {
    */
   readonly hugetlbSizeLogs: readonly number[];
   /**
+   * CONFIG_HUGETLBFS (with CONFIG_HUGETLB_PAGE) in the kernel the profile
+   * stands for: without it every MAP_HUGETLB mmap is EINVAL (hstate_sizelog()
+   * finds no size). Settings.hugetlbfs overrides it.
+   */
+  readonly hugetlbfs: boolean;
+  /**
    * CONFIG_DEFAULT_MMAP_MIN_ADDR of the kernel the profile stands for: vm.mmap_min_addr
    * at boot (Settings.mmapMinAddr overrides it). Below it MAP_FIXED needs CAP_SYS_RAWIO.
    */
@@ -112,6 +118,7 @@ interface ProfileSpec {
   elfEtDynBase: number;
   taskUnmappedBase: number;
   hugetlbSizeLogs: readonly number[];
+  hugetlbfs: boolean;
   pteFormat: 'x86' | 'arm64';
   defaultMmapMinAddr: number;
   lsmMmapMinAddr: number;
@@ -136,6 +143,7 @@ function makeProfile(s: ProfileSpec): ArchProfile {
     taskUnmappedBase: s.taskUnmappedBase,
     pmdSize: 2 ** (s.pageShift + bitsPerLevel),
     hugetlbSizeLogs: s.hugetlbSizeLogs,
+    hugetlbfs: s.hugetlbfs,
     defaultMmapMinAddr: s.defaultMmapMinAddr,
     lsmMmapMinAddr: s.lsmMmapMinAddr,
     pteFormat: s.pteFormat,
@@ -164,6 +172,7 @@ function x86_64(): ArchProfile {
     elfEtDynBase: pageDown((window / 3n) * 2n, 12),
     taskUnmappedBase: pageUp(window / 3n, 12),
     hugetlbSizeLogs: [21, 30],
+    hugetlbfs: true,
     pteFormat: 'x86',
     // Debian's kernel: vm.mmap_min_addr 4096 (the Kconfig default), SELinux built in with
     // CONFIG_LSM_MMAP_MIN_ADDR=65536, so hints and searches stay at or above 0x10000 while
@@ -179,7 +188,7 @@ function x86_64(): ArchProfile {
  * ELF_ET_DYN_BASE = 2 * DEFAULT_MAP_WINDOW_64 / 3 (elf.h),
  * TASK_UNMAPPED_BASE = PAGE_ALIGN(DEFAULT_MAP_WINDOW / 4) (processor.h).
  */
-function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr: number): ArchProfile {
+function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr: number, hugetlbfs: boolean): ArchProfile {
   const window = 1n << BigInt(vaBits);
   const levels = arm64PgtableLevels(vaBits, pageShift);
   return makeProfile({
@@ -192,6 +201,7 @@ function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr
     elfEtDynBase: pageDown((2n * window) / 3n, pageShift),
     taskUnmappedBase: pageUp(window / 4n, pageShift),
     hugetlbSizeLogs: arm64HugetlbSizeLogs(pageShift, levels),
+    hugetlbfs,
     pteFormat: 'arm64',
     defaultMmapMinAddr: 4096,
     lsmMmapMinAddr,
@@ -206,7 +216,7 @@ export const X86_64: ArchProfile = x86_64();
  * CONFIG_ARM64_VA_BITS_48): four levels, user space 2^48, PIE base 0xaaaaaaaaa000.
  * SELinux is built in with CONFIG_COMPAT, so CONFIG_LSM_MMAP_MIN_ADDR is 32768.
  */
-export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768);
+export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768, true);
 
 /**
  * arm64 with 16 KiB pages as in the Raspberry Pi 5's default kernel (kernel_2712.img,
@@ -215,10 +225,12 @@ export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768);
  * bcm2712_defconfig does not set CONFIG_DEFAULT_MMAP_MIN_ADDR and builds AppArmor, not
  * SELinux (no CONFIG_LSM_MMAP_MIN_ADDR), so mmap_min_addr is the Kconfig default, 4096:
  * the second 16 KiB page, at 0x4000, is the lowest that can be mapped.
- * Deviation: bcm2712_defconfig enables neither CONFIG_TRANSPARENT_HUGEPAGE nor
- * CONFIG_HUGETLBFS; the profile keeps the architecture's THP and hugetlb sizes.
+ * bcm2712_defconfig does not enable CONFIG_HUGETLBFS: MAP_HUGETLB is EINVAL (the
+ * architecture's hugetlb sizes are kept for Settings.hugetlbfs = true).
+ * Deviation: nor does it enable CONFIG_TRANSPARENT_HUGEPAGE; the profile keeps the
+ * architecture's 32 MiB THP.
  */
-export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47, 0);
+export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47, 0, false);
 
 /** Every profile, by name. */
 export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {

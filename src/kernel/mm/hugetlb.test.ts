@@ -203,12 +203,20 @@ describe('anonymous MAP_HUGETLB|MAP_NORESERVE with an empty pool', () => {
     expect(v).toMatchObject({ kind: 'hugetlb', name: '/anon_hugepage (deleted)', resident: 0, perms: 'rw-p' });
   });
 
+  it('arm64-16k as the Raspberry Pi 5 builds it (no CONFIG_HUGETLBFS): every MAP_HUGETLB is EINVAL, MAP_NORESERVE or not', () => {
+    const { m, pid } = setup({ arch: 'arm64-16k' });
+    for (const flags of [HUGE, HUGE | MAP_HUGE_2MB, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB]) expect(errno(m.mmap(pid, 0n, 4096n, RW, flags, -1, 0n))).toBe('EINVAL');
+    // The same kernel with hugetlbfs built in maps it.
+    const h = setup({ arch: 'arm64-16k', settings: { hugetlbfs: true } });
+    expect(ok(h.m.mmap(h.pid, 0n, 4096n, RW, HUGE, -1, 0n)) % (32n << 20n)).toBe(0n);
+  });
+
   it('arm64: the default size is the PMD size (2 MiB with 4 KiB pages, 32 MiB with 16 KiB); only registered sizes (source, not measured)', () => {
     const a4 = setup({ arch: 'arm64-4k' });
     const p = ok(a4.m.mmap(a4.pid, 0n, 4096n, RW, HUGE, -1, 0n));
     expect(p % M2).toBe(0n);
     expect(smapsOf(a4.m, a4.pid, p)).toMatch(/^KernelPageSize:\s+2048 kB$/m);
-    const a16 = setup({ arch: 'arm64-16k' });
+    const a16 = setup({ arch: 'arm64-16k', settings: { hugetlbfs: true } });
     const q = ok(a16.m.mmap(a16.pid, 0n, 4096n, RW, HUGE, -1, 0n));
     expect(q % (32n << 20n)).toBe(0n);
     expect(smapsOf(a16.m, a16.pid, q)).toMatch(/^Size:\s+32768 kB\nKernelPageSize:\s+32768 kB\nMMUPageSize:\s+32768 kB$/m);

@@ -495,7 +495,9 @@ export function sysMmap(
     if (lowFlags & MAP_HUGETLB) return 'EINVAL';
   } else if (lowFlags & MAP_HUGETLB) {
     // ksys_mmap_pgoff(): an anonymous MAP_HUGETLB mapping is a hugetlbfs file of the
-    // MAP_HUGE_* size; hstate_sizelog() knows only the architecture's huge page sizes.
+    // MAP_HUGE_* size; hstate_sizelog() knows only the architecture's huge page sizes,
+    // and none in a kernel built without hugetlbfs.
+    if (!(k.settings.hugetlbfs ?? k.arch.hugetlbfs)) return 'EINVAL';
     const sizeLog = (lowFlags >> MAP_HUGE_SHIFT) & 0x3f;
     if (sizeLog !== 0 && !k.arch.hugetlbSizeLogs.includes(sizeLog)) return 'EINVAL';
     hugetlbLog = sizeLog !== 0 ? sizeLog : defaultHstateLog(k);
