@@ -66,6 +66,13 @@ export interface Settings {
    * the Raspberry Pi 5's kernel has none).
    */
   hugetlbfs: boolean | null;
+  /**
+   * The kernel has transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE):
+   * huge PMDs, THP-aligned placement, MADV_HUGEPAGE, and large folios in the
+   * page cache. null (the default): the profile's (ArchProfile.transparentHugepage;
+   * the Raspberry Pi 5's kernel has none). thpEnabled is the run-time mode on top.
+   */
+  transparentHugepage: boolean | null;
 }
 
 /** Linux's defaults on a 4 GiB machine with an ext4 disk, unprivileged: what `new Machine()` uses for anything MachineOptions.settings leaves out. */
@@ -90,4 +97,5 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   protectionKeys: false,
   mmapMinAddr: null,
   hugetlbfs: null,
+  transparentHugepage: null,
 };

@@ -88,7 +88,8 @@ function readEverything(m: Machine): void {
  * zero-page and shared-anonymous pages, a THP, a guard marker and a forked child.
  */
 function busyMachine(arch: ArchName) {
-  const { m, pid } = setup({ arch, paranoid: false });
+  // With THP built in on every profile, so each has a huge PMD for the readers to walk.
+  const { m, pid } = setup({ arch, paranoid: false, settings: { transparentHugepage: true } });
   const ps = BigInt(m.k.arch.pageSize);
   const fd = makeFile(m, pid, '/tmp/snap.bin', new Uint8Array(40 * Number(ps)).fill(3));
   ok(m.fsync(pid, fd));

@@ -32,17 +32,17 @@ const EXPECTED: Record<ArchName, Omit<ArchProfile, 'name' | 'defaultMmapMinAddr'
   x86_64: {
     pageShift: 12, pageSize: 4096, levels: 4, bitsPerLevel: 9, ptrsPerTable: 512, vaBits: 48,
     taskSize: 0x7ffffffff000, stackTop: 0x7ffffffff000, elfEtDynBase: 0x555555554000, taskUnmappedBase: 0x2aaaaaaab000,
-    pmdSize: 2 * MiB, hugetlbSizeLogs: [21, 30], hugetlbfs: true, levelNames: ['pgd', 'pud', 'pmd', 'pte'],
+    pmdSize: 2 * MiB, hugetlbSizeLogs: [21, 30], hugetlbfs: true, transparentHugepage: true, levelNames: ['pgd', 'pud', 'pmd', 'pte'],
   },
   'arm64-4k': {
     pageShift: 12, pageSize: 4096, levels: 4, bitsPerLevel: 9, ptrsPerTable: 512, vaBits: 48,
     taskSize: 0x1000000000000, stackTop: 0x1000000000000, elfEtDynBase: 0xaaaaaaaaa000, taskUnmappedBase: 0x400000000000,
-    pmdSize: 2 * MiB, hugetlbSizeLogs: [16, 21, 25, 30], hugetlbfs: true, levelNames: ['pgd', 'pud', 'pmd', 'pte'],
+    pmdSize: 2 * MiB, hugetlbSizeLogs: [16, 21, 25, 30], hugetlbfs: true, transparentHugepage: true, levelNames: ['pgd', 'pud', 'pmd', 'pte'],
   },
   'arm64-16k': {
     pageShift: 14, pageSize: 16384, levels: 3, bitsPerLevel: 11, ptrsPerTable: 2048, vaBits: 47,
     taskSize: 0x800000000000, stackTop: 0x800000000000, elfEtDynBase: 0x555555554000, taskUnmappedBase: 0x200000000000,
-    pmdSize: 32 * MiB, hugetlbSizeLogs: [21, 25, 30], hugetlbfs: false, levelNames: ['pgd', 'pmd', 'pte'],
+    pmdSize: 32 * MiB, hugetlbSizeLogs: [21, 25, 30], hugetlbfs: false, transparentHugepage: false, levelNames: ['pgd', 'pmd', 'pte'],
   },
 };
 

@@ -69,6 +69,13 @@ export interface ArchProfile {
    */
   readonly hugetlbfs: boolean;
   /**
+   * CONFIG_TRANSPARENT_HUGEPAGE in the kernel the profile stands for: without
+   * it there are no huge PMDs, no THP alignment, MADV_HUGEPAGE is EINVAL, and
+   * the page cache holds only single pages (mapping_max_folio_order() is 0).
+   * Settings.transparentHugepage overrides it.
+   */
+  readonly transparentHugepage: boolean;
+  /**
    * CONFIG_DEFAULT_MMAP_MIN_ADDR of the kernel the profile stands for: vm.mmap_min_addr
    * at boot (Settings.mmapMinAddr overrides it). Below it MAP_FIXED needs CAP_SYS_RAWIO.
    */
@@ -119,6 +126,7 @@ interface ProfileSpec {
   taskUnmappedBase: number;
   hugetlbSizeLogs: readonly number[];
   hugetlbfs: boolean;
+  transparentHugepage: boolean;
   pteFormat: 'x86' | 'arm64';
   defaultMmapMinAddr: number;
   lsmMmapMinAddr: number;
@@ -144,6 +152,7 @@ function makeProfile(s: ProfileSpec): ArchProfile {
     pmdSize: 2 ** (s.pageShift + bitsPerLevel),
     hugetlbSizeLogs: s.hugetlbSizeLogs,
     hugetlbfs: s.hugetlbfs,
+    transparentHugepage: s.transparentHugepage,
     defaultMmapMinAddr: s.defaultMmapMinAddr,
     lsmMmapMinAddr: s.lsmMmapMinAddr,
     pteFormat: s.pteFormat,
@@ -173,6 +182,7 @@ function x86_64(): ArchProfile {
     taskUnmappedBase: pageUp(window / 3n, 12),
     hugetlbSizeLogs: [21, 30],
     hugetlbfs: true,
+    transparentHugepage: true,
     pteFormat: 'x86',
     // Debian's kernel: vm.mmap_min_addr 4096 (the Kconfig default), SELinux built in with
     // CONFIG_LSM_MMAP_MIN_ADDR=65536, so hints and searches stay at or above 0x10000 while
@@ -188,7 +198,7 @@ function x86_64(): ArchProfile {
  * ELF_ET_DYN_BASE = 2 * DEFAULT_MAP_WINDOW_64 / 3 (elf.h),
  * TASK_UNMAPPED_BASE = PAGE_ALIGN(DEFAULT_MAP_WINDOW / 4) (processor.h).
  */
-function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr: number, hugetlbfs: boolean): ArchProfile {
+function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr: number, hugetlbfs: boolean, transparentHugepage: boolean): ArchProfile {
   const window = 1n << BigInt(vaBits);
   const levels = arm64PgtableLevels(vaBits, pageShift);
   return makeProfile({
@@ -202,6 +212,7 @@ function arm64(name: ArchName, pageShift: number, vaBits: number, lsmMmapMinAddr
     taskUnmappedBase: pageUp(window / 4n, pageShift),
     hugetlbSizeLogs: arm64HugetlbSizeLogs(pageShift, levels),
     hugetlbfs,
+    transparentHugepage,
     pteFormat: 'arm64',
     defaultMmapMinAddr: 4096,
     lsmMmapMinAddr,
@@ -216,7 +227,7 @@ export const X86_64: ArchProfile = x86_64();
  * CONFIG_ARM64_VA_BITS_48): four levels, user space 2^48, PIE base 0xaaaaaaaaa000.
  * SELinux is built in with CONFIG_COMPAT, so CONFIG_LSM_MMAP_MIN_ADDR is 32768.
  */
-export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768, true);
+export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768, true, true);
 
 /**
  * arm64 with 16 KiB pages as in the Raspberry Pi 5's default kernel (kernel_2712.img,
@@ -225,12 +236,12 @@ export const ARM64_4K: ArchProfile = arm64('arm64-4k', 12, 48, 32768, true);
  * bcm2712_defconfig does not set CONFIG_DEFAULT_MMAP_MIN_ADDR and builds AppArmor, not
  * SELinux (no CONFIG_LSM_MMAP_MIN_ADDR), so mmap_min_addr is the Kconfig default, 4096:
  * the second 16 KiB page, at 0x4000, is the lowest that can be mapped.
- * bcm2712_defconfig does not enable CONFIG_HUGETLBFS: MAP_HUGETLB is EINVAL (the
- * architecture's hugetlb sizes are kept for Settings.hugetlbfs = true).
- * Deviation: nor does it enable CONFIG_TRANSPARENT_HUGEPAGE; the profile keeps the
- * architecture's 32 MiB THP.
+ * bcm2712_defconfig enables neither CONFIG_HUGETLBFS (MAP_HUGETLB is EINVAL) nor
+ * CONFIG_TRANSPARENT_HUGEPAGE (no huge PMDs, MADV_HUGEPAGE EINVAL, single-page folios
+ * in the page cache); Settings.hugetlbfs and Settings.transparentHugepage turn the
+ * architecture's sizes (32 MiB PMD) back on.
  */
-export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47, 0, false);
+export const ARM64_16K: ArchProfile = arm64('arm64-16k', 14, 47, 0, false, false);
 
 /** Every profile, by name. */
 export const ARCH_PROFILES: Readonly<Record<ArchName, ArchProfile>> = {

@@ -4,6 +4,7 @@
  * (filemap_fault(), shmem_fault()), buffered reads and writes, writeback and
  * truncation.
  */
+import { thpConfigured } from './thp-config.js';
 import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
 import type { Inode } from '../fs/inode.js';
@@ -50,9 +51,13 @@ export function maxPagecacheOrder(pageSize: number): number {
   return Math.min(11, Math.log2(pageSize / 8));
 }
 
-/** mapping_large_folio_support(): ext4 calls mapping_set_large_folios() for regular files; shmem here does not (no huge= mount option). */
+/**
+ * mapping_large_folio_support(): ext4 calls mapping_set_large_folios() for regular files; shmem
+ * here does not (no huge= mount option); without CONFIG_TRANSPARENT_HUGEPAGE
+ * mapping_max_folio_order() is 0 for every mapping.
+ */
 export function mappingLargeFolioSupport(k: Kernel, as: AddressSpace): boolean {
-  return !as.isShmem && k.settings.diskFs === 'ext4';
+  return !as.isShmem && k.settings.diskFs === 'ext4' && thpConfigured(k);
 }
 
 /** The folio holding page `index`: its head index and number of pages (1 for an order-0 page). */

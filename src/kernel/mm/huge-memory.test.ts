@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ANON, RW, ok, setup } from '../../../test/model-helpers.js';
+import { ANON, RW, errno, ok, setup } from '../../../test/model-helpers.js';
 import {
-  MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_FIXED, MAP_PRIVATE, MAP_ANONYMOUS, MREMAP_FIXED, MREMAP_MAYMOVE,
+  AT_FDCWD, MAP_SHARED, O_RDONLY, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_FIXED, MAP_PRIVATE, MAP_ANONYMOUS, MREMAP_FIXED, MREMAP_MAYMOVE,
   PROT_READ, SEGV_ACCERR,
 } from '../uapi.js';
 import type { Machine } from '../machine.js';
@@ -86,8 +86,8 @@ describe('transparent huge pages (do_huge_pmd_anonymous_page)', () => {
     expect(field(smapsOf(m, pid, r), 'AnonHugePages')).toEqual([2048]);
   });
 
-  it('arm64 with 16 KiB pages: the PMD maps 32 MiB', () => {
-    const { m, pid } = setup({ arch: 'arm64-16k' });
+  it('arm64 with 16 KiB pages: the PMD maps 32 MiB (a kernel built with THP, unlike the Pi 5\'s)', () => {
+    const { m, pid } = setup({ arch: 'arm64-16k', settings: { transparentHugepage: true } });
     const h = 32n * MB;
     const m0 = ok(m.mmap(pid, 0n, 2n * h, RW, ANON, -1, 0n));
     const p = ((m0 + h - 1n) / h) * h;
@@ -235,5 +235,47 @@ describe('MADV_COLD and MADV_PAGEOUT on huge PMDs', () => {
     expect(m.load(pid, p + 4096n, 1)).toEqual({ ok: true, value: 1n });
     expect(m.load(pid, p, 1)).toEqual({ ok: true, value: 0n });
     expect(m.rusage(pid)).toEqual({ minFlt: 1, majFlt: 0 });
+  });
+});
+
+describe('a kernel built without transparent huge pages (arm64-16k, as the Pi 5\'s bcm2712_defconfig)', () => {
+  it('refuses MADV_HUGEPAGE and MADV_NOHUGEPAGE, never maps a huge PMD, and aligns nothing to 32 MiB', () => {
+    const { m, pid } = setup({ arch: 'arm64-16k', settings: { thpEnabled: 'always' } });
+    const h = 32n * MB;
+    const a = ok(m.mmap(pid, 0n, 4n * h, RW, ANON, -1, 0n));
+    expect(errno(m.madvise(pid, a, h, MADV_HUGEPAGE))).toBe('EINVAL');
+    expect(errno(m.madvise(pid, a, h, MADV_NOHUGEPAGE))).toBe('EINVAL');
+    // Top-down, directly below the previous mapping: no THP alignment (mmap_base is 32 MiB-aligned, so
+    // compare with a kernel that has THP, where a 4 x 32 MiB request lands on a 32 MiB boundary too).
+    const b = ok(m.mmap(pid, 0n, 16384n, RW, ANON, -1, 0n));
+    const c = ok(m.mmap(pid, 0n, h, RW, ANON, -1, 0n));
+    expect(c).toBe(b - h);
+    expect(c % h).not.toBe(0n);
+    // thpEnabled 'always' changes nothing: every fault maps one 16 KiB page.
+    const aligned = ((a + h - 1n) / h) * h;
+    m.store(pid, aligned, 1, 1n);
+    expect(m.counters(pid).process!.rssAnon).toBe(1);
+    expect(m.meminfo()).not.toMatch(/AnonHugePages/);
+    expect(m.vmstat()).not.toMatch(/thp_/);
+    const built = setup({ arch: 'arm64-16k', settings: { thpEnabled: 'always', transparentHugepage: true } });
+    expect(built.m.meminfo()).toMatch(/AnonHugePages/);
+    expect(built.m.vmstat()).toMatch(/thp_fault_alloc/);
+  });
+
+  it('keeps single-page folios in the page cache: fault-around maps at most 64 KiB, four 16 KiB pages, per fault', () => {
+    const faults = (transparentHugepage: boolean): number => {
+      const { m, pid } = setup({ arch: 'arm64-16k', settings: { transparentHugepage } });
+      m.seedFile('/tmp/f', new Uint8Array(64 * 16384).fill(1));
+      const fd = Number(ok(m.openat(pid, AT_FDCWD, '/tmp/f', O_RDONLY)));
+      const a = ok(m.mmap(pid, 0n, 64n * 16384n, PROT_READ, MAP_SHARED, fd, 0n));
+      for (let i = 0n; i < 64n; i++) expect(m.load(pid, a + i * 16384n, 1).ok).toBe(true);
+      const c = m.counters(pid).process!;
+      return c.minFlt + c.majFlt;
+    };
+    const without = faults(false);
+    // do_fault_around() maps whole folios that fit; with only single pages that is
+    // fault_around_bytes (64 KiB) = 4 pages a fault, so 64 pages take at least 16 faults.
+    expect(without).toBeGreaterThanOrEqual(16);
+    expect(without).toBeGreaterThan(faults(true));
   });
 });

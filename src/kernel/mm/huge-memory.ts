@@ -22,6 +22,7 @@
  * mTHP (only PMD order); defrag changes nothing, as there is no compaction
  * or reclaim to stall in.
  */
+import { thpConfigured } from './thp-config.js';
 import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY, PTE_NX, PTE_PRESENT, PTE_PROTNONE, PTE_SPECIAL, PTE_USER, PTE_WRITE } from '../arch/pte.js';
 import type { MmStruct } from './mm-struct.js';
@@ -46,6 +47,7 @@ export function hpagePmdNr(mm: MmStruct): number {
  * the sysfs mode allows it (always, or madvise with VM_HUGEPAGE).
  */
 export function thpVmaAllowed(k: Kernel, vma: Vma): boolean {
+  if (!thpConfigured(k)) return false;
   if ((vma.flags & VM_NOHUGEPAGE) !== 0 || vma.specialName !== null || !vma.isAnonymous) return false;
   const mode = k.settings.thpEnabled;
   return mode === 'always' || (mode === 'madvise' && (vma.flags & VM_HUGEPAGE) !== 0);

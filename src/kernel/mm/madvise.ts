@@ -10,6 +10,7 @@
  * An unmapped part of the range gives ENOMEM after the advice was applied to
  * the mapped parts (unlike mprotect and mlock, which stop at the hole).
  */
+import { thpConfigured } from './thp-config.js';
 import type { Kernel } from '../kernel.js';
 import { PTE_ACCESSED, PTE_DIRTY } from '../arch/pte.js';
 import { FMODE_WRITE } from '../fs/file.js';
@@ -48,7 +49,9 @@ const U64 = (1n << 64n) - 1n;
  * madvise_behavior_valid(). Deviation: MADV_COLLAPSE and the memory-failure injections (MADV_HWPOISON, MADV_SOFT_OFFLINE) are not
  * modelled and are rejected as unknown advice.
  */
-function madviseBehaviorValid(b: number): boolean {
+function madviseBehaviorValid(k: Kernel, b: number): boolean {
+  // #ifdef CONFIG_TRANSPARENT_HUGEPAGE around MADV_HUGEPAGE and MADV_NOHUGEPAGE.
+  if ((b === MADV_HUGEPAGE || b === MADV_NOHUGEPAGE) && !thpConfigured(k)) return false;
   switch (b) {
     case MADV_DOFORK: case MADV_DONTFORK: case MADV_NORMAL: case MADV_SEQUENTIAL: case MADV_RANDOM:
     case MADV_REMOVE: case MADV_WILLNEED: case MADV_DONTNEED: case MADV_DONTNEED_LOCKED: case MADV_FREE:
@@ -374,7 +377,7 @@ export function sysMadvise(k: Kernel, task: Task, startArg: bigint, lenArg: bigi
   const start = u64(startArg);
   const lenIn = u64(lenArg);
   // is_valid_madvise()
-  if (!madviseBehaviorValid(behavior)) return 'EINVAL';
+  if (!madviseBehaviorValid(k, behavior)) return 'EINVAL';
   if (start & mask) return 'EINVAL';
   const len = (lenIn + mask) & ~mask & U64;
   if (lenIn !== 0n && len === 0n) return 'EINVAL';

@@ -11,6 +11,7 @@
  * (regValue()): values of 2^53 or more can only be above TASK_SIZE and read
  * as Infinity, so the rest works on numbers.
  */
+import { thpConfigured } from './thp-config.js';
 import type { Kernel } from '../kernel.js';
 import type { File } from '../fs/file.js';
 import { FMODE_READ, FMODE_WRITE } from '../fs/file.js';
@@ -261,11 +262,11 @@ export function getUnmappedArea(k: Kernel, mm: MmStruct, file: File | null, addr
     // get_unmapped_area_zero(): shmem's, which with shmem huge pages off
     // does not align.
     r = archGetUnmappedAreaTopdown(k, mm, addr, len, flags);
-  } else if (file !== null && file.inode.kind === 'disk') {
-    // ext4's f_op->get_unmapped_area is thp_get_unmapped_area(), and so is
-    // get_unmapped_area_zero()'s for a private /dev/zero mapping.
+  } else if (file !== null && file.inode.kind === 'disk' && thpConfigured(k)) {
+    // ext4's f_op->get_unmapped_area is thp_get_unmapped_area() (NULL without THP), and so
+    // is get_unmapped_area_zero()'s for a private /dev/zero mapping.
     r = thpGetUnmappedArea(k, mm, addr, len, BigInt.asIntN(64, BigInt(pgoff) * BigInt(ps)), flags);
-  } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0) {
+  } else if (file === null && (flags & MAP_SHARED) === 0 && addr === 0 && len % k.arch.pmdSize === 0 && thpConfigured(k)) {
     // Larger anonymous mappings are THP aligned: IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
     // is a build-time test, so this holds even with THP "never" at run time
     // (__get_unmapped_area(), __thp_get_unmapped_area() read no sysfs mode).

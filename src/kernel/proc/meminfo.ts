@@ -2,6 +2,7 @@
  * A subset of /proc/meminfo (fs/proc/meminfo.c) and /proc/vmstat
  * (mm/vmstat.c), computed from the model's state.
  */
+import { thpConfigured } from '../mm/thp-config.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryCounters } from '../snapshot.js';
 import type { AddressSpace } from '../mm/filemap.js';
@@ -68,7 +69,8 @@ export function renderMeminfo(k: Kernel): string {
     line('PageTables', c.pageTables * kbPer) +
     line('CommitLimit', c.commitLimit * kbPer) +
     line('Committed_AS', c.committed * kbPer) +
-    line('AnonHugePages', c.anonHugePmds * (k.arch.pmdSize / 1024))
+    // #ifdef CONFIG_TRANSPARENT_HUGEPAGE in meminfo_proc_show().
+    (thpConfigured(k) ? line('AnonHugePages', c.anonHugePmds * (k.arch.pmdSize / 1024)) : '')
   );
 }
 
@@ -83,9 +85,8 @@ export function renderVmstat(k: Kernel): string {
     ['pgfault', v.pgfault],
     ['pgmajfault', v.pgmajfault],
     ['pgreuse', v.pgreuse],
-    ['thp_fault_alloc', v.thpFaultAlloc],
-    ['thp_fault_fallback', v.thpFaultFallback],
-    ['thp_split_pmd', v.thpSplitPmd],
+    // The thp_* events exist only with CONFIG_TRANSPARENT_HUGEPAGE (vmstat_text[]).
+    ...(thpConfigured(k) ? ([['thp_fault_alloc', v.thpFaultAlloc], ['thp_fault_fallback', v.thpFaultFallback], ['thp_split_pmd', v.thpSplitPmd]] as [string, number][]) : []),
     ['nr_tlb_local_flush_all', v.nrTlbLocalFlushAll],
     ['nr_tlb_local_flush_one', v.nrTlbLocalFlushOne],
   ];
