@@ -7,6 +7,7 @@
  */
 import { type ElfImage, type ElfPhdr, PT_INTERP } from './exec.js';
 import type { ErrnoName } from './uapi.js';
+import { utf8Decode } from './utf8.js';
 
 /** e_machine values (include/uapi/linux/elf-em.h). */
 export const EM_X86_64 = 62;
@@ -83,19 +84,9 @@ export function elfReadHeaders(read: ElfReader, path: string, interp = false): E
     if (typeof s === 'string') return fail(s, 'PT_INTERP could not be read');
     if (s.length < p.filesz) return fail('EIO', 'PT_INTERP past the end of the file');
     if (s[s.length - 1] !== 0) return fail('ENOEXEC', 'PT_INTERP is not NUL-terminated');
-    interpPath = pathString(s.subarray(0, s.indexOf(0)));
+    interpPath = utf8Decode(s.subarray(0, s.indexOf(0)));
   }
   return { ok: true, machine, image: { path, type: eType === ET_DYN ? 'dyn' : 'exec', entry, phdrs, interp: interpPath, phoff } };
-}
-
-/** A path's bytes as the model's string: UTF-8, or byte by byte where they are not valid UTF-8. */
-function pathString(bytes: Uint8Array): string {
-  const escaped = Array.from(bytes, (b) => '%' + b.toString(16).padStart(2, '0')).join('');
-  try {
-    return decodeURIComponent(escaped);
-  } catch {
-    return String.fromCharCode(...bytes);
-  }
 }
 
 /** A reader over bytes already in memory (the first bytes of a file). */

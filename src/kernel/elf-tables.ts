@@ -15,6 +15,7 @@
 import type { Kernel } from './kernel.js';
 import type { Mmu } from './arch/mmu.js';
 import { type ElfImage, PT_LOAD } from './exec.js';
+import { utf8Encode } from './utf8.js';
 
 /** Auxiliary vector entry types (include/uapi/linux/auxvec.h). */
 export const AT_NULL = 0;
@@ -82,23 +83,12 @@ export interface ElfTables {
   envEnd: number;
 }
 
-/** A string's UTF-8 bytes and its NUL, as the C string execve() copies (a lone surrogate becomes U+FFFD). */
+/** A string's UTF-8 bytes and its NUL, as the C string execve() copies. */
 function utf8(str: string): Uint8Array {
-  let e: string;
-  try {
-    e = encodeURIComponent(str);
-  } catch {
-    e = encodeURIComponent(str.replace(/[\ud800-\udfff]/g, '\ufffd'));
-  }
-  const out: number[] = [];
-  for (let i = 0; i < e.length; i++) {
-    if (e[i] === '%') {
-      out.push(parseInt(e.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out.push(e.charCodeAt(i));
-  }
-  out.push(0);
-  return Uint8Array.from(out);
+  const b = utf8Encode(str);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
 }
 
 /** Round down to 16 bytes (the ABI's stack alignment) without 32-bit bitwise operators. */

@@ -24,6 +24,7 @@ import { File, FMODE_READ, FMODE_WRITE } from './file.js';
 import { FS_BLOCK_SIZE } from './blockdev.js';
 import { Inode } from './inode.js';
 import { dirname, normalizePath } from './vfs.js';
+import { utf8Length } from '../utf8.js';
 
 /** MAX_RW_COUNT: one read or write moves at most INT_MAX rounded down to a page. */
 const MAX_RW_COUNT = 0x7ffff000;
@@ -431,15 +432,6 @@ export function sysFadvise(k: Kernel, task: Task, fd: number, offset: bigint, le
     default:
       return 'EINVAL';
   }
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-  }
-  return n;
 }
 
 /** memfd_create(2): a shmem file with no name in the file system. */
